@@ -1,0 +1,31 @@
+# The two commands of the README's quick start: `make demo` and `make test`.
+# Both install what they need into .venv (Python packages) and, for the Groovy tests, groovy
+# and a JRE from Debian.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-python test-groovy clean
+
+$(STAMP): python/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e 'python[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kie-bluegreen demo
+
+test: test-python test-groovy
+
+test-python: $(STAMP)
+	$(BIN)/python -m pytest tests/python -q
+
+test-groovy:
+	tests/groovy/run.sh
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,78 @@
+"""Command line: parse arguments, call one command, print its result, map errors to exit codes.
+
+Each command group lives in its own module and registers itself with `register(subparsers)`,
+setting `handler` (args -> CommandResult). This module is only the frame around them and the
+single error boundary: a user sees a one-line message and a documented exit code, never a
+traceback (unless --verbose).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import __version__, log
+from .errors import EXIT_CODES, KieBlueGreenError
+from .report import CommandResult
+
+
+def _command_modules():
+    # Imported here so `--help` of one command does not pay for importing every other one.
+    from . import commands
+
+    return [commands]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kie-bluegreen",
+        description="Blue/green and canary releases of a KIE Server fleet behind an AWS Application Load Balancer.",
+        epilog="exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
+        + ". AWS credentials, region overrides and endpoint come from the standard boto3 chain"
+        " (AWS_PROFILE, AWS_ENDPOINT_URL, ...).",
+    )
+    parser.add_argument("--config", default="kie-deploy.yaml", help="stage configuration file (default: kie-deploy.yaml)")
+    parser.add_argument("--stage", help="stage of the configuration; optional when the file has only one")
+    parser.add_argument("--output", choices=("text", "json"), default="text", help="result format on stdout (default: text)")
+    parser.add_argument("--verbose", action="store_true", help="debug logs on stderr")
+    parser.add_argument("--version", action="version", version=f"kie-bluegreen {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for module in _command_modules():
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # argparse itself exits 2 on usage errors
+    log.setup(args.verbose)
+    command = getattr(args, "command_name", args.command)
+    try:
+        result = args.handler(args)
+    except KieBlueGreenError as exc:
+        result = CommandResult.failure(command, exc)
+    except KeyboardInterrupt:
+        print("kie-bluegreen: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so in one line, the traceback only when asked for
+        if args.verbose:
+            raise
+        print(f"kie-bluegreen: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", file=sys.stderr)
+        return 1
+    _print(result, args.output)
+    return result.exit_code
+
+
+def _print(result: CommandResult, output: str) -> None:
+    if result.error:
+        print(f"kie-bluegreen: {result.error}", file=sys.stderr)
+    if output == "json":
+        print(json.dumps(result.data, indent=2, sort_keys=False, default=str))
+    elif result.text:
+        print(result.text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Time as a dependency: the real clock for users, a fake one in tests (no real sleeps)."""
+
+import time
+
+
+class Clock:
+    """Monotonic seconds and sleeping. Phases never call `time` directly."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class FakeClock(Clock):
+    """A clock that only moves when something sleeps on it. For tests and benchmarks."""
+
+    def __init__(self, start: float = 0.0):
+        self.time = start
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.time += max(seconds, 0)
