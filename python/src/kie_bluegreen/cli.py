@@ -19,9 +19,9 @@ from .report import CommandResult
 
 def _command_modules():
     # Imported here so `--help` of one command does not pay for importing every other one.
-    from . import commands
+    from . import commands, demo
 
-    return [commands]
+    return [commands, demo]
 
 
 def build_parser() -> argparse.ArgumentParser:
