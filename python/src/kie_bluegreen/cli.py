@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+import traceback
 
-from . import __version__, log
+from . import __version__, log, secrets
 from .errors import EXIT_CODES, KieBlueGreenError
 from .report import CommandResult
 
 
 def _command_modules():
     # Imported here so `--help` of one command does not pay for importing every other one.
-    from . import commands, demo
+    from . import commands, demo, security_commands
 
-    return [commands, demo]
+    return [commands, demo, security_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits 2 on usage errors
     log.setup(args.verbose)
+    # Every line printed from here on is masked for secrets (KIE password, AWS secret key).
+    redact = secrets.Redactor.from_environment()
+    secrets.install(logging.getLogger(log.LOGGER_NAME), redact)
     command = getattr(args, "command_name", args.command)
     try:
         result = args.handler(args)
@@ -58,20 +63,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # a bug: say so in one line, the traceback only when asked for
         if args.verbose:
-            raise
-        print(f"kie-bluegreen: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", file=sys.stderr)
+            print(redact(traceback.format_exc()), file=sys.stderr, end="")
+        print(redact(f"kie-bluegreen: internal error: {type(exc).__name__}: {exc}"
+                     + ("" if args.verbose else " (run with --verbose for details)")), file=sys.stderr)
         return 1
-    _print(result, args.output)
+    _print(result, args.output, redact)
     return result.exit_code
 
 
-def _print(result: CommandResult, output: str) -> None:
+def _print(result: CommandResult, output: str, redact: secrets.Redactor) -> None:
     if result.error:
-        print(f"kie-bluegreen: {result.error}", file=sys.stderr)
+        print(redact(f"kie-bluegreen: {result.error}"), file=sys.stderr)
     if output == "json":
-        print(json.dumps(result.data, indent=2, sort_keys=False, default=str))
+        print(json.dumps(redact.data(result.data), indent=2, sort_keys=False, default=lambda value: redact(str(value))))
     elif result.text:
-        print(result.text)
+        print(redact(result.text))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+import string
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -18,8 +20,12 @@ import yaml
 
 from .errors import ConfigError
 from .model import Capacity, Release, check_version
+from .yaml_limits import ExpansionLimitedLoader
 
 MAX_CONFIG_BYTES = 1_000_000
+MAX_USER_DATA_BYTES = 16 * 1024  # EC2's limit for user data (before base64)
+# Keys that would put KIE Server credentials into the file (it lives in version control).
+CREDENTIAL_KEYS = frozenset({"user", "username", "password", "passwd", "pass", "credentials", "token", "secret", "auth"})
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 LISTENER_ARN_PATTERN = re.compile(
@@ -114,14 +120,17 @@ class StageConfig:
 # Loading
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys: the second value must not silently win."""
+class _UniqueKeyLoader(ExpansionLimitedLoader):
+    """SafeLoader that refuses duplicate keys (the second value must not silently win) and
+    alias bombs (yaml_limits.py)."""
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, (str, int, float, bool, type(None))):
+            raise ConfigError(f"line {key_node.start_mark.line + 1}: keys must be plain words, got a {type(key).__name__}")
         if key in seen:
             raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
         seen.add(key)
@@ -133,11 +142,11 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 def read_yaml(path: str) -> Any:
     try:
-        size = os.path.getsize(path)
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: {size} bytes is too large for a stage configuration")
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:  # read at most the limit: the size of /dev/zero or a pipe lies
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, too large for a stage configuration")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found (use --config FILE)") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -146,6 +155,10 @@ def read_yaml(path: str) -> Any:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a stage configuration") from None
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of thousands of digits
+        raise ConfigError(f"{path}: a value cannot be read: {exc}") from None
 
 
 def load(path: str, stage: str | None = None) -> StageConfig:
@@ -192,7 +205,8 @@ def parse(document: Any, stage: str | None, base_dir: str = ".") -> StageConfig:
         )
     container = _container(_required(document, "", "container"))
 
-    defaults = document.get("defaults") or {}
+    defaults = document.get("defaults")
+    defaults = {} if defaults is None else defaults
     _mapping(defaults, "defaults")
     stage_raw = stages[stage] if stages[stage] is not None else {}
     _mapping(stage_raw, f"stages.{stage}")
@@ -220,7 +234,7 @@ def _stage(app, stage, container, raw, origin, base_dir) -> StageConfig:
     listener_arn = raw.get("listener-arn")
     if listener_arn is None:
         raise ConfigError(f"stages.{stage}.listener-arn: missing; the ARN of the ALB listener to switch")
-    match = LISTENER_ARN_PATTERN.match(listener_arn) if isinstance(listener_arn, str) else None
+    match = LISTENER_ARN_PATTERN.fullmatch(listener_arn) if isinstance(listener_arn, str) else None
     if not match:
         raise ConfigError(
             f"{where('listener-arn')}: expected an ALB listener ARN like"
@@ -228,7 +242,7 @@ def _stage(app, stage, container, raw, origin, base_dir) -> StageConfig:
             f" got {listener_arn!r}"
         )
     region = raw.get("region", match["region"])
-    if not isinstance(region, str) or not REGION_PATTERN.match(region):
+    if not isinstance(region, str) or not REGION_PATTERN.fullmatch(region):
         raise ConfigError(f"{where('region')}: expected an AWS region like eu-west-1, got {region!r}")
     if region != match["region"]:
         raise ConfigError(
@@ -265,7 +279,7 @@ def _stage(app, stage, container, raw, origin, base_dir) -> StageConfig:
             "keep": _integer(0, 10),
             "candidate": _choice("terminate", "keep"),
         }),
-        kie=_section(raw, "kie", where, KieSettings, {
+        kie=_section(_without_credentials(raw, where), "kie", where, KieSettings, {
             "verify": _boolean,
             "url": _kie_url,
             "timeout": _duration(1, 300),
@@ -281,8 +295,20 @@ def _stage(app, stage, container, raw, origin, base_dir) -> StageConfig:
     )
 
 
+def _without_credentials(raw: dict, where) -> dict:
+    """The stage, after refusing KIE credentials in its kie section (the file is in version control)."""
+    kie = raw.get("kie")
+    for key in kie if isinstance(kie, dict) else ():
+        if isinstance(key, str) and key.lower() in CREDENTIAL_KEYS:
+            raise ConfigError(f"{where('kie', key)}: credentials are never read from the configuration file; give them"
+                              " to the runner as KIE_SERVER_USER and KIE_SERVER_PASSWORD or KIE_SERVER_PASSWORD_FILE"
+                              " (Jenkins withCredentials)")
+    return raw
+
+
 def _section(raw: dict, key: str, where, cls, parsers: dict[str, Callable]):
-    values = raw.get(key) or {}
+    values = raw.get(key)
+    values = {} if values is None else values
     path = where(key)
     _mapping(values, path)
     for name in values:
@@ -324,7 +350,7 @@ def _capacity(value: Any, path: str) -> Capacity | None:
 
 
 def _subnets(value: Any, path: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(item, str) and re.match(r"^subnet-[0-9a-f]+$", item) for item in value):
+    if not isinstance(value, list) or not all(isinstance(item, str) and re.fullmatch(r"subnet-[0-9a-f]{1,32}", item) for item in value):
         raise ConfigError(f"{path}: expected a list of subnet ids like [subnet-0123abcd], got {value!r}")
     return tuple(value)
 
@@ -357,7 +383,7 @@ def _boolean(value, path):
 
 def _pattern(regex: re.Pattern, what: str):
     def parse(value, path):
-        if not isinstance(value, str) or not regex.match(value):
+        if not isinstance(value, str) or not regex.fullmatch(value):
             raise ConfigError(f"{path}: expected {what}, got {value!r}")
         return value
     return parse
@@ -388,22 +414,50 @@ def _duration(low: float, high: float):
 
 
 def _kie_url(value, path):
+    if isinstance(value, str) and _has_userinfo(value):  # checked first: the message must not show it
+        raise ConfigError(f"{path}: must not contain credentials (user:password@); give them to the runner as"
+                          " KIE_SERVER_USER and KIE_SERVER_PASSWORD or KIE_SERVER_PASSWORD_FILE")
     if not isinstance(value, str) or not re.match(r"^https?://", value):
         raise ConfigError(f"{path}: expected an http(s) URL template like http://{{private_ip}}:8080/kie-server/services/rest/server, got {value!r}")
+    allowed = ", ".join("{" + name + "}" for name in KIE_URL_FIELDS)
     try:
-        value.format(**{name: "x" for name in KIE_URL_FIELDS})
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"{path}: unknown placeholder {exc}; allowed: {', '.join('{' + n + '}' for n in KIE_URL_FIELDS)}") from None
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(value) if name is not None]
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}; placeholders allowed: {allowed}") from None
+    for name, spec, conversion in fields:
+        # Plain {name} only: a format spec like {private_ip:>99999999} would build huge strings.
+        if name not in KIE_URL_FIELDS or spec or conversion:
+            raise ConfigError(f"{path}: placeholder {{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
+                              f" is not allowed; allowed: {allowed}")
     return value
+
+
+def _has_userinfo(url: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(url.replace("{", "").replace("}", ""))
+    except ValueError:
+        return False
+    return "@" in parts.netloc
 
 
 def _file(base_dir: str):
     def parse(value, path):
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or not value or "\0" in value:
             raise ConfigError(f"{path}: expected a file path, got {value!r}")
-        full = os.path.join(base_dir, value)
+        full = os.path.realpath(os.path.join(base_dir, value))
+        if os.path.commonpath([full, os.path.realpath(base_dir)]) != os.path.realpath(base_dir):
+            raise ConfigError(f"{path}: {value!r} is outside the configuration file's directory; keep the user data"
+                              " next to the configuration (it goes into every server's launch template)")
         if not os.path.isfile(full):
             raise ConfigError(f"{path}: file {value!r} not found (paths are relative to the configuration file)")
+        try:
+            with open(full, "rb") as handle:
+                data = handle.read(MAX_USER_DATA_BYTES + 1)
+            data.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read {value!r} as UTF-8 text: {exc}") from None
+        if len(data) > MAX_USER_DATA_BYTES:
+            raise ConfigError(f"{path}: {value!r} is larger than {MAX_USER_DATA_BYTES} bytes, EC2's limit for user data")
         return full
     return parse
 
@@ -432,7 +486,7 @@ def _required(value: dict, path: str, key: str) -> Any:
 
 
 def _name(value: Any, path: str) -> str:
-    if not isinstance(value, str) or not NAME_PATTERN.match(value):
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
         raise ConfigError(f"{path}: expected lowercase letters, digits and '-' (used in AWS names), got {value!r}")
     return value
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import log, routing, state as fleet
+from . import log, preflight, routing, state as fleet
 from .context import Context
 from .errors import ConfigError, DeploymentFailed, Refused
 from .model import FIXED_404, Group, Outcome, Role, Routing
@@ -121,6 +121,7 @@ def plan(ctx: Context, version: str, strategy: str | None = None) -> FlowResult:
 
 def deploy(ctx: Context, version: str, strategy: str | None = None, keep_failed: bool = False) -> FlowResult:
     """Provision, wait healthy, route (canary or all-at-once), retire where the strategy retires."""
+    preflight.before(ctx, "deploy", version)
     strategy = strategy or ctx.config.routing.strategy
     release = ctx.config.release(version)
     outcome = ctx.outcome
@@ -181,6 +182,7 @@ def _require_green(state: FleetState, command: str) -> Group:
 
 def promote(ctx: Context) -> FlowResult:
     """Green becomes blue: default and blue rule to green, green rule to 404, old blue retired."""
+    preflight.before(ctx, "promote")
     outcome = ctx.outcome
     state = fleet.read(ctx)
     blue = require_blue(state)
@@ -202,6 +204,7 @@ def promote(ctx: Context) -> FlowResult:
 def rollback(ctx: Context, generation: int | None = None) -> FlowResult:
     """Before promote: back to blue, drop green. After promote: the standby generation (scaled
     back up and waited for if needed) becomes blue again, the faulty one is retired."""
+    preflight.before(ctx, "rollback", generation=generation)
     outcome = ctx.outcome
     state = fleet.read(ctx)
     blue = require_blue(state)

@@ -55,7 +55,7 @@ class Release:
 
 def check_version(version: str) -> str:
     """Return the version if it is a plain Maven-like version, else raise ValueError."""
-    if not isinstance(version, str) or not VERSION_PATTERN.match(version):
+    if not isinstance(version, str) or not VERSION_PATTERN.fullmatch(version):  # fullmatch: "$" allows a final newline
         raise ValueError(
             f"version must look like 2.0.0 or 2.0.0-SNAPSHOT (letters, digits, '.', '_', '+', '-';"
             f" at most 64 characters), got {version!r}"
