@@ -272,3 +272,12 @@ def test_missing_credentials_are_a_config_error_before_any_request(fake_jenkins,
 
     assert code == 2 and "--jenkins-user / JENKINS_USER: missing" in err
     assert fake_jenkins.requests == []
+
+
+def test_the_permission_jenkins_names_wins_over_the_expected_one(env, fake_jenkins, config_path, capsys, monkeypatch):
+    # E.g. an authorization plugin that wants more than Job/Create to create an item.
+    monkeypatch.setattr(fake_jenkins, "_create", lambda request, user, folder: fake_jenkins._denied(user, "hudson.model.Hudson.Administer"))
+
+    code, _, err = sync(capsys, config_path)
+
+    assert code == 4 and "cannot create kie: Jenkins user 'deployer' lacks the Overall/Administer permission" in err
