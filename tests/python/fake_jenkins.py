@@ -415,6 +415,21 @@ def fake_jenkins():
         server.stop()
 
 
+@pytest.fixture
+def jenkins_env(monkeypatch, fake_jenkins):
+    """The runner pointed at the fake Jenkins (environment variables) and on a FakeClock,
+    which it returns, so retries and polling never really sleep."""
+    from kie_bluegreen.clock import FakeClock
+    from kie_bluegreen.jenkins import cli as jenkins_cli
+
+    monkeypatch.setenv("JENKINS_URL", fake_jenkins.url)
+    monkeypatch.setenv("JENKINS_USER", USER)
+    monkeypatch.setenv("JENKINS_API_TOKEN", TOKEN)
+    clock = FakeClock()
+    monkeypatch.setattr(jenkins_cli, "make_clock", lambda: clock)
+    return clock
+
+
 # ---------------------------------------------------------------------------------------------
 # A stage configuration for the jobs to be made from
 

@@ -11,7 +11,7 @@ from fake_jenkins import write_config
 from kie_bluegreen import config
 from kie_bluegreen.errors import ConfigError, KieBlueGreenError
 from kie_bluegreen.jenkins import jobs, scripts, settings
-from kie_bluegreen.jenkins.job_xml import InlineScript, ScmScript
+from kie_bluegreen.jenkins.job_xml import ScmScript
 from kie_bluegreen.jenkins.settings import JobSettings, ScmSettings
 
 

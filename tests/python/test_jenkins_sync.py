@@ -7,28 +7,16 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from fake_jenkins import (  # noqa: F401 - fake_jenkins is a fixture
-    FOLDER, FREESTYLE, ITEM_CONFIGURE, ITEM_READ, OVERALL_READ, TOKEN, USER, WORKFLOW_JOB, fake_jenkins,
+    FOLDER, FREESTYLE, ITEM_READ, OVERALL_READ, USER, WORKFLOW_JOB, fake_jenkins, jenkins_env,
     write_config,
 )
 from kie_bluegreen import cli
-from kie_bluegreen.clock import FakeClock
-from kie_bluegreen.jenkins import cli as jenkins_cli
 from kie_bluegreen.jenkins.job_xml import parse, render
 from kie_bluegreen.jenkins.jobs import desired_jobs
 from kie_bluegreen.jenkins.settings import job_settings
 
 JOBS = ["kie/orders-production-promote", "kie/orders-production-rollback",
         "kie/orders-staging-promote", "kie/orders-staging-rollback"]
-
-
-@pytest.fixture
-def env(monkeypatch, fake_jenkins):
-    monkeypatch.setenv("JENKINS_URL", fake_jenkins.url)
-    monkeypatch.setenv("JENKINS_USER", USER)
-    monkeypatch.setenv("JENKINS_API_TOKEN", TOKEN)
-    clock = FakeClock()
-    monkeypatch.setattr(jenkins_cli, "make_clock", lambda: clock)
-    return clock
 
 
 @pytest.fixture
@@ -42,7 +30,7 @@ def sync(capsys, config_path, *extra):
     return code, json.loads(captured.out), captured.err
 
 
-def test_first_sync_creates_the_folder_and_four_pipeline_jobs(env, fake_jenkins, config_path, capsys):
+def test_first_sync_creates_the_folder_and_four_pipeline_jobs(jenkins_env, fake_jenkins, config_path, capsys):
     code, result, _ = sync(capsys, config_path)
 
     assert code == 0
@@ -58,7 +46,7 @@ def test_first_sync_creates_the_folder_and_four_pipeline_jobs(env, fake_jenkins,
     assert "kieRollback(config: 'kie-deploy.yaml', stage: 'staging'" in stored.findtext("definition/script")
 
 
-def test_second_sync_with_nothing_changed_makes_no_write_call(env, fake_jenkins, config_path, capsys):
+def test_second_sync_with_nothing_changed_makes_no_write_call(jenkins_env, fake_jenkins, config_path, capsys):
     sync(capsys, config_path)
     writes_before = len(fake_jenkins.writes())
 
@@ -69,7 +57,7 @@ def test_second_sync_with_nothing_changed_makes_no_write_call(env, fake_jenkins,
     assert {job["operation"] for job in result["jobs"]} == {"unchanged"}
 
 
-def test_a_changed_stage_reconfigures_only_its_jobs(env, fake_jenkins, tmp_path, config_path, capsys):
+def test_a_changed_stage_reconfigures_only_its_jobs(jenkins_env, fake_jenkins, tmp_path, config_path, capsys):
     sync(capsys, config_path)
     writes_before = len(fake_jenkins.writes())
     changed = write_config(tmp_path / "kie-deploy.yaml", jenkins={"folder": "kie", "library": "kie-bluegreen@v1"},
@@ -93,7 +81,7 @@ def _embedded_yaml(config_xml: str) -> str:
     return base64.b64decode(re.search(r"text: '([A-Za-z0-9+/=]+)'", script)[1]).decode()
 
 
-def test_dry_run_shows_the_changes_and_writes_nothing(env, fake_jenkins, config_path, capsys):
+def test_dry_run_shows_the_changes_and_writes_nothing(jenkins_env, fake_jenkins, config_path, capsys):
     code, result, _ = sync(capsys, config_path, "--dry-run")
 
     assert code == 0 and result["dry_run"] is True
@@ -101,7 +89,7 @@ def test_dry_run_shows_the_changes_and_writes_nothing(env, fake_jenkins, config_
     assert fake_jenkins.writes() == [] and fake_jenkins.items == {}
 
 
-def test_dry_run_text_lists_each_job(env, fake_jenkins, config_path, capsys):
+def test_dry_run_text_lists_each_job(jenkins_env, fake_jenkins, config_path, capsys):
     code = cli.main(["--config", config_path, "jenkins", "sync-jobs", "--dry-run"])
     out = capsys.readouterr().out
 
@@ -110,14 +98,14 @@ def test_dry_run_text_lists_each_job(env, fake_jenkins, config_path, capsys):
     assert "dry run: 5 change(s) shown, nothing was changed" in out
 
 
-def test_stage_option_syncs_one_stage(env, fake_jenkins, config_path, capsys):
+def test_stage_option_syncs_one_stage(jenkins_env, fake_jenkins, config_path, capsys):
     code, result, _ = sync(capsys, config_path, "--stage", "production")
 
     assert code == 0
     assert sorted(n for n in fake_jenkins.items if n != "kie") == JOBS[:2]
 
 
-def test_a_job_edited_by_hand_is_put_back(env, fake_jenkins, config_path, capsys):
+def test_a_job_edited_by_hand_is_put_back(jenkins_env, fake_jenkins, config_path, capsys):
     sync(capsys, config_path)
     item = fake_jenkins.items["kie/orders-production-promote"]
     item.config_xml = item.config_xml.replace("<defaultValue>false</defaultValue>", "<defaultValue>true</defaultValue>")
@@ -128,7 +116,7 @@ def test_a_job_edited_by_hand_is_put_back(env, fake_jenkins, config_path, capsys
     assert "<defaultValue>false</defaultValue>" in item.config_xml
 
 
-def test_a_freestyle_job_of_the_same_name_is_refused_and_nothing_is_written(env, fake_jenkins, config_path, capsys):
+def test_a_freestyle_job_of_the_same_name_is_refused_and_nothing_is_written(jenkins_env, fake_jenkins, config_path, capsys):
     fake_jenkins.add_folder("kie")
     fake_jenkins.add_item("kie/orders-staging-rollback", "<project><builders/></project>")
 
@@ -140,7 +128,7 @@ def test_a_freestyle_job_of_the_same_name_is_refused_and_nothing_is_written(env,
     assert fake_jenkins.items["kie/orders-staging-rollback"].kind == FREESTYLE
 
 
-def test_a_pipeline_job_kie_bluegreen_did_not_make_needs_adopt(env, fake_jenkins, config_path, capsys):
+def test_a_pipeline_job_kie_bluegreen_did_not_make_needs_adopt(jenkins_env, fake_jenkins, config_path, capsys):
     fake_jenkins.add_folder("kie")
     spec = desired_jobs(config_path, job_settings(config_path))[0].spec
     foreign = render(spec.__class__(description="Hand-made", parameters=(), concurrent_builds=True,
@@ -156,7 +144,7 @@ def test_a_pipeline_job_kie_bluegreen_did_not_make_needs_adopt(env, fake_jenkins
     assert "update job kie/orders-production-promote (description, parameters, concurrent builds)" in result["changes"]
 
 
-def test_a_folder_path_that_is_a_job_is_refused(env, fake_jenkins, config_path, capsys):
+def test_a_folder_path_that_is_a_job_is_refused(jenkins_env, fake_jenkins, config_path, capsys):
     fake_jenkins.add_item("kie", "<project/>")
 
     code, _, err = sync(capsys, config_path)
@@ -165,7 +153,7 @@ def test_a_folder_path_that_is_a_job_is_refused(env, fake_jenkins, config_path, 
     assert fake_jenkins.writes() == []
 
 
-def test_jobs_at_top_level_without_folder(env, fake_jenkins, tmp_path, capsys):
+def test_jobs_at_top_level_without_folder(jenkins_env, fake_jenkins, tmp_path, capsys):
     code, _, _ = sync(capsys, write_config(tmp_path / "k.yaml", stages=("production",)))
 
     assert code == 0
@@ -176,7 +164,7 @@ def test_jobs_at_top_level_without_folder(env, fake_jenkins, tmp_path, capsys):
 # --- errors ------------------------------------------------------------------------------------
 
 
-def test_missing_job_create_permission_is_named(env, fake_jenkins, config_path, capsys):
+def test_missing_job_create_permission_is_named(jenkins_env, fake_jenkins, config_path, capsys):
     fake_jenkins.permissions[USER] = {OVERALL_READ, ITEM_READ}
 
     code, result, err = sync(capsys, config_path)
@@ -185,7 +173,7 @@ def test_missing_job_create_permission_is_named(env, fake_jenkins, config_path, 
     assert "cannot create kie: Jenkins user 'deployer' lacks the Job/Create permission (HTTP 403)" in err
 
 
-def test_missing_job_configure_permission_is_named_on_update(env, fake_jenkins, config_path, capsys):
+def test_missing_job_configure_permission_is_named_on_update(jenkins_env, fake_jenkins, config_path, capsys):
     sync(capsys, config_path)
     item = fake_jenkins.items["kie/orders-staging-promote"]
     item.config_xml = item.config_xml.replace("<sandbox>true</sandbox>", "<sandbox>false</sandbox>")
@@ -197,7 +185,7 @@ def test_missing_job_configure_permission_is_named_on_update(env, fake_jenkins, 
     assert "cannot reconfigure kie/orders-staging-promote: Jenkins user 'deployer' lacks the Job/Configure permission" in err
 
 
-def test_reading_a_job_configuration_needs_extended_read(env, fake_jenkins, config_path, capsys):
+def test_reading_a_job_configuration_needs_extended_read(jenkins_env, fake_jenkins, config_path, capsys):
     sync(capsys, config_path)
     fake_jenkins.permissions[USER] = {OVERALL_READ, ITEM_READ}
 
@@ -206,7 +194,7 @@ def test_reading_a_job_configuration_needs_extended_read(env, fake_jenkins, conf
     assert code == 4 and "lacks the Job/ExtendedRead permission" in err
 
 
-def test_missing_overall_read_is_named(env, fake_jenkins, config_path, capsys):
+def test_missing_overall_read_is_named(jenkins_env, fake_jenkins, config_path, capsys):
     fake_jenkins.permissions[USER] = set()
 
     code, _, err = sync(capsys, config_path)
@@ -214,7 +202,7 @@ def test_missing_overall_read_is_named(env, fake_jenkins, config_path, capsys):
     assert code == 4 and "lacks the Overall/Read permission" in err
 
 
-def test_a_wrong_token_says_so_without_printing_it(env, fake_jenkins, config_path, capsys, monkeypatch):
+def test_a_wrong_token_says_so_without_printing_it(jenkins_env, fake_jenkins, config_path, capsys, monkeypatch):
     monkeypatch.setenv("JENKINS_API_TOKEN", "wrong-token-value")
 
     code, _, err = sync(capsys, config_path)
@@ -224,7 +212,7 @@ def test_a_wrong_token_says_so_without_printing_it(env, fake_jenkins, config_pat
     assert "wrong-token-value" not in err
 
 
-def test_unreachable_jenkins_after_retries(env, config_path, capsys, monkeypatch):
+def test_unreachable_jenkins_after_retries(jenkins_env, config_path, capsys, monkeypatch):
     monkeypatch.setenv("JENKINS_URL", "http://127.0.0.1:9/")  # discard port: nothing listens
 
     code, _, err = sync(capsys, config_path)
@@ -232,10 +220,10 @@ def test_unreachable_jenkins_after_retries(env, config_path, capsys, monkeypatch
     assert code == 4
     assert "is unreachable" in err and "http://127.0.0.1:9/" in err
     assert err.count("trying again") == 3  # four attempts, with (fake) waits between them
-    assert env.slept == [1, 2, 4]
+    assert jenkins_env.slept == [1, 2, 4]
 
 
-def test_a_server_without_x_jenkins_header_is_not_taken_for_jenkins(env, fake_jenkins, config_path, capsys):
+def test_a_server_without_x_jenkins_header_is_not_taken_for_jenkins(jenkins_env, fake_jenkins, config_path, capsys):
     fake_jenkins.version = None
 
     code, _, err = sync(capsys, config_path)
@@ -243,7 +231,7 @@ def test_a_server_without_x_jenkins_header_is_not_taken_for_jenkins(env, fake_je
     assert code == 4 and "without an X-Jenkins header; is it Jenkins?" in err
 
 
-def test_crumb_is_sent_on_every_write_and_refetched_when_jenkins_forgot_it(env, fake_jenkins, config_path, capsys, monkeypatch):
+def test_crumb_is_sent_on_every_write_and_refetched_when_jenkins_forgot_it(jenkins_env, fake_jenkins, config_path, capsys, monkeypatch):
     # Expire the crumbs right after the first write, as a Jenkins restart would.
     original = fake_jenkins._create
 
@@ -274,7 +262,7 @@ def test_missing_credentials_are_a_config_error_before_any_request(fake_jenkins,
     assert fake_jenkins.requests == []
 
 
-def test_the_permission_jenkins_names_wins_over_the_expected_one(env, fake_jenkins, config_path, capsys, monkeypatch):
+def test_the_permission_jenkins_names_wins_over_the_expected_one(jenkins_env, fake_jenkins, config_path, capsys, monkeypatch):
     # E.g. an authorization plugin that wants more than Job/Create to create an item.
     monkeypatch.setattr(fake_jenkins, "_create", lambda request, user, folder: fake_jenkins._denied(user, "hudson.model.Hudson.Administer"))
 

@@ -6,28 +6,16 @@ import json
 import pytest
 
 from fake_jenkins import (  # noqa: F401 - fake_jenkins is a fixture
-    ITEM_READ, OVERALL_READ, TOKEN, USER, BuildPlan, fake_jenkins, write_config,
+    ITEM_READ, OVERALL_READ, USER, BuildPlan, fake_jenkins, jenkins_env, write_config,
 )
 from kie_bluegreen import cli
-from kie_bluegreen.clock import FakeClock
-from kie_bluegreen.jenkins import cli as jenkins_cli
 
 PROMOTE = "kie/orders-production-promote"
 ROLLBACK = "kie/orders-production-rollback"
 
 
 @pytest.fixture
-def clock(monkeypatch, fake_jenkins):
-    monkeypatch.setenv("JENKINS_URL", fake_jenkins.url)
-    monkeypatch.setenv("JENKINS_USER", USER)
-    monkeypatch.setenv("JENKINS_API_TOKEN", TOKEN)
-    fake = FakeClock()
-    monkeypatch.setattr(jenkins_cli, "make_clock", lambda: fake)
-    return fake
-
-
-@pytest.fixture
-def config_path(tmp_path, clock, capsys):
+def config_path(tmp_path, jenkins_env, capsys):
     """A configuration whose jobs already exist (made by sync-jobs)."""
     path = write_config(tmp_path / "kie-deploy.yaml", jenkins={"folder": "kie"})
     assert cli.main(["--config", path, "jenkins", "sync-jobs"]) == 0
@@ -41,7 +29,7 @@ def trigger(capsys, config_path, *args):
     return code, json.loads(captured.out), captured.err
 
 
-def test_promote_sends_the_parameters_follows_the_queue_and_streams_the_console(fake_jenkins, config_path, capsys, clock):
+def test_promote_sends_the_parameters_follows_the_queue_and_streams_the_console(fake_jenkins, config_path, capsys, jenkins_env):
     fake_jenkins.plan_build(PROMOTE, BuildPlan(console=["[Pipeline] Start\n", "kiePromote: production\n", "Finished: SUCCESS\n"],
                                                queue_polls=2))
 
@@ -57,7 +45,7 @@ def test_promote_sends_the_parameters_follows_the_queue_and_streams_the_console(
     assert result["build"] == {"number": 1, "url": f"{fake_jenkins.url}job/kie/job/orders-production-promote/1/",
                                "result": "SUCCESS"}
     assert result["command"] == "jenkins trigger" and result["job"] == PROMOTE
-    assert clock.slept and all(seconds <= 2 for seconds in clock.slept)
+    assert jenkins_env.slept and all(seconds <= 2 for seconds in jenkins_env.slept)
 
 
 def test_the_console_is_read_progressively_from_the_last_offset(fake_jenkins, config_path, capsys):
@@ -103,17 +91,17 @@ def test_a_build_cancelled_in_the_queue_exits_1(fake_jenkins, config_path, capsy
     assert "cancelled while it waited in the queue" in err
 
 
-def test_timeout_stops_following_and_says_the_build_goes_on(fake_jenkins, config_path, capsys, clock):
+def test_timeout_stops_following_and_says_the_build_goes_on(fake_jenkins, config_path, capsys, jenkins_env):
     fake_jenkins.plan_build(PROMOTE, BuildPlan(queue_polls=1000))
 
     code, _, err = trigger(capsys, config_path, "promote", "--stage", "production", "--reason", "why", "--timeout", "90s")
 
     assert code == 4
     assert "did not start in time" in err and "(--timeout)" in err
-    assert clock.now() == 90
+    assert jenkins_env.now() == 90
 
 
-def test_a_gateway_error_while_following_is_retried(fake_jenkins, config_path, capsys, clock, monkeypatch):
+def test_a_gateway_error_while_following_is_retried(fake_jenkins, config_path, capsys, jenkins_env, monkeypatch):
     original = fake_jenkins._queue_item
 
     def queue_item_after_an_outage(queue_id):
@@ -132,7 +120,7 @@ def test_a_gateway_error_while_following_is_retried(fake_jenkins, config_path, c
 # --- refusals and errors -----------------------------------------------------------------------
 
 
-def test_a_job_that_does_not_exist_points_to_sync_jobs(fake_jenkins, tmp_path, clock, capsys):
+def test_a_job_that_does_not_exist_points_to_sync_jobs(fake_jenkins, tmp_path, jenkins_env, capsys):
     path = write_config(tmp_path / "k.yaml", jenkins={"folder": "kie"})
 
     code, result, err = trigger(capsys, path, "promote", "--stage", "staging", "--reason", "why")
@@ -142,7 +130,7 @@ def test_a_job_that_does_not_exist_points_to_sync_jobs(fake_jenkins, tmp_path, c
     assert fake_jenkins.writes() == []
 
 
-def test_a_freestyle_job_of_that_name_is_not_started(fake_jenkins, tmp_path, clock, capsys):
+def test_a_freestyle_job_of_that_name_is_not_started(fake_jenkins, tmp_path, jenkins_env, capsys):
     path = write_config(tmp_path / "k.yaml", stages=("production",))
     fake_jenkins.add_item("orders-production-promote", "<project/>")
 
