@@ -20,8 +20,9 @@ from .report import CommandResult
 def _command_modules():
     # Imported here so `--help` of one command does not pay for importing every other one.
     from . import commands, demo
+    from .jenkins import cli as jenkins_cli
 
-    return [commands, demo]
+    return [commands, demo, jenkins_cli]
 
 
 def build_parser() -> argparse.ArgumentParser:
