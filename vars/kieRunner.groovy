@@ -170,10 +170,6 @@ def withRunner(Map cfg, Closure body) {
             if (cfg.stash) {
                 unstash(cfg.stash)
             }
-            if (!fileExists(cfg.config)) {
-                error("${cfg.step}: config file ${cfg.config} is not in the workspace on ${env.NODE_NAME}: " +
-                      "check it out there, or stash it and pass stash: 'name'")
-            }
             withEnv(vars) {
                 writeFile(file: "${WORKDIR}/install-runner.sh", text: libraryResource('kie-bluegreen/install-runner.sh'))
                 sh(script: 'sh "$KIE_BG_HOME/install-runner.sh"', label: 'kie-bluegreen: get the runner')
@@ -242,9 +238,16 @@ def withSecrets(Map cfg, Closure body) {
  *  as a Map, or fails the build with the runner's message and the meaning of its exit code. */
 Map run(Map cfg, String command) {
     String file = resultFile(cfg)
-    int code = sh(script: RUN + COMMANDS[command] + ' >"$KIE_BG_RESULT"', returnStatus: true,
-                  label: "kie-bluegreen ${words(command)}")
-    Map result = parseResult(fileExists(file) ? readFile(file) : '')
+    def status = sh(script: RUN + COMMANDS[command] + ' >"$KIE_BG_RESULT"', returnStatus: true,
+                    label: "kie-bluegreen ${words(command)}")
+    String text = ''
+    try {
+        text = readFile(file)
+    } catch (Exception missing) {
+        echo("${cfg.step}: no result file ${file}: ${missing}")
+    }
+    Map result = parseResult(text)
+    int code = status instanceof Integer ? status : 0
     String failure = failure(cfg.step, command, code, result)
     if (failure) {
         error(failure)
@@ -309,7 +312,8 @@ Map approve(Map cfg, String message, List choices) {
             ask.submitter = cfg.gate.submitter
         }
         if (choices.size() > 1) {
-            ask.parameters = [choice(name: 'DECISION', choices: choices, description: 'What to do with the new version')]
+            ask.parameters = [[$class: 'ChoiceParameterDefinition', name: 'DECISION', choices: choices.join('\n'),
+                               description: 'What to do with the new version']]
         }
         try {
             timeout(time: cfg.gate.timeout, unit: 'MINUTES') {
