@@ -22,8 +22,9 @@ from .report import CommandResult
 def _command_modules():
     # Imported here so `--help` of one command does not pay for importing every other one.
     from . import commands, demo, security_commands
+    from .jenkins import cli as jenkins_cli
 
-    return [commands, demo, security_commands]
+    return [commands, demo, jenkins_cli, security_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
