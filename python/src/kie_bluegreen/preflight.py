@@ -188,10 +188,11 @@ class Preflight:
         return f"{len(found)} subnets in {vpc or 'the VPC'}" + (" (from the configuration)" if from_config else "")
 
     def check_quotas(self) -> str:
-        limits = self.lookups.load_balancer_limits()
         balancer = self.listener.load_balancer_arn
-        notes = []
         missing_rules = 2 - len(self.listener.ours)
+        if not (missing_rules or self.intent.newly_routed or self.intent.provisions):
+            return "nothing new to count"
+        limits, notes = self.lookups.load_balancer_limits(), []
         if missing_rules:
             rules, limit = self.lookups.rules_on_load_balancer(balancer), limits["rules-per-application-load-balancer"]
             if rules + missing_rules > limit:
@@ -212,7 +213,7 @@ class Preflight:
                 raise AwsError(f"quota: {count} of {limit} target groups exist in {self.ctx.config.region}; delete unused"
                                " ones (kie-bluegreen cleanup) or raise 'Target groups per Region'")
             notes.append(f"target groups in the region {count}+1/{limit}")
-        return ", ".join(notes) or "nothing new to count"
+        return ", ".join(notes)
 
     # -- helpers -------------------------------------------------------------------------------
 

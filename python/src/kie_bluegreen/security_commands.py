@@ -75,10 +75,10 @@ def _iam_policy(args) -> CommandResult:
     else:
         cfg = configuration.load(args.config, args.stage)
         role = None if args.no_instance_role else (args.instance_role or iam_policy.PLACEHOLDER_ROLE)
+        scope = iam_policy.Scope.of(cfg, role, args.launch_template)
         if role == iam_policy.PLACEHOLDER_ROLE:
             _log.warning("no --instance-role: iam:PassRole names the placeholder role %s; pass --instance-role ROLE"
                          " (or --no-instance-role when the launch template has no instance profile)", role)
-        scope = iam_policy.Scope.of(cfg, role, args.launch_template)
         app, stage = cfg.app, cfg.stage
     policy = iam_policy.build(scope)
     data = {"command": "iam-policy", "app": app, "stage": stage, "result": "ok", "exit_code": 0, "error": None,

@@ -1,0 +1,166 @@
+"""The IAM policy under moto's IAM enforcement: enough for every flow, and nothing to spare.
+
+moto compares resources against `*` only and denies statements whose conditions it cannot
+evaluate, so the deployer gets the policy's actions on `*` (iam_policy.actions_only); the
+resource and condition scoping is tested on the document (test_iam_policy.py).
+
+The story uses every feature that costs a permission: kie.verify (instance addresses), a
+user-data template (launch template versions), scale-to-zero standby and a rollback that brings
+it back (tags removed), the preflight checks (quotas, subnets, launch template).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+from moto import mock_aws
+from moto.core import enable_iam_authentication
+
+from helpers import routing_generations
+from kie_bluegreen import iam_policy
+from kie_bluegreen.aws.api import AwsApi, iam_action
+from kie_bluegreen.clock import FakeClock
+from kie_bluegreen.sandbox import scenario
+from security_fixtures import (EnforcedWorld, FakeKieServer, parse_user_data_of_new_template_versions, run_cli,
+                               shared_botocore_models, version_from_launch_tags)
+
+G1, G2 = {"default": 1, "blue": 1, "green": None}, {"default": 2, "blue": 2, "green": None}
+STORY = (
+    (("init", "--version", "1.0.0"), G1),
+    (("deploy", "--version", "2.0.0"), {"default": 1, "blue": 1, "green": 2}),
+    (("promote",), G2),
+    (("deploy", "--version", "3.0.0"), {"default": 2, "blue": 2, "green": 3}),
+    (("rollback",), G2),  # before promote: the candidate is dropped
+    (("rollback",), G1),  # after promote: the standby generation comes back from zero servers
+    (("cleanup",), G1),
+    (("status",), G1),
+)
+POLICY = iam_policy.build(iam_policy.Scope.generic())
+ENFORCEABLE = sorted(set(iam_policy.actions(POLICY)) - set(iam_policy.DEPENDENT_ACTIONS))
+
+
+@pytest.fixture(scope="module")
+def moto_accounts():
+    """One moto for the module; every world lives in its own account (EnforcedWorld)."""
+    with mock_aws(), shared_botocore_models():
+        yield
+
+
+class Story:
+    """An enforced world with the story's configuration; runs its steps as the deployer."""
+
+    def __init__(self, monkeypatch, directory):
+        self.env = EnforcedWorld.create(monkeypatch, iam_policy.actions_only(POLICY))
+        admin, world = self.env.admin, self.env.world
+        # user data needs a pinned launch template version (provision refuses $Latest)
+        admin.autoscaling.update_auto_scaling_group(
+            AutoScalingGroupName=world.asg_name, LaunchTemplate={"LaunchTemplateId": world.launch_template_id, "Version": "1"})
+        self.kie = FakeKieServer(version_from_launch_tags(admin.ec2))
+        with open(os.path.join(directory, "user-data.sh"), "w", encoding="utf-8") as handle:
+            handle.write("#!/bin/bash\necho {{release}}\n")
+        document = scenario.config_document(world, **{
+            "kie": {"verify": True, "url": self.kie.url_template, "timeout": "2s"},
+            "launch-template": {"user-data": "user-data.sh"},
+            "retire": {"previous": "scale-to-zero", "keep": 1, "candidate": "terminate"},
+        })
+        self.config = os.path.join(directory, "kie-deploy.yaml")
+        with open(self.config, "w", encoding="utf-8") as handle:
+            yaml.safe_dump(document, handle, sort_keys=False)
+        monkeypatch.setattr("kie_bluegreen.context.Clock", FakeClock)  # no real waiting
+        parse_user_data_of_new_template_versions(monkeypatch)
+
+    def run(self, argv):
+        return run_cli("--config", self.config, *argv)
+
+    def routing(self) -> dict:
+        return routing_generations(self.env.admin, self.env.world.listener_arn)
+
+    def close(self):
+        self.kie.close()
+        self.env.forget()
+
+
+@pytest.fixture
+def story(moto_accounts, monkeypatch, tmp_path):
+    story = Story(monkeypatch, str(tmp_path))
+    with enable_iam_authentication():
+        yield story
+    story.close()
+
+
+def record_actions(monkeypatch) -> list:
+    """Every IAM action the runner uses from now on, in call order."""
+    used = []
+    original_call, original_pages = AwsApi.call, AwsApi.pages
+
+    def call(self, service, operation, **kwargs):
+        used.append(iam_action(service, operation, self.client(service)))
+        return original_call(self, service, operation, **kwargs)
+
+    def pages(self, service, operation, key, **kwargs):
+        used.append(iam_action(service, operation, self.client(service)))
+        return original_pages(self, service, operation, key, **kwargs)
+
+    monkeypatch.setattr(AwsApi, "call", call)
+    monkeypatch.setattr(AwsApi, "pages", pages)
+    return used
+
+
+@pytest.fixture(scope="module")
+def first_use(moto_accounts, tmp_path_factory):
+    """Run the story once with the whole policy: {action: index of the step that first uses it},
+    and each step's outcome and routing."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        story = Story(monkeypatch, str(tmp_path_factory.mktemp("story")))
+        used = record_actions(monkeypatch)
+        first, outcomes = {}, []
+        with enable_iam_authentication():
+            for index, (argv, _) in enumerate(STORY):
+                used.clear()
+                outcome = story.run(argv)
+                outcomes.append((outcome, story.routing()))
+                for action in used:
+                    first.setdefault(action, index)
+        story.close()
+    return first, outcomes
+
+
+def test_the_policy_is_enough_for_the_whole_story(first_use):
+    _, outcomes = first_use
+    for (argv, expected), (outcome, routing) in zip(STORY, outcomes):
+        assert outcome.code == 0, f"{' '.join(argv)}: {outcome.err}"
+        assert routing == expected, " ".join(argv)
+
+
+def test_the_story_uses_every_action_of_the_policy(first_use):
+    """No spare permission: each action the runner is granted is called by some step (the
+    dependent ones are authorized by AWS inside CreateAutoScalingGroup, moto does not check them)."""
+    first, _ = first_use
+    assert sorted(first) == ENFORCEABLE
+
+
+@pytest.mark.parametrize("action", ENFORCEABLE)
+def test_without_any_one_action_a_flow_fails_naming_it(action, first_use, story):
+    first, _ = first_use
+    step = first[action]
+    for argv, expected in STORY[:step]:  # reach the step with the whole policy
+        assert story.run(argv).code == 0, " ".join(argv)
+    story.env.grant(iam_policy.actions_only({"Statement": [
+        {"Action": [a for a in ENFORCEABLE if a != action]}]}))
+    argv = STORY[step][0]
+    outcome = story.run(argv)
+    assert outcome.code == 4, f"{' '.join(argv)} without {action}: exit {outcome.code} {outcome.err}"
+    message = outcome.err.strip().splitlines()[-1]
+    assert action in message and "kie-bluegreen iam-policy" in message, message
+    assert "Traceback" not in outcome.err
+
+
+def test_wrong_credentials_are_named_as_such_by_preflight(story):
+    assert story.run(STORY[0][0]).code == 0
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "not-the-secret-of-this-key"  # restored by monkeypatch
+    outcome = story.run(("deploy", "--version", "2.0.0"))
+    assert outcome.code == 4
+    assert "AWS credentials do not work (SignatureDoesNotMatch)" in outcome.err
+    assert story.routing() == G1
