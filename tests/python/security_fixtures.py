@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 import boto3
+import pytest
+from moto import mock_aws
 
 import kie_bluegreen
 from kie_bluegreen import cli
@@ -182,6 +184,39 @@ def parse_user_data_of_new_template_versions(monkeypatch) -> None:
 _accounts = itertools.count(200_000_000_001)
 
 
+@pytest.fixture(scope="module")
+def moto_module():
+    """One moto for a test module; each test gets its own account in it (see `aws`)."""
+    with mock_aws(), shared_botocore_models():
+        yield
+
+
+@pytest.fixture
+def aws(moto_module, monkeypatch):
+    """Overrides conftest's `aws` where imported: the same clients, but in a fresh moto account
+    of the module's moto instead of a fresh moto (a reset costs a second, an account a tenth)."""
+    account = fresh_account(monkeypatch)
+    yield clients(scenario.REGION)
+    forget(account)
+
+
+def fresh_account(monkeypatch) -> str:
+    """Send every AWS call of the test to a new, empty moto account (moto keys its backends by
+    account, read from MOTO_ACCOUNT_ID on each request)."""
+    account = str(next(_accounts))
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", account)
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # the scenario's AMI id is not checked
+    return account
+
+
+def forget(account: str) -> None:
+    """Drop an account's backends, so mock_aws's final reset does not rebuild each one."""
+    from moto.core.base_backend import BackendDict
+
+    for backends in list(getattr(BackendDict, "_instances", [])):
+        backends.pop(account, None)
+
+
 @dataclass
 class Outcome:
     code: int
@@ -203,10 +238,7 @@ class EnforcedWorld:
 
     @classmethod
     def create(cls, monkeypatch, policy: dict) -> "EnforcedWorld":
-        account = str(next(_accounts))
-        # One account per world: no reset between worlds (moto keys its backends by account).
-        monkeypatch.setenv("MOTO_ACCOUNT_ID", account)
-        monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+        account = fresh_account(monkeypatch)
         for key, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
@@ -221,13 +253,6 @@ class EnforcedWorld:
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", deployer_key["SecretAccessKey"])
         return cls(account, world, clients(scenario.REGION, admin_session),
                    admin_session.client("iam", region_name=scenario.REGION), deployer_key)
-
-    def forget(self) -> None:
-        """Drop this account's backends, so mock_aws's final reset does not rebuild each one."""
-        from moto.core.base_backend import BackendDict
-
-        for backends in list(getattr(BackendDict, "_instances", [])):
-            backends.pop(self.account, None)
 
     def grant(self, policy: dict) -> None:
         """The deployer's only permissions from now on."""

@@ -15,7 +15,6 @@ import os
 
 import pytest
 import yaml
-from moto import mock_aws
 from moto.core import enable_iam_authentication
 
 from helpers import routing_generations
@@ -23,8 +22,8 @@ from kie_bluegreen import iam_policy
 from kie_bluegreen.aws.api import AwsApi, iam_action
 from kie_bluegreen.clock import FakeClock
 from kie_bluegreen.sandbox import scenario
-from security_fixtures import (EnforcedWorld, FakeKieServer, parse_user_data_of_new_template_versions, run_cli,
-                               shared_botocore_models, version_from_launch_tags)
+from security_fixtures import (EnforcedWorld, FakeKieServer, forget, moto_module, parse_user_data_of_new_template_versions,
+                               run_cli, version_from_launch_tags)
 
 G1, G2 = {"default": 1, "blue": 1, "green": None}, {"default": 2, "blue": 2, "green": None}
 STORY = (
@@ -39,13 +38,6 @@ STORY = (
 )
 POLICY = iam_policy.build(iam_policy.Scope.generic())
 ENFORCEABLE = sorted(set(iam_policy.actions(POLICY)) - set(iam_policy.DEPENDENT_ACTIONS))
-
-
-@pytest.fixture(scope="module")
-def moto_accounts():
-    """One moto for the module; every world lives in its own account (EnforcedWorld)."""
-    with mock_aws(), shared_botocore_models():
-        yield
 
 
 class Story:
@@ -79,11 +71,11 @@ class Story:
 
     def close(self):
         self.kie.close()
-        self.env.forget()
+        forget(self.env.account)
 
 
 @pytest.fixture
-def story(moto_accounts, monkeypatch, tmp_path):
+def story(moto_module, monkeypatch, tmp_path):
     story = Story(monkeypatch, str(tmp_path))
     with enable_iam_authentication():
         yield story
@@ -109,7 +101,7 @@ def record_actions(monkeypatch) -> list:
 
 
 @pytest.fixture(scope="module")
-def first_use(moto_accounts, tmp_path_factory):
+def first_use(moto_module, tmp_path_factory):
     """Run the story once with the whole policy: {action: index of the step that first uses it},
     and each step's outcome and routing."""
     with pytest.MonkeyPatch.context() as monkeypatch:

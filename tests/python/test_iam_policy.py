@@ -18,6 +18,7 @@ from kie_bluegreen import flows, iam_policy
 from kie_bluegreen.config import load
 from kie_bluegreen.model import TAG_APP, TAG_STAGE
 from security_fixtures import PACKAGE, aws_call_sites, iam_actions_of_code
+from security_fixtures import aws, moto_module  # noqa: F401 - fixtures: each test in a fresh account of one moto
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 SHIPPED = REPOSITORY / "resources" / "kie-bluegreen" / "iam-policy.json"
@@ -203,15 +204,16 @@ def test_auto_scaling_groups_are_created_by_name_and_changed_by_tag(deployed):
 
 def test_servers_launch_only_from_the_template_with_only_the_instance_role(deployed, world):
     policy, *_ = deployed
-    template = f"arn:aws:ec2:eu-west-1:123456789012:launch-template/{world.launch_template_id}"
-    instance = "arn:aws:ec2:eu-west-1:123456789012:instance/*"
+    account = world.listener_arn.split(":")[4]
+    template = f"arn:aws:ec2:eu-west-1:{account}:launch-template/{world.launch_template_id}"
+    instance = f"arn:aws:ec2:eu-west-1:{account}:instance/*"
     assert allowed(policy, "ec2:RunInstances", instance, {**REGION, "ec2:LaunchTemplate": template})
     assert not allowed(policy, "ec2:RunInstances", instance, REGION)  # a direct RunInstances
     assert not allowed(policy, "ec2:RunInstances", instance,
                        {**REGION, "ec2:LaunchTemplate": template.replace(world.launch_template_id, "lt-0123456789abcdef0")})
     assert allowed(policy, "ec2:CreateTags", instance.replace("*", "i-1234"), {**REGION, "ec2:CreateAction": "RunInstances"})
     assert not allowed(policy, "ec2:CreateTags", instance.replace("*", "i-1234"), REGION)  # tagging existing servers
-    role = "arn:aws:iam::123456789012:role/kie-server-role"
+    role = f"arn:aws:iam::{account}:role/kie-server-role"
     assert allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
     assert not allowed(policy, "iam:PassRole", role.replace("kie-server-role", "admin"), {"iam:PassedToService": "ec2.amazonaws.com"})
     assert not allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
@@ -233,7 +235,7 @@ def test_iam_policy_prints_the_policy_of_the_stage(run, config_path, world):
     cfg = load(config_path)
     assert printed == iam_policy.build(iam_policy.Scope.of(cfg, "kie-server-role", world.launch_template_id))
     pass_role = next(s for s in printed["Statement"] if s["Sid"] == "PassInstanceRole")
-    assert pass_role["Resource"] == "arn:aws:iam::123456789012:role/kie-server-role"
+    assert pass_role["Resource"] == f"arn:aws:iam::{world.listener_arn.split(':')[4]}:role/kie-server-role"
     modify_listener = next(s for s in printed["Statement"] if s["Sid"] == "SwitchDefaultRoute")
     assert modify_listener["Resource"] == world.listener_arn
 
