@@ -202,11 +202,12 @@ class Preflight:
         if self.intent.newly_routed:
             attached = self.lookups.target_groups_on_load_balancer(balancer)
             limit = limits["target-groups-per-application-load-balancer"]
-            if self.intent.newly_routed not in attached and len(attached) + 1 > limit:
+            more = 0 if self.intent.newly_routed in attached else 1
+            if len(attached) + more > limit:
                 raise AwsError(f"quota: {len(attached)} of {limit} target groups are attached to the load balancer and"
                                " routing the new group needs one more; detach unused target groups or raise"
                                " 'Target groups per Application Load Balancer'")
-            notes.append(f"target groups on the load balancer {len(attached)}+1/{limit}")
+            notes.append(f"target groups on the load balancer {len(attached)}+{more}/{limit}")
         if self.intent.provisions:
             count, limit = self.lookups.target_groups_in_region(), limits["target-groups"]
             if count + 1 > limit:
