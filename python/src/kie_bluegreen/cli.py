@@ -20,8 +20,10 @@ from .report import CommandResult
 def _command_modules():
     # Imported here so `--help` of one command does not pay for importing every other one.
     from . import commands
+    from .probe import command as probe
+    from .sandbox import command as sandbox
 
-    return [commands]
+    return [commands, probe, sandbox]
 
 
 def build_parser() -> argparse.ArgumentParser:
