@@ -192,7 +192,7 @@ class AlbDataPlane(ThreadingHTTPServer):
         self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
         super().__init__((host, port), _Handler)
-        self._thread = threading.Thread(target=self.serve_forever, name="alb-data-plane", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="alb-data-plane", daemon=True)
 
     @property
     def url(self) -> str:

@@ -14,6 +14,7 @@ import threading
 from moto.elbv2.exceptions import TargetGroupNotFoundError
 from moto.elbv2.models import ELBv2Backend, FakeHealthStatus
 
+from . import moto_state
 from .health import REASONS, HealthBoard
 
 _lock = threading.Lock()
@@ -23,6 +24,10 @@ _original = ELBv2Backend.describe_target_health
 
 def _describe_target_health(self, target_group_arn: str, targets: list[dict]) -> list[FakeHealthStatus]:
     board = _boards.get(self.region_name)
+    if board is not None:
+        # Follow registrations made since the checker's last look, so a target group created a
+        # moment ago answers `initial` like AWS, never moto's instant `healthy`.
+        board.sync(moto_state.target_groups(self.region_name))
     if board is None or not board.tracks(target_group_arn):
         return _original(self, target_group_arn, targets)
     group = self.target_groups.get(target_group_arn)

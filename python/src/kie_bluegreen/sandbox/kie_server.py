@@ -188,7 +188,7 @@ class KieFront(ThreadingHTTPServer):
     def __init__(self, fleet: Fleet, port: int = 0, host: str = "127.0.0.1"):
         self.fleet = fleet
         super().__init__((host, port), _Handler)
-        self._thread = threading.Thread(target=self.serve_forever, name="kie-front", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="kie-front", daemon=True)
 
     @property
     def url(self) -> str:

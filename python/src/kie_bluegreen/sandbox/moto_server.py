@@ -103,7 +103,7 @@ class MotoServer:
         app = _Recording(DomainDispatcherApplication(create_backend_app), self.calls)
         self._server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
         self._server.handle_error = lambda request, address: LOG.debug("moto: client %s went away", address)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="moto-server", daemon=True)
 
     @property
     def endpoint_url(self) -> str:
