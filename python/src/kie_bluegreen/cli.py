@@ -19,11 +19,11 @@ from .report import CommandResult
 
 def _command_modules():
     # Imported here so `--help` of one command does not pay for importing every other one.
-    from . import commands
+    from . import commands, demo
     from .probe import command as probe
     from .sandbox import command as sandbox
 
-    return [commands, probe, sandbox]
+    return [commands, demo, probe, sandbox]
 
 
 def build_parser() -> argparse.ArgumentParser:

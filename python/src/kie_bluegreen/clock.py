@@ -9,6 +9,10 @@ class Clock:
     def now(self) -> float:
         return time.monotonic()
 
+    def wall(self) -> float:
+        """Seconds since the epoch, for timestamps kept in AWS tags."""
+        return time.time()
+
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
@@ -23,6 +27,9 @@ class FakeClock(Clock):
 
     def now(self) -> float:
         return self.time
+
+    def wall(self) -> float:
+        return 1_800_000_000.0 + self.time
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)

@@ -20,8 +20,13 @@ TAG_RELEASE = TAG_PREFIX + "release"
 TAG_ROLE = TAG_PREFIX + "role"
 # "min,max,desired" of a group scaled to zero, so a rollback can bring it back.
 TAG_CAPACITY = TAG_PREFIX + "capacity"
-# On listener rules: which of our header rules this is (blue or green).
+# When a group stopped receiving traffic (epoch seconds): retire waits the deregistration delay
+# from then before scaling it in or deleting it.
+TAG_UNROUTED_AT = TAG_PREFIX + "unrouted-at"
+# On listener rules: which of our header rules this is (blue or green), and the highest
+# generation ever provisioned, so generation numbers never repeat after groups are deleted.
 TAG_RULE = TAG_PREFIX + "rule"
+TAG_LAST_GENERATION = TAG_PREFIX + "last-generation"
 
 
 class Role(str, Enum):
@@ -86,6 +91,7 @@ class Group:
     instance_ids: tuple[str, ...] = ()  # InService instances
     saved_capacity: Capacity | None = None  # set while scaled to zero
     healthy: int | None = None  # healthy targets, when health was read
+    unrouted_at: float | None = None  # epoch seconds when the last route to it was removed
 
     @property
     def version(self) -> str:

@@ -1,0 +1,46 @@
+"""What every phase needs: the stage configuration, the AWS adapters, the clock, the KIE client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .aws.alb import Alb
+from .aws.api import AwsApi
+from .aws.asg import Asg
+from .aws.ec2 import Ec2
+from .aws.session import clients
+from .clock import Clock
+from .config import StageConfig
+from .kie import KieClient
+from .model import TAG_APP, TAG_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE, Outcome, Release, Role
+
+
+@dataclass
+class Context:
+    config: StageConfig
+    api: AwsApi
+    clock: Clock = field(default_factory=Clock)
+    kie: KieClient | None = None
+    # The journal of this run: every change made, in order (also reported when a command fails).
+    outcome: Outcome = field(default_factory=Outcome)
+
+    def __post_init__(self):
+        self.alb = Alb(self.api)
+        self.asg = Asg(self.api)
+        self.ec2 = Ec2(self.api)
+        if self.kie is None:
+            self.kie = KieClient.from_environment(timeout=self.config.kie.timeout)
+
+    @classmethod
+    def for_config(cls, config: StageConfig, clock: Clock | None = None) -> "Context":
+        return cls(config, AwsApi(clients(config.region)), clock or Clock())
+
+    def tags(self, generation: int, release: Release, role: Role) -> dict[str, str]:
+        """The tags of DESIGN 4.3 for one generation."""
+        return {
+            TAG_APP: self.config.app,
+            TAG_STAGE: self.config.stage,
+            TAG_GENERATION: str(generation),
+            TAG_RELEASE: str(release),
+            TAG_ROLE: role.value,
+        }

@@ -1,0 +1,119 @@
+"""Wait healthy: "when all the configured servers are ready" (the design note).
+
+Ready means: as many InService instances as the group wants, every one of them `healthy` in the
+group's target group, and, with `kie.verify`, every server's KIE REST API reporting our
+container STARTED at the requested version. One poll costs two AWS calls (three with
+kie.verify) whatever the size of the fleet.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from .. import log, retry
+from ..context import Context
+from ..errors import DeploymentFailed
+from ..model import Group
+
+_log = log.get("wait")
+
+
+@dataclass
+class Readiness:
+    desired: int
+    ready: list = field(default_factory=list)  # instance ids
+    waiting: dict = field(default_factory=dict)  # instance id -> why it is not ready
+    missing: int = 0  # instances the group wants but has not launched yet
+
+    @property
+    def done(self) -> bool:
+        return self.desired > 0 and len(self.ready) >= self.desired
+
+    def line(self) -> str:
+        """'3/4 ready, 1 initial (Elb.InitialHealthChecking)'"""
+        parts = [f"{len(self.ready)}/{self.desired} ready"]
+        for why, count in Counter(self.waiting.values()).most_common():
+            parts.append(f"{count} {why}")
+        if self.missing:
+            parts.append(f"{self.missing} not launched yet")
+        return ", ".join(parts)
+
+    def detail(self) -> str:
+        waiting = "; ".join(f"{instance} {why}" for instance, why in sorted(self.waiting.items()))
+        return waiting or (f"{self.missing} servers never launched" if self.missing else "no servers")
+
+
+class WaitTimeout(DeploymentFailed):
+    def __init__(self, group: Group, readiness: Readiness, timeout: float):
+        super().__init__(
+            f"{group.asg_name} {group.label}: {len(readiness.ready)}/{readiness.desired} servers ready after"
+            f" {timeout:g}s; not ready: {readiness.detail()}")
+        self.readiness = readiness
+
+
+def check(ctx: Context, group: Group, verified: set) -> Readiness:
+    """One look at the group: which servers are ready and why the others are not."""
+    asg = ctx.asg.find(group.asg_name)
+    if asg is None:
+        return Readiness(desired=group.capacity.desired, missing=group.capacity.desired)
+    health = ctx.alb.target_health(group.target_group_arn)
+    readiness = Readiness(desired=asg.capacity.desired)
+    healthy = []
+    for instance in asg.instances:
+        target = health.get(instance.id)
+        if not instance.in_service:
+            readiness.waiting[instance.id] = f"{instance.lifecycle.lower()}"
+        elif target is None:
+            readiness.waiting[instance.id] = "not registered"
+        elif target.state != "healthy":
+            readiness.waiting[instance.id] = target.describe()
+        else:
+            healthy.append(instance.id)
+    readiness.missing = max(0, asg.capacity.desired - len(asg.instances))
+    if ctx.config.kie.verify:
+        healthy = _verify_kie(ctx, group, healthy, readiness, verified)
+    readiness.ready = healthy
+    return readiness
+
+
+def _verify_kie(ctx: Context, group: Group, healthy: list, readiness: Readiness, verified: set) -> list:
+    """Ask each healthy server's KIE API for the container; remember the ones that passed."""
+    to_check = [instance for instance in healthy if instance not in verified]
+    addresses = ctx.ec2.addresses(to_check)
+    kie = ctx.config.kie
+
+    def ask(instance: str):
+        url = kie.url.format(**addresses.get(instance, {"instance_id": instance, "private_ip": "",
+                                                          "public_ip": "", "private_dns": ""}))
+        return instance, ctx.kie.check_container(url, ctx.config.container.id, group.version)
+
+    with ThreadPoolExecutor(max_workers=min(16, max(1, len(to_check)))) as pool:
+        for instance, answer in pool.map(ask, to_check):
+            if answer.ok:
+                verified.add(instance)
+            else:
+                readiness.waiting[instance] = f"KIE: {answer.detail}"
+    return [instance for instance in healthy if instance in verified]
+
+
+def wait_healthy(ctx: Context, group: Group, timeout: float | None = None) -> Readiness:
+    """Poll until every server of the group is ready; WaitTimeout (exit 1) when time runs out."""
+    timeout = ctx.config.wait.timeout if timeout is None else timeout
+    interval = ctx.config.wait.poll_interval
+    verified: set = set()
+    last = {"line": None}
+    _log.info("waiting for %s %s to be ready (timeout %gs, every %gs)", group.asg_name, group.label, timeout, interval)
+
+    def look() -> Readiness:
+        readiness = check(ctx, group, verified)
+        if readiness.line() != last["line"]:
+            _log.info("  %s: %s", group.label, readiness.line())
+            last["line"] = readiness.line()
+        return readiness
+
+    readiness = retry.poll(ctx.clock, look, lambda r: r.done, timeout, interval)
+    if not readiness.done:
+        raise WaitTimeout(group, readiness, timeout)
+    return readiness
