@@ -134,3 +134,34 @@ def test_matcher_codes_and_ranges():
     assert matcher_accepts("200", 200) and not matcher_accepts("200", 503)
     assert matcher_accepts("200,202", 202)
     assert matcher_accepts("200-299", 204) and not matcher_accepts("200-299", 300)
+
+
+def story(settle=1.0):
+    from kie_bluegreen.sandbox.story_traffic import Step, StoryTraffic
+
+    traffic = StoryTraffic("http://127.0.0.1:9", rate=1, initial={"green": "1.0.0"}, settle=settle,
+                           clients={"green": {"x-client-mode": "green"}})
+    traffic.steps = [Step("(start)", {"green": "1.0.0"}, 0, 0), Step("init", {"green": "404"}, 10, 11),
+                     Step("deploy", {"green": "2.0.0"}, 11, 15)]
+    return traffic
+
+
+def test_story_allows_the_previous_outcome_until_the_change_propagated():
+    traffic = story(settle=1.0)
+    assert traffic.allowed("green", 5) == {"1.0.0"}
+    assert traffic.allowed("green", 10.5) == {"1.0.0", "404"}
+    # init ended at 11, its change reaches the ALB by 12: the deploy step started meanwhile.
+    assert traffic.allowed("green", 11.5) == {"1.0.0", "404", "2.0.0"}
+    assert traffic.allowed("green", 12.5) == {"404", "2.0.0"}
+    assert traffic.allowed("green", 16.5) == {"2.0.0"}
+
+
+def test_story_verdict_counts_failures_and_unexpected_answers():
+    from kie_bluegreen.probe import Sample
+
+    traffic = story()
+    traffic.samples = {"green": [Sample(5, 0.001, 200, "ok", "1.0.0"), Sample(13, 0.001, 200, "ok", "1.0.0"),
+                                 Sample(14, 0.001, 502, "http-502", None), Sample(17, 0.001, 404, "expected-404", None)]}
+    verdict = traffic.verdict()["green"]
+    assert (verdict.requests, verdict.failed, verdict.unexpected) == (4, 1, 2)
+    assert not traffic.passed()

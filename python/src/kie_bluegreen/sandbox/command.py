@@ -10,8 +10,6 @@ import threading
 from ..config import parse_duration
 from ..errors import ConfigError
 from ..report import CommandResult
-from .kie_server import BootSettings
-from .runtime import Sandbox, SandboxSettings
 
 
 def register(subparsers) -> None:
@@ -31,13 +29,25 @@ def register(subparsers) -> None:
                     help="a release version whose container never starts (repeatable)")
     up.add_argument("--propagation-delay", type=float, default=2.0, help="seconds until a rule change is served (default: 2)")
     up.add_argument("--health-interval", type=float, default=1.0, help="seconds between health checks (default: 1)")
-    up.add_argument("--deregistration-delay", type=int, default=2, help="seconds a deregistered target drains (default: 2)")
+    up.add_argument("--deregistration-delay", type=int, default=3,
+                    help="seconds a deregistered target drains; keep it above the propagation delay (default: 3)")
     up.add_argument("--alb-port", type=int, default=0, help="port of the ALB data plane (default: any free port)")
     up.add_argument("--aws-port", type=int, default=0, help="port of the AWS endpoint (default: any free port)")
     up.set_defaults(handler=run, command_name="sandbox up")
 
 
-def settings_from(args) -> SandboxSettings:
+def _sandbox_modules():
+    # moto is an optional dependency (the [demo] extra): import it only when a sandbox starts,
+    # so the runner's other commands work without it.
+    try:
+        from . import kie_server, runtime
+    except ImportError as exc:
+        raise ConfigError(f"the sandbox needs moto: pip install 'kie-bluegreen[demo]' ({exc})") from None
+    return kie_server, runtime
+
+
+def settings_from(args):
+    kie_server, runtime = _sandbox_modules()
     boot_delay = parse_duration(args.boot_delay)
     if boot_delay is None:
         raise ConfigError(f"--boot-delay: expected a duration like 5s, got {args.boot_delay!r}")
@@ -48,9 +58,9 @@ def settings_from(args) -> SandboxSettings:
             raise ConfigError(f"{option}: expected 0 or more seconds, got {value}")
     if args.health_interval <= 0:
         raise ConfigError(f"--health-interval: expected a positive number of seconds, got {args.health_interval}")
-    return SandboxSettings(
+    return runtime.SandboxSettings(
         servers=args.servers,
-        boot=BootSettings(boot_delay=boot_delay, never_ready=frozenset(args.never_ready)),
+        boot=kie_server.BootSettings(boot_delay=boot_delay, never_ready=frozenset(args.never_ready)),
         health_interval=args.health_interval,
         propagation_delay=args.propagation_delay,
         deregistration_delay=args.deregistration_delay,
@@ -62,7 +72,7 @@ def settings_from(args) -> SandboxSettings:
 def run(args, stop: threading.Event | None = None) -> CommandResult:
     settings = settings_from(args)
     os.makedirs(args.dir, exist_ok=True)
-    sandbox = Sandbox(settings, os.path.abspath(args.dir))
+    sandbox = _sandbox_modules()[1].Sandbox(settings, os.path.abspath(args.dir))
     with sandbox:
         data = {"command": "sandbox up", "result": "running", "environment": sandbox.environment(),
                 "config": sandbox.config_path, "alb_url": sandbox.alb_url,

@@ -28,13 +28,22 @@ def embedded_aws(port: int = 0):
     server.start()
     host, bound = server.get_host_and_port()
     endpoint = f"http://{host}:{bound}"
+    try:
+        with pointed_at(endpoint):
+            yield endpoint
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def pointed_at(endpoint: str):
+    """Point boto3 (through the standard AWS_* variables) at a local endpoint, then restore."""
     saved = {key: os.environ.get(key) for key in (*ENVIRONMENT, "AWS_ENDPOINT_URL", "AWS_PROFILE")}
     os.environ.update(ENVIRONMENT, AWS_ENDPOINT_URL=endpoint)
     os.environ.pop("AWS_PROFILE", None)
     try:
         yield endpoint
     finally:
-        server.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

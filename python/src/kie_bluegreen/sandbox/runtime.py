@@ -20,6 +20,7 @@ from botocore.config import Config
 
 from .. import __version__, log
 from . import health_patch, scenario
+from .embedded_aws import ENVIRONMENT, pointed_at
 from .alb import AlbDataPlane, RulePropagation, TargetPicker, read_rules
 from .health import HEALTHY, HealthBoard, HealthChecker
 from .kie_server import BootSettings, Fleet, KieFront
@@ -31,7 +32,6 @@ LOG = log.get("sandbox")
 
 FLEET_SYNC_INTERVAL = 0.1  # seconds between two looks at moto's instances
 RULES_WATCH_INTERVAL = 0.05  # seconds between two DescribeRules of the data plane
-DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,10 @@ class SandboxSettings:
     boot: BootSettings = field(default_factory=BootSettings)
     health_interval: float = 0.5  # ALB health check interval (AWS: 5 s at least; compressed here)
     propagation_delay: float = 2.0  # listener change -> served by the data plane
-    deregistration_delay: int = 2  # seconds, of the scenario's target groups and the config
+    # Seconds a deregistered target drains, for the scenario's target groups and the config. Longer
+    # than the propagation delay: the runner retires a group after this delay, and the ALB must
+    # have stopped sending it requests by then.
+    deregistration_delay: int = 3
     poll_interval: str = "1s"  # the config's wait.poll-interval
     wait_timeout: str = "2m"  # the config's wait.timeout
     kie_verify: bool = True  # the config asks every new server's KIE REST API
@@ -109,8 +112,11 @@ class Sandbox:
 
     def environment(self) -> dict[str, str]:
         """Variables that point boto3 (the runner, the AWS CLI) at this sandbox."""
-        return {"AWS_ENDPOINT_URL": self.moto.endpoint_url, "AWS_DEFAULT_REGION": self.world.region,
-                **DUMMY_CREDENTIALS}
+        return {**ENVIRONMENT, "AWS_ENDPOINT_URL": self.moto.endpoint_url, "AWS_DEFAULT_REGION": self.world.region}
+
+    def pointed(self):
+        """Context manager: this process's boto3 (the runner) talks to the sandbox meanwhile."""
+        return pointed_at(self.moto.endpoint_url)
 
     def target_states(self, group_arn: str) -> dict[str, str]:
         return self.health.states(group_arn)

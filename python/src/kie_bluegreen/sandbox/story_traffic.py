@@ -4,8 +4,9 @@ Each client (the default path, `x-client-mode: blue`, `x-client-mode: green`) se
 requests for the whole story. Each step declares what every client must see once it is done
 (a release version, or `404` for the green rule's fixed response). A request passes when:
 - it did not fail (no 5xx, no connection error, no timeout, no bad KIE answer), and
-- it saw the step's expected outcome, or, while the step runs and for `settle` seconds after it
-  (the ALB's propagation delay), the previous step's outcome.
+- it saw the outcome of the step running when it was sent, or of an earlier step whose
+  successor's changes had not yet reached the ALB (successor's end + `settle`, the propagation
+  delay).
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from ..probe import Sample, Traffic, summarize, target_url
-from ..probe.summary import outcome_words
+from ..probe import Sample, Traffic, target_url
 
 FIXED_404 = "404"
 CLIENT_HEADERS = {"default": {}, "blue": {"x-client-mode": "blue"}, "green": {"x-client-mode": "green"}}
@@ -64,13 +64,17 @@ class StoryTraffic:
         return self
 
     @contextmanager
-    def step(self, name: str, expect: dict[str, str]):
+    def step(self, name: str, expect: dict[str, str], linger: bool = False):
+        """Mark a step of the story. With `linger`, wait `settle` seconds after it, so its own
+        window of traffic also shows the routing it ended in."""
         step = Step(name, dict(expect), time.monotonic())
         self.steps.append(step)
         try:
             yield step
         finally:
             step.ended = time.monotonic()
+            if linger:
+                time.sleep(self.settle)
 
     def stop(self, linger: float | None = None) -> dict[str, list[Sample]]:
         """Let the last step settle (default: the settle time), then stop every client."""
@@ -81,13 +85,17 @@ class StoryTraffic:
     # -- verdict ------------------------------------------------------------------------------
 
     def allowed(self, client: str, at: float) -> set[str]:
-        allowed, previous = set(), None
-        for step in self.steps:
-            if step.started <= at:
-                allowed = {step.expect[client]}
-                if previous is not None and at < (step.ended or float("inf")) + self.settle:
-                    allowed.add(previous.expect[client])
-            previous = step
+        """A step's outcome is allowed from its start until the next step's changes have reached
+        the ALB (the next step's end plus `settle`); steps shorter than the propagation delay
+        overlap, so several outcomes may be allowed at once."""
+        allowed = set()
+        for index, step in enumerate(self.steps):
+            if step.started > at:
+                break
+            following = self.steps[index + 1] if index + 1 < len(self.steps) else None
+            obsolete_at = float("inf") if following is None or following.ended is None else following.ended + self.settle
+            if at < obsolete_at:
+                allowed.add(step.expect[client])
         return allowed
 
     def verdict(self) -> dict[str, ClientVerdict]:
@@ -115,24 +123,30 @@ class StoryTraffic:
     # -- reports ------------------------------------------------------------------------------
 
     def per_step(self) -> list[dict]:
-        """For each step: what each client saw from the step's start to the next step's start."""
+        """For each step: what each client saw from the step's start to the next step's start,
+        outcomes in the order they first appeared (e.g. 1.0.0=34 -> 404=178)."""
         rows = []
         for index, step in enumerate(self.steps[1:], start=1):
             until = self.steps[index + 1].started if index + 1 < len(self.steps) else float("inf")
-            seen = {client: summarize(samples, step.started, until).to_dict() for client, samples in self.samples.items()}
-            rows.append({"step": step.name, "expect": step.expect, "seconds": round((step.ended or step.started) - step.started, 2),
-                         "seen": {client: {"requests": summary["requests"], "failed": summary["failed"],
-                                           "answers": outcome_words(summary)} for client, summary in seen.items()}})
+            seen = {}
+            for client, samples in self.samples.items():
+                window = [sample for sample in samples if step.started <= sample.started < until]
+                counts: dict[str, int] = {}
+                for sample in window:
+                    counts[outcome(sample)] = counts.get(outcome(sample), 0) + 1
+                seen[client] = {"requests": len(window), "failed": sum(1 for sample in window if sample.failed),
+                                "outcomes": counts}
+            rows.append({"step": step.name, "expect": step.expect,
+                         "seconds": round((step.ended or step.started) - step.started, 2), "seen": seen})
         return rows
 
     def render(self) -> str:
-        clients = list(self.clients)
         lines = []
         for row in self.per_step():
             lines.append(f"{row['step']} ({row['seconds']:.1f}s)")
-            for client in clients:
+            for client in self.clients:
                 seen = row["seen"][client]
-                words = seen["answers"].replace("expected-404", FIXED_404)
+                words = " -> ".join(f"{what}={count}" for what, count in seen["outcomes"].items()) or "-"
                 lines.append(f"  {client:<8} expect {row['expect'][client]:<6} saw {words}")
         lines.append("")
         for client, verdict in self.verdict().items():
