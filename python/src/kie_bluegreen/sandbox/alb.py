@@ -181,6 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class AlbDataPlane(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # socketserver's default backlog of 5 drops connections under load
 
     def handle_error(self, request, client_address) -> None:
         LOG.debug("client %s went away", client_address)  # a closed connection, not a sandbox failure
