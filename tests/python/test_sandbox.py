@@ -154,3 +154,33 @@ def test_routing_to_a_group_that_is_not_ready_fails_requests(sandbox):
     time.sleep(FAST.propagation_delay + 0.1)
     samples = Traffic(target_url(sandbox.alb_url, "app"), rate=50, duration=0.4).run()
     assert summarize(samples).failed == len(samples) > 0
+
+
+def test_sandbox_up_announces_endpoint_config_and_alb(tmp_path, capsys):
+    import threading
+
+    from kie_bluegreen import cli
+    from kie_bluegreen.sandbox import command
+
+    args = cli.build_parser().parse_args(
+        ["--output", "json", "sandbox", "up", "--dir", str(tmp_path), "--boot-delay", "1s", "--health-interval", "0.1"])
+    stop = threading.Event()
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(done=command.run(args, stop)))
+    thread.start()
+    announced = json.loads(wait_for(lambda: capsys.readouterr().out or None, timeout=20).splitlines()[0])
+    try:
+        assert announced["environment"]["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        assert announced["config"] == str(tmp_path / "kie-deploy.yaml") and (tmp_path / "kie-deploy.yaml").exists()
+        assert version_of(get(target_url(announced["alb_url"], "app"))[1]) == "1.0.0"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert result["done"].data["result"] == "stopped"
+
+
+def test_sandbox_up_refuses_bad_options(capsys):
+    from kie_bluegreen import cli
+
+    assert cli.main(["sandbox", "up", "--boot-delay", "soon"]) == 2
+    assert "--boot-delay" in capsys.readouterr().err
