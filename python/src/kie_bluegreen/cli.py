@@ -20,10 +20,11 @@ from .report import CommandResult
 def _command_modules():
     # Imported here so `--help` of one command does not pay for importing every other one.
     from . import commands, demo
+    from .jenkins import cli as jenkins_cli
     from .probe import command as probe
     from .sandbox import command as sandbox
 
-    return [commands, demo, probe, sandbox]
+    return [commands, demo, jenkins_cli, probe, sandbox]
 
 
 def build_parser() -> argparse.ArgumentParser:

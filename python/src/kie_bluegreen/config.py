@@ -175,7 +175,7 @@ def _stages_of(document: Any) -> dict:
 
 def parse(document: Any, stage: str | None, base_dir: str = ".") -> StageConfig:
     stages = _stages_of(document)
-    _known(document, "", {"app", "container", "defaults", "stages"})
+    _known(document, "", {"app", "container", "defaults", "stages", "jenkins"})  # jenkins: see jenkins/settings.py
     if stage is None:
         if len(stages) != 1:
             raise ConfigError(f"--stage: required, the file has several stages: {', '.join(map(str, stages))}")

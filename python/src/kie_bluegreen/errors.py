@@ -38,10 +38,17 @@ class AwsError(KieBlueGreenError):
     result = "error"
 
 
+class JenkinsError(KieBlueGreenError):
+    """Jenkins refused the call (credentials, permission) or was unreachable."""
+
+    exit_code = 4
+    result = "error"
+
+
 EXIT_CODES = {
     0: "done (or nothing to do)",
     DeploymentFailed.exit_code: "the deployment failed and was undone",
     ConfigError.exit_code: "usage or configuration error",
     Refused.exit_code: "refused by the current state",
-    AwsError.exit_code: "AWS refused or was unreachable",
+    AwsError.exit_code: "AWS (or Jenkins) refused or was unreachable",
 }

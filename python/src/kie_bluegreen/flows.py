@@ -32,6 +32,12 @@ class FlowResult:
     planned: list | None = None  # plan only: what deploy would do
 
 
+def _begin(ctx: Context) -> Outcome:
+    """A fresh journal for this command (a Context may serve several commands in one process)."""
+    ctx.outcome = Outcome()
+    return ctx.outcome
+
+
 def _finish(ctx: Context, command: str, outcome: Outcome, planned: list | None = None) -> FlowResult:
     return FlowResult(command, outcome, fleet.read(ctx, with_health=True), planned)
 
@@ -42,7 +48,7 @@ def _finish(ctx: Context, command: str, outcome: Outcome, planned: list | None =
 def init(ctx: Context, version: str, asg_name: str | None = None) -> FlowResult:
     """Adopt the group the listener forwards to as generation 1 (blue); create the header rules."""
     release = ctx.config.release(version)
-    outcome = ctx.outcome
+    outcome = _begin(ctx)
     state = fleet.read(ctx)
     blue = state.blue
     if blue is None:
@@ -92,6 +98,7 @@ def plan(ctx: Context, version: str, strategy: str | None = None) -> FlowResult:
     cfg = ctx.config
     strategy = strategy or cfg.routing.strategy
     release = cfg.release(version)
+    _begin(ctx)
     state = fleet.read(ctx)
     blue = require_blue(state)
     green = check_candidate(state, release)
@@ -123,7 +130,7 @@ def deploy(ctx: Context, version: str, strategy: str | None = None, keep_failed:
     """Provision, wait healthy, route (canary or all-at-once), retire where the strategy retires."""
     strategy = strategy or ctx.config.routing.strategy
     release = ctx.config.release(version)
-    outcome = ctx.outcome
+    outcome = _begin(ctx)
     state = fleet.read(ctx)
     blue = require_blue(state)
     if check_candidate(state, release) is None and blue.release == release:
@@ -181,14 +188,15 @@ def _require_green(state: FleetState, command: str) -> Group:
 
 def promote(ctx: Context) -> FlowResult:
     """Green becomes blue: default and blue rule to green, green rule to 404, old blue retired."""
-    outcome = ctx.outcome
+    outcome = _begin(ctx)
     state = fleet.read(ctx)
     blue = require_blue(state)
     if state.green is None:
-        if state.routing == routing.promoted(blue.target_group_arn) and not state.retags:
-            raise Refused("nothing to promote: there is no green candidate (deploy a new version first)")
-        # A promote stopped half-way (rules or tags): finish it.
+        # A promote that stopped half-way (rules, tags or retiring) is finished; otherwise
+        # there is nothing to promote.
         _promote_to(ctx, outcome, state, blue)
+        if not outcome.changes:
+            raise Refused("nothing to promote: there is no green candidate (deploy a new version first)")
         return _finish(ctx, "promote", outcome)
     green = state.green
     try:
@@ -202,7 +210,7 @@ def promote(ctx: Context) -> FlowResult:
 def rollback(ctx: Context, generation: int | None = None) -> FlowResult:
     """Before promote: back to blue, drop green. After promote: the standby generation (scaled
     back up and waited for if needed) becomes blue again, the faulty one is retired."""
-    outcome = ctx.outcome
+    outcome = _begin(ctx)
     state = fleet.read(ctx)
     blue = require_blue(state)
     green = state.green
@@ -214,6 +222,12 @@ def rollback(ctx: Context, generation: int | None = None) -> FlowResult:
     if green is not None:
         raise Refused(f"green candidate {green.asg_name} {green.label} is deployed; roll it back first (no --generation)")
 
+    if generation is None and not state.standby:
+        # A rollback that stopped while retiring the candidate is finished; otherwise there
+        # is nothing to roll back to.
+        retire(ctx, outcome, settle_roles(ctx, outcome, state))
+        if outcome.changes:
+            return _finish(ctx, "rollback", outcome)
     target = _rollback_target(state, blue, generation)
     target = restore(ctx, outcome, target)
     try:
@@ -228,11 +242,9 @@ def rollback(ctx: Context, generation: int | None = None) -> FlowResult:
 
 def _rollback_target(state: FleetState, blue: Group, generation: int | None) -> Group:
     if generation is None:
-        candidates = state.standby
-        if not candidates:
-            raise Refused("nothing to roll back to: no green candidate and no standby generation"
-                          " (retire.previous: terminate keeps none)")
-        return candidates[0]
+        if not state.standby:
+            raise Refused("nothing to roll back to: there is no green candidate and no standby generation")
+        return state.standby[0]
     if generation == blue.generation:
         raise Refused(f"generation {generation} is already blue")
     target = next((g for g in state.groups if g.generation == generation), None)
@@ -246,19 +258,19 @@ def _rollback_target(state: FleetState, blue: Group, generation: int | None) -> 
 
 
 def status(ctx: Context) -> FlowResult:
-    return _finish(ctx, "status", ctx.outcome)
+    return _finish(ctx, "status", _begin(ctx))
 
 
 def cleanup(ctx: Context) -> FlowResult:
     """Delete retired groups and standby generations beyond retire.keep."""
-    outcome = ctx.outcome
+    outcome = _begin(ctx)
     state = settle_roles(ctx, outcome)
     retire(ctx, outcome, state, delete_retired=True)
     return _finish(ctx, "cleanup", outcome)
 
 
 def phase_provision(ctx: Context, version: str) -> FlowResult:
-    outcome = ctx.outcome
+    outcome = _begin(ctx)
     state = fleet.read(ctx)
     blue = require_blue(state)
     release = ctx.config.release(version)
@@ -270,7 +282,7 @@ def phase_provision(ctx: Context, version: str) -> FlowResult:
 
 
 def phase_wait(ctx: Context, keep_failed: bool = False) -> FlowResult:
-    outcome = ctx.outcome
+    outcome = _begin(ctx)
     state = fleet.read(ctx)
     require_blue(state)
     if state.green is None:
@@ -281,7 +293,7 @@ def phase_wait(ctx: Context, keep_failed: bool = False) -> FlowResult:
 
 
 def phase_route(ctx: Context, strategy: str | None = None) -> FlowResult:
-    outcome = ctx.outcome
+    outcome = _begin(ctx)
     state = fleet.read(ctx)
     blue = require_blue(state)
     if state.green is None and state.routing == routing.promoted(blue.target_group_arn):
@@ -292,7 +304,7 @@ def phase_route(ctx: Context, strategy: str | None = None) -> FlowResult:
 
 
 def phase_retire(ctx: Context) -> FlowResult:
-    outcome = ctx.outcome
+    outcome = _begin(ctx)
     retire(ctx, outcome, settle_roles(ctx, outcome))
     return _finish(ctx, "phase retire", outcome)
 

@@ -210,7 +210,12 @@ class Alb:
         return arn
 
     def deregistration_delay(self, arn: str) -> float:
-        attributes = self.api.call("elbv2", "describe_target_group_attributes", TargetGroupArn=arn)["Attributes"]
+        try:
+            attributes = self.api.call("elbv2", "describe_target_group_attributes", TargetGroupArn=arn)["Attributes"]
+        except AwsCallError as exc:
+            if exc.code == "TargetGroupNotFound":
+                return 0.0  # already deleted: nothing left to drain
+            raise
         return float(next((a["Value"] for a in attributes if a["Key"] == DEREGISTRATION_DELAY), 300))
 
     def target_health(self, arn: str) -> dict[str, TargetHealth]:

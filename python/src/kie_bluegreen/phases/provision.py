@@ -46,9 +46,6 @@ def provision(ctx: Context, outcome: Outcome, state: FleetState, release: Releas
     tags = ctx.tags(generation, release, Role.GREEN)
     capacity = cfg.capacity or _copied_capacity(blue)
     _log.info("provisioning %s for %s (%d servers)", name, release, capacity.desired)
-    rules = [rule.arn for rule in state.listener.ours.values()]
-    if rules:  # remember the number first, so it is never handed out twice
-        retry.aws_step(ctx.clock, lambda: ctx.alb.tag(rules, {TAG_LAST_GENERATION: str(generation)}))
 
     existing = ctx.alb.find_target_group(name)
     if existing:  # left by a run that stopped before creating the group
@@ -65,6 +62,11 @@ def provision(ctx: Context, outcome: Outcome, state: FleetState, release: Releas
         name, live, capacity, target_group_arn, tags, PROPAGATED_TAGS, template_version, cfg.subnets))
     outcome.add(f"created auto scaling group {name} for {release} (min {capacity.min}, max {capacity.max},"
                 f" desired {capacity.desired})")
+    # Remember the number on our rules: the group may be deleted later, the number must not
+    # come back. (Written last: until the group exists, a re-run resumes the same number.)
+    rules = [rule.arn for rule in state.listener.ours.values()]
+    if rules:
+        retry.aws_step(ctx.clock, lambda: ctx.alb.tag(rules, {TAG_LAST_GENERATION: str(generation)}))
     return Group(generation, Role.GREEN, release, name, target_group_arn, capacity)
 
 

@@ -1,0 +1,34 @@
+// Rollback job of kie-bluegreen: the previous version of one stage serves again (before or
+// after a promotion), or the standby generation given in GENERATION.
+//
+// The Jenkins job that runs this script is generated from it (kie-bluegreen jenkins sync-jobs),
+// which replaces these tokens, each inside single quotes, with plain values:
+//   @@LIBRARY@@        the shared library as @Library takes it, e.g. kie-bluegreen@v0.1.0
+//   @@STAGE@@          the stage of kie-deploy.yaml, e.g. production
+//   @@CONFIG_BASE64@@  the content of kie-deploy.yaml, base64-encoded, on one line
+//                      (only A-Z a-z 0-9 + / = characters)
+//   @@AGENT@@          label of the agents that may run the runner; empty for any agent
+// Parameters, defined by the job:
+//   CONFIRM     boolean  must be ticked, else nothing is done
+//   REASON      string   why; must not be empty; recorded in the build description
+//   GENERATION  string   optional: the generation to go back to (a number); empty = the previous one
+@Library('@@LIBRARY@@') _
+
+if (!params.CONFIRM) {
+    error('CONFIRM is not ticked: nothing was rolled back. Tick it to roll back.')
+}
+if (!params.REASON?.trim()) {
+    error('REASON is empty: nothing was rolled back. Say why you roll back.')
+}
+
+String agent = '@@AGENT@@'
+Closure rollback = {
+    writeFile(file: 'kie-deploy.yaml', text: '@@CONFIG_BASE64@@', encoding: 'Base64')
+    kieRollback(config: 'kie-deploy.yaml', stage: '@@STAGE@@', reason: params.REASON.trim(),
+                generation: params.GENERATION?.trim() ?: null)
+}
+if (agent) {
+    node(agent, rollback)
+} else {
+    node(rollback)
+}

@@ -1,0 +1,99 @@
+import org.junit.Test
+
+import static org.junit.Assert.*
+
+/** The promotion and rollback job scripts (resources/kie-bluegreen/jobs). */
+class JobScriptsTest {
+    static final Map TOKENS = ['@@LIBRARY@@': 'kie-bluegreen@v0.1.0', '@@STAGE@@': 'production',
+                               '@@CONFIG_BASE64@@': 'YXBwOiBvcmRlcnMK', '@@AGENT@@': 'linux']
+    PipelineHarness h = new PipelineHarness()
+
+    static String job(String name) {
+        return new File(PipelineHarness.ROOT, "resources/kie-bluegreen/jobs/${name}.groovy").text
+    }
+
+    /** Runs a job script as the generated job would, with the tokens replaced. */
+    def runJob(String name, Map params) {
+        String text = TOKENS.inject(job(name)) { String s, token -> s.replace(token.key, token.value) }
+        h.params.putAll(params)
+        h.load(text, "${name}.groovy").run()
+    }
+
+    Throwable failingJob(String name, Map params) {
+        try {
+            runJob(name, params)
+        } catch (Throwable e) {
+            return e
+        }
+        throw new AssertionError("the ${name} job was expected to fail")
+    }
+
+    @Test
+    void 'every token used is documented at the top, and the documented ones are used'() {
+        ['promote', 'rollback'].each { name ->
+            String text = job(name)
+            String header = text.readLines().takeWhile { it.startsWith('//') }.join('\n')
+            String body = text - header
+            Set used = (body =~ /@@[A-Z_0-9]+@@/).collect { it } as Set
+            Set documented = (header =~ /@@[A-Z_0-9]+@@/).collect { it } as Set
+            assertEquals(name, documented, used)
+            assertEquals(TOKENS.keySet(), used)
+            ['CONFIRM', 'REASON'].each { assertTrue("${name}: ${it}", header.contains(it)) }
+        }
+    }
+
+    @Test
+    void 'promote job: CONFIRM must be ticked and REASON given, else nothing runs'() {
+        assertEquals('CONFIRM is not ticked: nothing was promoted. Tick it to promote.',
+                     failingJob('promote', [CONFIRM: false, REASON: 'ok']).message)
+        assertEquals([], h.runnerCommands())
+        h = new PipelineHarness()
+        assertEquals('REASON is empty: nothing was promoted. Say why you promote.',
+                     failingJob('promote', [CONFIRM: true, REASON: '  ']).message)
+        assertEquals([], h.runnerCommands())
+    }
+
+    @Test
+    void 'promote job: writes the embedded config and promotes the stage'() {
+        runJob('promote', [CONFIRM: true, REASON: ' testers approved 2.0.0 '])
+
+        assertEquals(['promote'], h.runnerCommands())
+        Map write = h.callsOf('writeFile')[0]
+        assertEquals([file: 'kie-deploy.yaml', text: 'YXBwOiBvcmRlcnMK', encoding: 'Base64'], write.args[0])
+        assertEquals(['linux'], h.callsOf('node')[0].args)
+        assertEquals('production', h.runnerCalls()[0].call.env.KIE_BG_STAGE)
+        assertEquals('production: Promote: testers approved 2.0.0', h.currentBuild.description)
+    }
+
+    @Test
+    void 'rollback job: checks CONFIRM and REASON, passes GENERATION when given'() {
+        assertEquals('CONFIRM is not ticked: nothing was rolled back. Tick it to roll back.',
+                     failingJob('rollback', [CONFIRM: false, REASON: 'broken', GENERATION: '']).message)
+        h = new PipelineHarness()
+        assertEquals('REASON is empty: nothing was rolled back. Say why you roll back.',
+                     failingJob('rollback', [CONFIRM: true, REASON: '', GENERATION: '']).message)
+        assertEquals([], h.runnerCommands())
+
+        h = new PipelineHarness()
+        runJob('rollback', [CONFIRM: true, REASON: 'orders fail', GENERATION: ''])
+        assertEquals(['rollback'], h.runnerCommands())
+
+        h = new PipelineHarness()
+        runJob('rollback', [CONFIRM: true, REASON: 'orders fail', GENERATION: ' 4 '])
+        assertEquals(['rollback --generation 4'], h.runnerCommands())
+
+        h = new PipelineHarness()
+        assertTrue(failingJob('rollback', [CONFIRM: true, REASON: 'x', GENERATION: '4; reboot']).message
+                       .startsWith('kieRollback: generation must be a generation number'))
+        assertEquals([], h.callsOf('sh'))
+    }
+
+    @Test
+    void 'a job with an empty agent token runs on any agent'() {
+        String text = TOKENS.inject(job('promote')) { String s, token -> s.replace(token.key, token.key == '@@AGENT@@' ? '' : token.value) }
+        h.params.putAll([CONFIRM: true, REASON: 'ok'])
+        h.load(text, 'promote.groovy').run()
+        assertEquals([], h.callsOf('node')[0].args)
+        assertEquals(['promote'], h.runnerCommands())
+    }
+}

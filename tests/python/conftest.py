@@ -1,0 +1,124 @@
+"""Shared fixtures: an in-process moto AWS with the seed's initial world, a stage configuration
+for it, a Context on a fake clock, health injection, and a CLI runner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+import yaml
+
+sys.path.insert(0, os.path.dirname(__file__))  # helpers.py next to this file
+
+from moto import mock_aws  # noqa: E402
+from moto.elbv2 import models as elbv2_models  # noqa: E402
+
+from kie_bluegreen import cli, clock as clock_module, config as configuration  # noqa: E402
+from kie_bluegreen.aws.api import AwsApi  # noqa: E402
+from kie_bluegreen.aws.session import clients  # noqa: E402
+from kie_bluegreen.context import Context  # noqa: E402
+from kie_bluegreen.sandbox import scenario  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _aws_environment(monkeypatch):
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "KIE_SERVER_USER", "KIE_SERVER_PASSWORD"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", scenario.REGION)
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        yield clients(scenario.REGION)
+
+
+@pytest.fixture
+def world(aws):
+    return scenario.build(aws)
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """Every Context (also those the CLI creates) sleeps on this clock: no real waiting."""
+    fake = clock_module.FakeClock()
+    monkeypatch.setattr("kie_bluegreen.context.Clock", lambda: fake)
+    return fake
+
+
+@pytest.fixture
+def make_config(world, tmp_path):
+    """make_config(**stage_overrides) -> path of a kie-deploy.yaml for the scenario world."""
+    def make(**stage_overrides) -> str:
+        return scenario.write_config(world, str(tmp_path), **stage_overrides)
+    return make
+
+
+@pytest.fixture
+def config_path(make_config):
+    return make_config()
+
+
+@pytest.fixture
+def make_ctx(aws, fake_clock):
+    def make(path: str) -> Context:
+        return Context(configuration.load(path), AwsApi(aws), fake_clock)
+    return make
+
+
+@pytest.fixture
+def ctx(make_ctx, config_path):
+    return make_ctx(config_path)
+
+
+@pytest.fixture
+def run(capsys, fake_clock):
+    """run(config_path, *argv) -> Result(code, out, err, json) through the real CLI."""
+    class Result:
+        def __init__(self, code, out, err):
+            self.code, self.out, self.err = code, out, err
+
+        @property
+        def json(self):
+            return json.loads(self.out)
+
+    def invoke(path: str | None, *argv: str) -> Result:
+        args = (["--config", path] if path else []) + list(argv)
+        try:
+            code = cli.main(args)
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+    return invoke
+
+
+@pytest.fixture
+def target_health(monkeypatch):
+    """Inject target health: moto reports every registered target healthy, real ALBs do not.
+    Set `states[instance_id] = ("initial", "Elb.InitialHealthChecking")`, or `states["*"]`."""
+    states: dict = {}
+    original = elbv2_models.FakeTargetGroup.health_for
+
+    def health_for(self, target, ec2_backend):
+        status = original(self, target, ec2_backend)
+        injected = states.get(target["Id"], states.get("*"))
+        if injected and status.status == "healthy":
+            state, reason = injected
+            return elbv2_models.FakeHealthStatus(status.instance_id, status.port, status.health_check_port,
+                                                 state, reason, f"injected by the test: {state}")
+        return status
+
+    monkeypatch.setattr(elbv2_models.FakeTargetGroup, "health_for", health_for)
+    return states
+
+
+def write_yaml(path, document) -> str:
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(document, handle, sort_keys=False)
+    return str(path)

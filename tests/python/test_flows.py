@@ -1,0 +1,222 @@
+"""The flows end to end on moto, asserting the resulting AWS state (routing, groups, tags)."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import group_names, group_tags, routing_generations, snapshot
+from kie_bluegreen import flows
+from kie_bluegreen.errors import Refused
+from kie_bluegreen.model import Capacity
+
+CANARY_0 = {"default": 1, "blue": 1, "green": None}
+CANARY_1 = {"default": 1, "blue": 1, "green": 2}
+CANARY_2 = {"default": 2, "blue": 2, "green": None}
+
+
+def test_the_four_seed_routing_states(ctx, aws, world):
+    flows.init(ctx, "1.0.0")
+    assert routing_generations(aws, world.listener_arn) == CANARY_0
+
+    flows.deploy(ctx, "2.0.0", "canary")
+    assert routing_generations(aws, world.listener_arn) == CANARY_1
+
+    flows.promote(ctx)
+    assert routing_generations(aws, world.listener_arn) == CANARY_2
+    assert group_tags(aws, world.asg_name)["kie-bluegreen:role"] == "standby"
+    assert group_tags(aws, "orders-production-g2")["kie-bluegreen:role"] == "blue"
+
+    flows.deploy(ctx, "3.0.0", "canary")
+    assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": 3}
+    flows.rollback(ctx)  # Canary-3: back to blue, green dropped
+    assert routing_generations(aws, world.listener_arn) == CANARY_2
+    assert "orders-production-g3" not in group_names(aws)
+
+
+def test_unrelated_rule_left_byte_for_byte(ctx, aws, world):
+    before = aws.elbv2.describe_rules(RuleArns=[world.other_rule_arn])["Rules"]
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "canary")
+    flows.promote(ctx)
+    flows.deploy(ctx, "3.0.0", "all-at-once")
+    flows.rollback(ctx)
+    flows.cleanup(ctx)
+    assert aws.elbv2.describe_rules(RuleArns=[world.other_rule_arn])["Rules"] == before
+
+
+def test_new_group_copies_capacity_settings_and_tags_of_blue(ctx, aws, world):
+    aws.autoscaling.update_auto_scaling_group(AutoScalingGroupName=world.asg_name, MinSize=3, MaxSize=6, DesiredCapacity=3)
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "canary")
+    blue, = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"]
+    new, = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["orders-production-g2"])["AutoScalingGroups"]
+    assert (new["MinSize"], new["MaxSize"], new["DesiredCapacity"]) == (3, 6, 3)
+    assert new["VPCZoneIdentifier"] == blue["VPCZoneIdentifier"]
+    assert (new["HealthCheckType"], new["HealthCheckGracePeriod"]) == ("ELB", 120)
+    assert new["LaunchTemplate"]["LaunchTemplateId"] == world.launch_template_id
+    assert len([i for i in new["Instances"] if i["LifecycleState"] == "InService"]) == 3
+    tags = {t["Key"]: (t["Value"], t["PropagateAtLaunch"]) for t in new["Tags"]}
+    assert tags["team"] == ("orders", True)  # the user's own tags come along
+    assert tags["kie-bluegreen:release"] == ("com.myspace:app:2.0.0", True)  # servers learn their release
+    assert tags["kie-bluegreen:generation"] == ("2", True)
+    assert tags["kie-bluegreen:role"][0] == "green"
+    instance = new["Instances"][0]["InstanceId"]
+    reservation = aws.ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]
+    instance_tags = {t["Key"]: t["Value"] for t in reservation["Instances"][0]["Tags"]}
+    assert instance_tags["kie-bluegreen:release"] == "com.myspace:app:2.0.0"
+
+
+def test_configured_capacity_wins_over_copy(make_config, make_ctx, aws):
+    ctx = make_ctx(make_config(capacity={"min": 1, "max": 3, "desired": 1}))
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0")
+    new, = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["orders-production-g2"])["AutoScalingGroups"]
+    assert Capacity(new["MinSize"], new["MaxSize"], new["DesiredCapacity"]) == Capacity(1, 3, 1)
+
+
+def test_new_target_group_copies_blue_settings(make_config, make_ctx, aws, world):
+    aws.elbv2.modify_target_group(TargetGroupArn=world.target_group_arn, HealthCheckIntervalSeconds=15,
+                                  HealthyThresholdCount=3, Matcher={"HttpCode": "200-299"})
+    aws.elbv2.modify_target_group_attributes(TargetGroupArn=world.target_group_arn, Attributes=[
+        {"Key": "deregistration_delay.timeout_seconds", "Value": "45"},
+        {"Key": "slow_start.duration_seconds", "Value": "60"}])
+    ctx = make_ctx(make_config())
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0")
+    blue, new = aws.elbv2.describe_target_groups(Names=["orders-kie-1", "orders-production-g2"])["TargetGroups"]
+    for key in ("Protocol", "Port", "VpcId", "HealthCheckPath", "HealthCheckIntervalSeconds",
+                "HealthyThresholdCount", "UnhealthyThresholdCount", "Matcher", "TargetType"):
+        assert new[key] == blue[key], key
+    attributes = {a["Key"]: a["Value"] for a in aws.elbv2.describe_target_group_attributes(
+        TargetGroupArn=new["TargetGroupArn"])["Attributes"]}
+    assert attributes["deregistration_delay.timeout_seconds"] == "45"
+    assert attributes["slow_start.duration_seconds"] == "60"
+
+
+def test_configured_target_group_settings_override_the_copy(make_config, make_ctx, aws):
+    ctx = make_ctx(make_config(**{"target-group": {"health-check-path": "/kie-server/services/rest/server/healthcheck",
+                                                    "deregistration-delay": "10s"}}))
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0")
+    new, = aws.elbv2.describe_target_groups(Names=["orders-production-g2"])["TargetGroups"]
+    assert new["HealthCheckPath"] == "/kie-server/services/rest/server/healthcheck"
+    attributes = {a["Key"]: a["Value"] for a in aws.elbv2.describe_target_group_attributes(
+        TargetGroupArn=new["TargetGroupArn"])["Attributes"]}
+    assert attributes["deregistration_delay.timeout_seconds"] == "10"
+
+
+def test_plan_writes_nothing_and_lists_the_deploy(ctx, aws, world):
+    flows.init(ctx, "1.0.0")
+    before = snapshot(aws, world.listener_arn)
+    result = flows.plan(ctx, "2.0.0", "canary")
+    assert snapshot(aws, world.listener_arn) == before
+    assert any("create auto scaling group orders-production-g2" in step for step in result.planned)
+    assert any(step.startswith("green: fixed 404 -> orders-production-g2") for step in result.planned)
+    assert result.outcome.changes == []
+
+
+def test_all_at_once_is_an_implicit_promotion(ctx, aws, world):
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "all-at-once")
+    assert routing_generations(aws, world.listener_arn) == CANARY_2
+    assert group_tags(aws, world.asg_name)["kie-bluegreen:role"] == "standby"
+
+
+def test_redeploying_the_live_or_green_version_changes_nothing(ctx, aws, world):
+    flows.init(ctx, "1.0.0")
+    before = snapshot(aws, world.listener_arn)
+    assert flows.deploy(ctx, "1.0.0").outcome.result == "unchanged"
+    assert snapshot(aws, world.listener_arn) == before
+    flows.deploy(ctx, "2.0.0", "canary")
+    ctx.outcome.changes.clear()
+    before = snapshot(aws, world.listener_arn)
+    assert flows.deploy(ctx, "2.0.0", "canary").outcome.result == "unchanged"
+    assert snapshot(aws, world.listener_arn) == before
+
+
+def test_generation_numbers_are_never_reused(ctx, aws, world):
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "canary")
+    flows.rollback(ctx)  # g2 deleted
+    assert "orders-production-g2" not in group_names(aws)
+    flows.deploy(ctx, "2.0.1", "canary")
+    assert "orders-production-g3" in group_names(aws)
+
+
+@pytest.mark.parametrize("policy", ["standby", "scale-to-zero"])
+def test_rollback_after_promote_brings_the_previous_generation_back(make_config, make_ctx, aws, world, policy):
+    ctx = make_ctx(make_config(retire={"previous": policy, "keep": 1, "candidate": "terminate"}))
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "canary")
+    flows.promote(ctx)
+    old, = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"]
+    if policy == "scale-to-zero":
+        assert (old["MinSize"], old["DesiredCapacity"]) == (0, 0)
+        assert group_tags(aws, world.asg_name)["kie-bluegreen:capacity"] == "2,4,2"
+    else:
+        assert old["DesiredCapacity"] == 2
+
+    flows.rollback(ctx)
+    assert routing_generations(aws, world.listener_arn) == CANARY_0
+    old, = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"]
+    assert (old["MinSize"], old["MaxSize"], old["DesiredCapacity"]) == (2, 4, 2)
+    tags = group_tags(aws, world.asg_name)
+    assert tags["kie-bluegreen:role"] == "blue" and "kie-bluegreen:capacity" not in tags
+    assert "orders-production-g2" not in group_names(aws)  # candidate: terminate
+
+
+def test_rollback_keeps_the_candidate_when_asked(make_config, make_ctx, aws, world):
+    ctx = make_ctx(make_config(retire={"candidate": "keep"}))
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "canary")
+    flows.rollback(ctx)
+    assert routing_generations(aws, world.listener_arn) == CANARY_0
+    assert group_tags(aws, "orders-production-g2")["kie-bluegreen:role"] == "retired"
+    flows.cleanup(ctx)
+    assert "orders-production-g2" not in group_names(aws)
+
+
+def test_terminate_policy_deletes_the_previous_blue_after_its_drain(make_config, make_ctx, aws, world, fake_clock):
+    ctx = make_ctx(make_config(retire={"previous": "terminate"}))
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "canary")
+    slept_before = sum(fake_clock.slept)
+    flows.promote(ctx)
+    assert world.asg_name not in group_names(aws)
+    assert world.target_group_arn not in [tg["TargetGroupArn"] for tg in aws.elbv2.describe_target_groups()["TargetGroups"]]
+    assert sum(fake_clock.slept) - slept_before >= 30  # the blue target group's deregistration delay
+    with pytest.raises(Refused, match="nothing to roll back to"):
+        flows.rollback(ctx)
+
+
+def test_standby_generations_beyond_keep_are_deleted(ctx, aws, world):
+    flows.init(ctx, "1.0.0")
+    for version in ("2.0.0", "3.0.0", "4.0.0"):
+        flows.deploy(ctx, version, "all-at-once")
+    names = group_names(aws)
+    assert "orders-production-g4" in names and "orders-production-g3" in names  # blue + 1 standby
+    assert world.asg_name not in names and "orders-production-g2" not in names
+
+
+def test_rollback_to_a_named_generation(make_config, make_ctx, aws, world):
+    ctx = make_ctx(make_config(retire={"keep": 2}))
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "all-at-once")
+    flows.deploy(ctx, "3.0.0", "all-at-once")
+    flows.rollback(ctx, generation=1)
+    assert routing_generations(aws, world.listener_arn) == CANARY_0
+
+
+def test_init_twice_keeps_a_canary_in_progress(ctx, aws, world):
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "canary")
+    assert flows.init(ctx, "1.0.0").outcome.changes == []
+    assert routing_generations(aws, world.listener_arn) == CANARY_1
+
+
+def test_status_reports_versions_and_health(ctx, world):
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "canary")
+    state = flows.status(ctx).state
+    assert (state.blue.version, state.blue.healthy) == ("1.0.0", 2)
+    assert (state.green.version, state.green.healthy) == ("2.0.0", 2)

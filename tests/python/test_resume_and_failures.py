@@ -1,0 +1,244 @@
+"""Crashes, unhealthy servers, throttling: every path must converge or fail cleanly."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.retries import standard
+
+from helpers import group_names, group_tags, routing_generations, snapshot
+from kie_bluegreen import flows
+from kie_bluegreen.aws.alb import Alb
+from kie_bluegreen.aws.asg import Asg
+from kie_bluegreen.errors import DeploymentFailed, Refused
+
+
+class Crash(Exception):
+    """The process died here."""
+
+
+def crash_once(monkeypatch, owner, name: str, after: int = 0):
+    """Make owner.name raise Crash on its (after+1)-th call, then behave normally again."""
+    original = getattr(owner, name)
+    calls = {"n": 0}
+
+    def wrapper(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == after + 1:
+            raise Crash(f"{name} call {calls['n']}")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, wrapper)
+    return calls
+
+
+CRASH_POINTS = [
+    ("deploy", Alb, "create_target_group_like", 0),
+    ("deploy", Asg, "create_like", 0),  # target group created, group not
+    ("deploy", Alb, "apply", 0),  # servers ready, green rule not switched
+    ("promote", Alb, "apply", 1),  # default switched, blue and green rules not
+    ("promote", flows, "settle_roles", 0),  # rules switched, tags not
+    ("promote", Asg, "set_capacity", 0),  # scale-to-zero of the old blue
+    ("rollback", Alb, "apply", 0),
+    ("rollback", Asg, "delete", 0),  # target group deleted, group not
+]
+
+
+@pytest.mark.parametrize("command,owner,method,after", CRASH_POINTS,
+                         ids=[f"{c}-{m}-{a}" for c, _, m, a in CRASH_POINTS])
+def test_rerun_after_a_crash_converges(make_config, make_ctx, aws, world, monkeypatch, command, owner, method, after):
+    ctx = make_ctx(make_config(retire={"previous": "scale-to-zero"}))
+    flows.init(ctx, "1.0.0")
+    steps = {"deploy": lambda: flows.deploy(ctx, "2.0.0", "canary"),
+             "promote": lambda: flows.promote(ctx),
+             "rollback": lambda: flows.rollback(ctx)}
+    expected = {"deploy": {"default": 1, "blue": 1, "green": 2},
+                "promote": {"default": 2, "blue": 2, "green": None},
+                "rollback": {"default": 1, "blue": 1, "green": None}}
+    if command != "deploy":
+        flows.deploy(ctx, "2.0.0", "canary")
+
+    with monkeypatch.context() as patch:
+        calls = crash_once(patch, owner, method, after)
+        with pytest.raises(Crash):
+            steps[command]()
+        assert calls["n"] == after + 1
+    steps[command]()  # the same command again
+    assert routing_generations(aws, world.listener_arn) == expected[command]
+    if command == "promote":
+        assert group_tags(aws, world.asg_name)["kie-bluegreen:role"] == "standby"
+        assert group_tags(aws, "orders-production-g2")["kie-bluegreen:role"] == "blue"
+        assert group_tags(aws, world.asg_name)["kie-bluegreen:capacity"] == "2,4,2"
+    if command == "rollback":
+        assert group_names(aws) == [world.asg_name]
+    # and once more: nothing left to do (deploy: unchanged; promote, rollback: refused)
+    before = snapshot(aws, world.listener_arn)
+    if command == "deploy":
+        assert steps[command]().outcome.result == "unchanged"
+    else:
+        with pytest.raises(Refused):
+            steps[command]()
+    assert snapshot(aws, world.listener_arn) == before
+
+
+def test_phases_one_by_one_equal_deploy(ctx, aws, world):
+    flows.init(ctx, "1.0.0")
+    flows.phase_provision(ctx, "2.0.0")
+    assert routing_generations(aws, world.listener_arn) == {"default": 1, "blue": 1, "green": None}
+    flows.phase_provision(ctx, "2.0.0")  # again: resumes, creates nothing twice
+    assert group_names(aws) == [world.asg_name, "orders-production-g2"]
+    flows.phase_wait(ctx)
+    flows.phase_route(ctx, "canary")
+    flows.phase_retire(ctx)
+    assert routing_generations(aws, world.listener_arn) == {"default": 1, "blue": 1, "green": 2}
+
+
+def test_health_timeout_removes_candidate_and_leaves_routing(ctx, aws, world, target_health, fake_clock):
+    flows.init(ctx, "1.0.0")
+    before = snapshot(aws, world.listener_arn)
+    blue_instances = {i["InstanceId"] for i in aws.autoscaling.describe_auto_scaling_groups(
+        AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"][0]["Instances"]}
+    target_health["*"] = ("unhealthy", "Target.ResponseCodeMismatch")
+    for instance in blue_instances:
+        target_health[instance] = None  # the blue servers stay healthy
+    with pytest.raises(DeploymentFailed) as failure:
+        flows.deploy(ctx, "2.0.0", "canary")
+    message = str(failure.value)
+    assert "0/2 servers ready after 300s" in message
+    assert "unhealthy (Target.ResponseCodeMismatch)" in message
+    assert "routing unchanged" in message and "orders-production-g2 was deleted" in message
+    after = snapshot(aws, world.listener_arn)
+    for key in ("groups", "target_groups", "rules", "listener"):  # candidate gone, rules untouched
+        assert after[key] == before[key], key
+    assert 290 <= fake_clock.time <= 310  # waited for the configured 5m on the fake clock only
+
+
+def test_health_timeout_keeps_candidate_when_asked(ctx, aws, world, target_health):
+    flows.init(ctx, "1.0.0")
+    target_health["*"] = ("initial", "Elb.InitialHealthChecking")
+    for group in aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"]:
+        for instance in group["Instances"]:
+            target_health[instance["InstanceId"]] = None
+    with pytest.raises(DeploymentFailed, match="kept for debugging"):
+        flows.deploy(ctx, "2.0.0", "canary", keep_failed=True)
+    assert group_tags(aws, "orders-production-g2")["kie-bluegreen:role"] == "retired"
+    assert routing_generations(aws, world.listener_arn) == {"default": 1, "blue": 1, "green": None}
+
+
+def test_wait_reports_progress_until_servers_get_ready(ctx, aws, world, target_health, caplog):
+    flows.init(ctx, "1.0.0")
+    flows.phase_provision(ctx, "2.0.0")
+    new = [i["InstanceId"] for i in aws.autoscaling.describe_auto_scaling_groups(
+        AutoScalingGroupNames=["orders-production-g2"])["AutoScalingGroups"][0]["Instances"]]
+    target_health[new[0]] = ("initial", "Elb.InitialHealthChecking")
+    target_health[new[1]] = ("initial", "Elb.InitialHealthChecking")
+    polls = {"n": 0}
+    original = Alb.target_health
+
+    def booting(self, arn):  # the servers become healthy one poll after another
+        polls["n"] += 1
+        if polls["n"] == 2:
+            target_health[new[0]] = None
+        if polls["n"] == 3:
+            target_health[new[1]] = None
+        return original(self, arn)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Alb, "target_health", booting)
+        import logging
+        logging.getLogger("kie_bluegreen").propagate = True
+        with caplog.at_level("INFO", logger="kie_bluegreen"):
+            flows.phase_wait(ctx)
+    lines = [r.getMessage().strip() for r in caplog.records if "ready" in r.getMessage()]
+    assert "g2 (2.0.0): 0/2 ready, 2 initial (Elb.InitialHealthChecking)" in lines
+    assert "g2 (2.0.0): 1/2 ready, 1 initial (Elb.InitialHealthChecking)" in lines
+    assert "g2 (2.0.0): 2/2 ready" in lines
+
+
+def test_promote_refuses_to_route_everyone_to_an_unhealthy_green(ctx, aws, world, target_health):
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "canary")
+    for instance in aws.autoscaling.describe_auto_scaling_groups(
+            AutoScalingGroupNames=["orders-production-g2"])["AutoScalingGroups"][0]["Instances"]:
+        target_health[instance["InstanceId"]] = ("unhealthy", "Target.Timeout")
+    with pytest.raises(DeploymentFailed, match="nothing was changed"):
+        flows.promote(ctx)
+    assert routing_generations(aws, world.listener_arn) == {"default": 1, "blue": 1, "green": 2}
+
+
+def test_refusals(ctx):
+    with pytest.raises(Refused, match="init"):
+        flows.deploy(ctx, "2.0.0")  # nothing adopted yet
+    flows.init(ctx, "1.0.0")
+    with pytest.raises(Refused, match="nothing to promote"):
+        flows.promote(ctx)
+    with pytest.raises(Refused, match="nothing to roll back to"):
+        flows.rollback(ctx)
+    flows.deploy(ctx, "2.0.0", "canary")
+    with pytest.raises(Refused, match="promote it or roll it back before deploying 3.0.0"):
+        flows.deploy(ctx, "3.0.0")
+
+
+@pytest.fixture
+def no_backoff(monkeypatch):
+    """botocore's retry sleeps: keep them out of the test's wall time."""
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+def _throttle_every(aws, nth: int, code: str = "Throttling"):
+    """Answer every nth HTTP request of each client with a throttling error, before moto sees it."""
+    seen = {"n": 0, "throttled": 0}
+
+    def maybe_throttle(request, **kwargs):
+        seen["n"] += 1
+        if seen["n"] % nth:
+            return None
+        seen["throttled"] += 1
+        # botocore runs every before-send handler and uses the first answer: send moto's
+        # handler an address it does not serve, so the throttled request is not processed.
+        request.url = "https://throttled.invalid/"
+        body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>Rate exceeded</Message>'
+                '</Error><RequestId>1</RequestId></ErrorResponse>').encode()
+        return AWSResponse(request.url, 400, {"Content-Type": "text/xml"}, _Raw(body))
+
+    for client in (aws.elbv2, aws.autoscaling, aws.ec2):
+        client.meta.events.register_first("before-send", maybe_throttle)
+    return seen
+
+
+class _Raw:
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def stream(self, **kwargs):
+        yield self.body
+
+
+def test_throttling_on_a_share_of_calls_still_converges(ctx, aws, world, no_backoff):
+    seen = _throttle_every(aws, 3)
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "canary")
+    flows.promote(ctx)
+    flows.deploy(ctx, "3.0.0", "all-at-once")
+    flows.rollback(ctx)
+    assert seen["throttled"] > 20
+    assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
+
+
+def test_busy_auto_scaling_is_retried_by_the_phase(ctx, aws, world, no_backoff, fake_clock):
+    flows.init(ctx, "1.0.0")
+    original = aws.autoscaling.create_auto_scaling_group
+    answers = {"n": 0}
+
+    def busy_twice(**kwargs):
+        answers["n"] += 1
+        if answers["n"] <= 2:
+            from botocore.exceptions import ClientError
+            raise ClientError({"Error": {"Code": "ScalingActivityInProgress", "Message": "busy"}}, "CreateAutoScalingGroup")
+        return original(**kwargs)
+
+    aws.autoscaling.create_auto_scaling_group = busy_twice
+    flows.deploy(ctx, "2.0.0", "canary")
+    assert answers["n"] == 3
+    assert fake_clock.slept[:2] == [1, 2]  # tenacity's backoff, on the fake clock
+    assert routing_generations(aws, world.listener_arn) == {"default": 1, "blue": 1, "green": 2}

@@ -1,0 +1,15 @@
+// kieDeploymentStatus: what serves the traffic of a stage now. Prints the routing table and
+// returns the runner's status as a Map. Help: kieDeploymentStatus.txt.
+import groovy.transform.Field
+
+@Field final Map DEFAULTS = [:]
+
+Map call(Map config = [:]) {
+    Map cfg = kieRunner.settings('kieDeploymentStatus', DEFAULTS, config, ['stage'])
+    Map result
+    kieRunner.withRunner(cfg) {
+        result = kieRunner.run(cfg, 'status')
+    }
+    echo(kieRunner.routingTable(result))
+    return result
+}
