@@ -129,6 +129,14 @@ def test_probe_command_exits_1_when_failures_exceed_the_maximum(kie_like_server,
     assert len(report["timeline"]) == 1
 
 
+def test_probe_sends_basic_authentication_from_the_runner_variables(kie_like_server, capsys, monkeypatch):
+    monkeypatch.setenv("KIE_SERVER_USER", "kieserver")
+    monkeypatch.setenv("KIE_SERVER_PASSWORD", "s3cret")
+    assert cli.main(["--output", "json", "probe", "--url", kie_like_server["url"], "--rate", "10", "--duration", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["headers"]["Authorization"] == "***"
+    assert kie_like_server["headers"][0]["Authorization"] == "Basic a2llc2VydmVyOnMzY3JldA=="
+
+
 def test_probe_command_tolerates_up_to_max_failures(kie_like_server, capsys):
     kie_like_server["statuses"] = [200, 503]
     code = cli.main(["probe", "--url", kie_like_server["url"], "--rate", "20", "--duration", "1", "--max-failures", "10"])
@@ -141,9 +149,9 @@ def test_probe_command_tolerates_up_to_max_failures(kie_like_server, capsys):
     (["--header", "novalue"], "--header"),
     (["--rate", "0"], "--rate"),
     (["--duration", "soon"], "--duration"),
-    (["--user", "admin"], "KIE_PASSWORD"),
+    (["--user", "admin"], "KIE_SERVER_PASSWORD"),
 ])
 def test_probe_command_usage_errors_exit_2(argv, message, capsys, monkeypatch):
-    monkeypatch.delenv("KIE_PASSWORD", raising=False)
+    monkeypatch.delenv("KIE_SERVER_PASSWORD", raising=False)
     assert cli.main(["probe", "--url", "http://127.0.0.1:9"] + argv) == 2
     assert message in capsys.readouterr().err

@@ -14,7 +14,8 @@ from .summary import render, summarize, timeline
 from .traffic import Traffic
 
 LOG = log.get("probe")
-PASSWORD_VARIABLE = "KIE_PASSWORD"
+# The runner's variables (kie.py), as Jenkins' withCredentials provides them.
+USER_VARIABLE, PASSWORD_VARIABLE = "KIE_SERVER_USER", "KIE_SERVER_PASSWORD"
 MAX_RATE = 5000
 
 
@@ -26,7 +27,7 @@ def register(subparsers) -> None:
         " more requests failed than --max-failures.",
         epilog="URL: the ALB's address (http://alb-ks-123.eu-west-1.elb.amazonaws.com) or a KIE REST base"
         " (.../kie-server/services/rest/server) is completed with /containers/<--container>; any other URL is"
-        f" requested as given. With --user, the password is read from the {PASSWORD_VARIABLE} environment variable.",
+        f" requested as given. Basic authentication when {USER_VARIABLE} (or --user) and {PASSWORD_VARIABLE} are set.",
     )
     parser.add_argument("--url", required=True, help="ALB address, KIE REST base or full URL to request")
     parser.add_argument("--container", default="app", help="KIE container id appended to an ALB or REST-base URL (default: app)")
@@ -38,7 +39,8 @@ def register(subparsers) -> None:
     parser.add_argument("--expect-status", type=int, action="append", default=[], metavar="CODE",
                         help="an HTTP status that is expected, not a failure (e.g. 404 behind a green rule at rest)")
     parser.add_argument("--timeout", default="5s", help="per request (default: 5s)")
-    parser.add_argument("--user", help="KIE Server user for basic authentication (password from $KIE_PASSWORD)")
+    parser.add_argument("--user", help=f"KIE Server user for basic authentication (default: ${USER_VARIABLE};"
+                        f" password from ${PASSWORD_VARIABLE})")
     parser.add_argument("--timeline", action=argparse.BooleanOptionalAction, default=True,
                         help="print the per-second timeline in text output (default: yes)")
     parser.set_defaults(handler=run, command_name="probe")
@@ -51,6 +53,7 @@ def _headers(pairs: list[str], user: str | None) -> dict[str, str]:
         if not separator or not name.strip():
             raise ConfigError(f"--header: expected NAME=VALUE like x-client-mode=green, got {pair!r}")
         headers[name.strip()] = value.strip()
+    user = user or os.environ.get(USER_VARIABLE)
     if user:
         password = os.environ.get(PASSWORD_VARIABLE)
         if password is None:
