@@ -1,6 +1,6 @@
 """Benchmark of kie-bluegreen in the local sandbox: does the promise of near zero downtime hold?
 
-    .venv/bin/python bench/benchmark.py            # the full run, writes docs/benchmark.md
+    .venv/bin/python bench/benchmark.py            # the full run (~3 min), writes docs/benchmark.md
     .venv/bin/python bench/benchmark.py --quick    # a smaller run to try the script
 
 1. The whole story (init, canary deploy 2.0.0, promote, deploy 3.0.0, rollback) under steady
@@ -207,7 +207,7 @@ def _commit() -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rate", type=float, default=120, help="requests/s per client (default: 120)")
+    parser.add_argument("--rate", type=float, default=140, help="requests/s per client (default: 140)")
     parser.add_argument("--hold", type=float, default=5, help="seconds of steady traffic after each step (default: 5)")
     parser.add_argument("--boot-delay", type=float, default=5, help="simulated KIE Server boot, seconds (default: 5)")
     parser.add_argument("--health-interval", type=float, default=0.5, help="ALB health check interval (default: 0.5)")

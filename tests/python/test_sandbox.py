@@ -14,6 +14,7 @@ import urllib.request
 import pytest
 
 from kie_bluegreen.probe import Traffic, summarize, target_url
+from kie_bluegreen.sandbox.alb_rules import Forward
 from kie_bluegreen.sandbox.kie_server import BootSettings
 from kie_bluegreen.sandbox.runtime import Sandbox, SandboxSettings
 from kie_bluegreen.sandbox.scenario import ARTIFACT_ID, GROUP_ID
@@ -184,3 +185,24 @@ def test_sandbox_up_refuses_bad_options(capsys):
 
     assert cli.main(["sandbox", "up", "--boot-delay", "soon"]) == 2
     assert "--boot-delay" in capsys.readouterr().err
+
+
+def test_a_request_in_flight_to_a_target_that_starts_draining_completes(tmp_path):
+    import threading
+    from dataclasses import replace
+
+    slow = replace(FAST, boot=replace(FAST.boot, request_latency=0.6))
+    with Sandbox(slow, str(tmp_path)) as sandbox:
+        url, answers = target_url(sandbox.alb_url, "app"), []
+        thread = threading.Thread(target=lambda: answers.append(get(url)))
+        thread.start()
+        target = wait_for(lambda: next((t for t in sandbox.target_states(sandbox.world.target_group_arn)
+                                        if sandbox.alb.in_flight(t) == 1), None), timeout=2)
+        sandbox.aws.elbv2.deregister_targets(TargetGroupArn=sandbox.world.target_group_arn, Targets=[{"Id": target}])
+        wait_for(lambda: sandbox.target_states(sandbox.world.target_group_arn).get(target) == "draining", timeout=1)
+        assert sandbox.alb.in_flight(target) == 1  # still in flight while draining
+        thread.join(timeout=5)
+        assert answers[0][0] == 200 and version_of(answers[0][1]) == "1.0.0"
+        forward = Forward(((sandbox.world.target_group_arn, 1),), "default")
+        assert {sandbox.alb.picker.pick(forward)[1] for _ in range(4)} == set(sandbox.target_states(
+            sandbox.world.target_group_arn)) - {target}  # no new request goes to the draining one

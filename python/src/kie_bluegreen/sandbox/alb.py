@@ -20,13 +20,14 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Callable
 from urllib.parse import urlsplit
 
 from .. import log
 from . import alb_rules
 from .health import HealthBoard
+from .http_server import LocalHttpServer
 
 LOG = log.get("sandbox.alb")
 
@@ -179,37 +180,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class AlbDataPlane(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # socketserver's default backlog of 5 drops connections under load
-
-    def handle_error(self, request, client_address) -> None:
-        LOG.debug("client %s went away", client_address)  # a closed connection, not a sandbox failure
-
+class AlbDataPlane(LocalHttpServer):
     def __init__(self, propagation: RulePropagation, picker: TargetPicker, target_url: Callable[[str], str],
                  port: int = 0, host: str = "127.0.0.1", target_timeout: float = 10.0):
         self.propagation, self.picker, self.target_url = propagation, picker, target_url
         self.target_timeout = target_timeout
         self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
-        super().__init__((host, port), _Handler)
-        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="alb-data-plane", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__("alb-data-plane", _Handler, port, host)
 
     def in_flight(self, target_id: str, delta: int = 0) -> int:
+        """Requests being forwarded to a target now (after adding `delta`)."""
         with self._lock:
             self._in_flight[target_id] = self._in_flight.get(target_id, 0) + delta
             return self._in_flight[target_id]
-
-    def start(self) -> "AlbDataPlane":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        self._thread.join(timeout=5)

@@ -23,6 +23,7 @@ from typing import Callable
 from .. import log
 from . import moto_state
 from .moto_state import TargetGroupView
+from .repeat import Repeating
 
 LOG = log.get("sandbox.health")
 SYNC_INTERVAL = 0.1  # seconds between two looks at moto's registrations
@@ -143,17 +144,18 @@ class HealthChecker:
                  timeout: float = 2.0):
         self.board, self.region, self.target_url = board, region, target_url
         self.interval, self.timeout = interval, timeout
-        self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="health-check")
-        self._thread = threading.Thread(target=self._run, name="health-checker", daemon=True)
+        # Registrations are followed every tick (a deregistered target must stop getting new
+        # requests at once); health checks run every `interval`.
+        self._loop = Repeating("health-checker", min(interval, SYNC_INTERVAL), self._tick)
+        self._next_check = 0.0
 
     def start(self) -> "HealthChecker":
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self._loop.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def run_once(self) -> None:
@@ -164,21 +166,12 @@ class HealthChecker:
         for (arn, target_id, _), ok in zip(checks, results):
             self.board.record(arn, target_id, ok)
 
-    def _run(self) -> None:
-        # Registrations are followed every tick (a deregistered target must stop getting new
-        # requests at once); health checks run every `interval`.
-        tick = min(self.interval, SYNC_INTERVAL)
-        next_check = 0.0
-        while not self._stop.is_set():
-            try:
-                if time.monotonic() >= next_check:
-                    next_check = time.monotonic() + self.interval
-                    self.run_once()
-                else:
-                    self.board.sync(moto_state.target_groups(self.region))
-            except Exception:  # keep going: one bad round must not freeze every target's health
-                LOG.exception("health check round failed")
-            self._stop.wait(tick)
+    def _tick(self) -> None:
+        if time.monotonic() >= self._next_check:
+            self._next_check = time.monotonic() + self.interval
+            self.run_once()
+        else:
+            self.board.sync(moto_state.target_groups(self.region))
 
     def _check(self, group_arn: str, target_id: str, path: str) -> bool:
         url = self.target_url(target_id) + path

@@ -17,12 +17,13 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 from .. import log
 from ..model import Release
 from . import moto_state
+from .http_server import LocalHttpServer
 
 LOG = log.get("sandbox.kie")
 
@@ -177,24 +178,12 @@ def respond(server: KieServer, method: str, rest: str, query: str, body: bytes) 
     return 404, {"type": "FAILURE", "msg": f"Not found: {method} {rest}"}
 
 
-class KieFront(ThreadingHTTPServer):
+class KieFront(LocalHttpServer):
     """One HTTP endpoint in front of every emulated KIE Server."""
-
-    daemon_threads = True
-    request_queue_size = 256  # socketserver's default backlog of 5 drops connections under load
-
-    def handle_error(self, request, client_address) -> None:
-        LOG.debug("client %s went away", client_address)  # a closed connection, not a sandbox failure
 
     def __init__(self, fleet: Fleet, port: int = 0, host: str = "127.0.0.1"):
         self.fleet = fleet
-        super().__init__((host, port), _Handler)
-        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="kie-front", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__("kie-front", _Handler, port, host)
 
     def instance_url(self, instance_id: str) -> str:
         """Where an instance's port 8080 is: prefix of every path the ALB or a check sends it."""
@@ -203,12 +192,3 @@ class KieFront(ThreadingHTTPServer):
     def kie_url_template(self) -> str:
         """The runner's `kie.url` for this sandbox (DESIGN: placeholders like {instance_id})."""
         return f"{self.url}/instances/{{instance_id}}{REST_BASE}"
-
-    def start(self) -> "KieFront":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        self._thread.join(timeout=5)
