@@ -13,7 +13,7 @@ import groovy.transform.Field
 @Field final String VERSION = '0.1.0'
 
 /** Work folder of the steps, relative to the workspace: runner virtualenv, results. */
-@Field final String HOME = '.kie-bluegreen'
+@Field final String WORKDIR = '.kie-bluegreen'
 
 /** Parameters every step accepts, with their defaults (each step adds its own). */
 @Field final Map COMMON = [
@@ -166,16 +166,12 @@ Map normalize(String step, Map given) {
 def withRunner(Map cfg, Closure body) {
     lock(resource: cfg.lockResource) {
         onAgent(cfg) {
-            Map vars = runnerEnv(cfg)
+            List vars = runnerEnv(cfg, cfg.runner ?: env.KIE_BLUEGREEN_RUNNER, cfg.runnerSpec ?: env.KIE_BLUEGREEN_PIP_SPEC)
             if (cfg.stash) {
                 unstash(cfg.stash)
             }
-            if (!fileExists(cfg.config)) {
-                error("${cfg.step}: config file ${cfg.config} is not in the workspace on ${env.NODE_NAME}: " +
-                      "check it out there, or stash it and pass stash: 'name'")
-            }
-            withEnv(vars.collect { k, v -> "${k}=${v}".toString() }) {
-                writeFile(file: "${HOME}/install-runner.sh", text: libraryResource('kie-bluegreen/install-runner.sh'))
+            withEnv(vars) {
+                writeFile(file: "${WORKDIR}/install-runner.sh", text: libraryResource('kie-bluegreen/install-runner.sh'))
                 sh(script: 'sh "$KIE_BG_HOME/install-runner.sh"', label: 'kie-bluegreen: get the runner')
                 withSecrets(cfg, body)
             }
@@ -194,25 +190,30 @@ def onAgent(Map cfg, Closure body) {
     }
 }
 
-/** The environment of the runner calls: the only way values reach the shell. */
-Map runnerEnv(Map cfg) {
-    String preinstalled = cfg.runner ?: env.KIE_BLUEGREEN_RUNNER
-    String venv = "${HOME}/venv-${VERSION}"
+/** The environment of the runner calls, the only way values reach the shell: KEY=value pairs.
+ *  preinstalled: a runner already on the agent (runner: or KIE_BLUEGREEN_RUNNER), else null;
+ *  spec: pip requirement to install otherwise (runnerSpec: or KIE_BLUEGREEN_PIP_SPEC), or null. */
+@NonCPS
+List runnerEnv(Map cfg, String preinstalled, String spec) {
+    String venv = "${WORKDIR}/venv-${VERSION}"
     Map vars = [
-        KIE_BG_HOME    : HOME,
-        KIE_BG_VENV    : venv,
-        KIE_BG_RUNNER  : preinstalled ?: "${venv}/bin/kie-bluegreen".toString(),
-        KIE_BG_PIP_SPEC: preinstalled ? '' : (cfg.runnerSpec ?: env.KIE_BLUEGREEN_PIP_SPEC ?: "kie-bluegreen==${VERSION}".toString()),
-        KIE_BG_CONFIG  : cfg.config,
-        KIE_BG_STAGE   : cfg.stage,
-        KIE_BG_RESULT  : "${HOME}/result-${cfg.stage}.json".toString(),
+        KIE_BG_HOME      : WORKDIR,
+        KIE_BG_VENV      : venv,
+        KIE_BG_RUNNER    : preinstalled ?: "${venv}/bin/kie-bluegreen",
+        KIE_BG_PIP_SPEC  : preinstalled ? '' : (spec ?: "kie-bluegreen==${VERSION}"),
+        KIE_BG_CONFIG    : cfg.config,
+        KIE_BG_STAGE     : cfg.stage,
+        KIE_BG_RESULT    : resultFile(cfg),
+        KIE_BG_VERSION   : cfg.version,
+        KIE_BG_STRATEGY  : cfg.strategy,
+        KIE_BG_GENERATION: cfg.generation,
     ]
-    [KIE_BG_VERSION: cfg.version, KIE_BG_STRATEGY: cfg.strategy, KIE_BG_GENERATION: cfg.generation].each { k, v ->
-        if (v != null) {
-            vars[k] = v
-        }
-    }
-    return vars
+    return vars.findAll { it.value != null }.collect { "${it.key}=${it.value}".toString() }
+}
+
+@NonCPS
+String resultFile(Map cfg) {
+    return "${WORKDIR}/result-${cfg.stage}.json"
 }
 
 /** KIE Server and AWS credentials, when the step was given their ids. */
@@ -236,10 +237,17 @@ def withSecrets(Map cfg, Closure body) {
 /** Calls one runner command (a key of COMMANDS) inside withRunner; returns its JSON result
  *  as a Map, or fails the build with the runner's message and the meaning of its exit code. */
 Map run(Map cfg, String command) {
-    String file = "${HOME}/result-${cfg.stage}.json"
-    int code = sh(script: RUN + COMMANDS[command] + ' >"$KIE_BG_RESULT"', returnStatus: true,
-                  label: "kie-bluegreen ${words(command)}")
-    Map result = parseResult(fileExists(file) ? readFile(file) : '')
+    String file = resultFile(cfg)
+    def status = sh(script: RUN + COMMANDS[command] + ' >"$KIE_BG_RESULT"', returnStatus: true,
+                    label: "kie-bluegreen ${words(command)}")
+    String text = ''
+    try {
+        text = readFile(file)
+    } catch (Exception missing) {
+        echo("${cfg.step}: no result file ${file}: ${missing}")
+    }
+    Map result = parseResult(text)
+    int code = status instanceof Integer ? status : 0
     String failure = failure(cfg.step, command, code, result)
     if (failure) {
         error(failure)
@@ -304,7 +312,8 @@ Map approve(Map cfg, String message, List choices) {
             ask.submitter = cfg.gate.submitter
         }
         if (choices.size() > 1) {
-            ask.parameters = [choice(name: 'DECISION', choices: choices, description: 'What to do with the new version')]
+            ask.parameters = [[$class: 'ChoiceParameterDefinition', name: 'DECISION', choices: choices.join('\n'),
+                               description: 'What to do with the new version']]
         }
         try {
             timeout(time: cfg.gate.timeout, unit: 'MINUTES') {

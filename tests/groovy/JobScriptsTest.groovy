@@ -20,12 +20,7 @@ class JobScriptsTest {
     }
 
     Throwable failingJob(String name, Map params) {
-        try {
-            runJob(name, params)
-        } catch (Throwable e) {
-            return e
-        }
-        throw new AssertionError("the ${name} job was expected to fail")
+        return PipelineHarness.thrownBy("the ${name} job") { runJob(name, params) }
     }
 
     @Test

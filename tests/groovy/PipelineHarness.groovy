@@ -53,10 +53,6 @@ class PipelineHarness {
             sh             : { Object[] args -> sh(args[0]) },
             error          : { String message -> record('error', [message]); throw new StepError(message) },
             input          : { Map args -> record('input', [args]); person.call(args) },
-            choice         : { Map args -> [choice: args] },
-            string         : { Map args -> [string: args] },
-            booleanParam   : { Map args -> [booleanParam: args] },
-            parameters     : { List args -> [parameters: args] },
             usernamePassword: { Map args -> [usernamePassword: args] },
             isUnix         : { -> true },
             fileExists     : { String path -> record('fileExists', [path]); files.containsKey(path) },
@@ -99,12 +95,17 @@ class PipelineHarness {
 
     /** Calls a step and returns what it threw (fails when it did not throw). */
     Throwable failing(String name, Map args) {
+        return thrownBy(name) { step(name, args) }
+    }
+
+    /** What the action threw; an AssertionError when it did not throw. */
+    static Throwable thrownBy(String what, Closure action) {
         try {
-            step(name, args)
+            action.call()
         } catch (Throwable e) {
             return e
         }
-        throw new AssertionError("${name} was expected to fail")
+        throw new AssertionError("${what} was expected to fail")
     }
 
     def record(String name, args) {

@@ -21,6 +21,7 @@ from ..aws.api import AwsCallError
 from ..state import FleetState
 
 _log = log.get("retire")
+DRAIN_PROGRESS = 30.0  # seconds between progress lines while waiting for a drain
 
 
 def retire(ctx: Context, outcome: Outcome, state: FleetState | None = None, delete_retired: bool = False) -> FleetState:
@@ -67,7 +68,12 @@ def wait_drained(ctx: Context, group: Group) -> None:
     if remaining > 0:
         _log.info("  waiting %.0fs for in-flight requests to %s to drain (deregistration delay %.0fs)",
                   remaining, group.asg_name, delay)
-        ctx.clock.sleep(remaining)
+    while remaining > 0:
+        step = min(remaining, DRAIN_PROGRESS)
+        ctx.clock.sleep(step)
+        remaining -= step
+        if remaining > 0:
+            _log.info("  %s: %.0fs of draining left", group.asg_name, remaining)
 
 
 def _scale_to_zero(ctx: Context, outcome: Outcome, group: Group) -> None:
