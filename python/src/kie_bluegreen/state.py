@@ -113,8 +113,15 @@ def _group(view: AsgView, listener: ListenerView, cfg: StageConfig) -> Group | N
         capacity=view.capacity,
         instance_ids=tuple(i.id for i in view.instances if i.in_service),
         saved_capacity=saved,
-        unrouted_at=float(unrouted_at) if unrouted_at.isdigit() else None,
+        unrouted_at=_seconds(unrouted_at),
     )
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _tag_role(view: AsgView) -> Role | None:
