@@ -20,7 +20,7 @@ from botocore.config import Config
 
 from .. import __version__, log
 from . import health_patch, scenario
-from .embedded_aws import ENVIRONMENT, pointed_at
+from .aws_environment import ENVIRONMENT, pointed_at
 from .alb import AlbDataPlane, RulePropagation, TargetPicker, read_rules
 from .health import HEALTHY, HealthBoard, HealthChecker
 from .kie_server import BootSettings, Fleet, KieFront
