@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-python test-groovy clean
+.PHONY: install demo test test-python test-groovy bench clean
 
 $(STAMP): python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test-python: $(STAMP)
 
 test-groovy:
 	tests/groovy/run.sh
+
+# Not part of `make test`: about 1.5 minutes of real traffic through the sandbox.
+bench: $(STAMP)
+	$(BIN)/python bench/benchmark.py
 
 clean:
 	rm -rf $(VENV)

@@ -150,9 +150,9 @@ def test_wait_reports_progress_until_servers_get_ready(ctx, aws, world, target_h
         with caplog.at_level("INFO", logger="kie_bluegreen"):
             flows.phase_wait(ctx)
     lines = [r.getMessage().strip() for r in caplog.records if "ready" in r.getMessage()]
-    assert "g2 (2.0.0): 0/2 ready, 2 initial (Elb.InitialHealthChecking)" in lines
-    assert "g2 (2.0.0): 1/2 ready, 1 initial (Elb.InitialHealthChecking)" in lines
-    assert "g2 (2.0.0): 2/2 ready" in lines
+    assert "g2 (2.0.0): 0/2 ready, 2 initial (Elb.InitialHealthChecking) (0s)" in lines
+    assert "g2 (2.0.0): 1/2 ready, 1 initial (Elb.InitialHealthChecking) (2s)" in lines
+    assert "g2 (2.0.0): 2/2 ready (4s)" in lines
 
 
 def test_promote_refuses_to_route_everyone_to_an_unhealthy_green(ctx, aws, world, target_health):

@@ -23,8 +23,10 @@ def _command_modules():
     # Imported here so `--help` of one command does not pay for importing every other one.
     from . import commands, demo, security_commands
     from .jenkins import cli as jenkins_cli
+    from .probe import command as probe
+    from .sandbox import command as sandbox
 
-    return [commands, demo, jenkins_cli, security_commands]
+    return [commands, demo, jenkins_cli, probe, sandbox, security_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,9 @@
 """`kie-bluegreen demo`: the design note's whole story on an embedded AWS (moto's server), no
 account and no network. Each step runs the real command, then checks that the listener routes
 the way the seed's pictures say (Canary-0 .. Canary-3) and that the other team's rule on the
-same listener was not touched.
+same listener was not touched. Meanwhile three clients (default route, blue header, green
+header) send steady requests through the sandbox's ALB to emulated KIE Servers: the demo passes
+only if no request failed and each client saw the expected versions.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ import contextlib
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, ContextManager
 
 from . import cli, config as configuration, state as fleet
-from .aws.session import clients
 from .context import Context
+from .errors import ConfigError
 from .model import FIXED_404
 from .report import CommandResult
 from .sandbox import scenario
-from .sandbox.embedded_aws import embedded_aws
+
+DEMO_RATE = 20  # requests per second from each of the three clients
+SETTLE_MARGIN = 0.5  # seconds beyond the ALB's propagation delay before a step's routing must show
 
 
 @dataclass(frozen=True)
@@ -53,15 +57,18 @@ def routing_by_generation(ctx: Context) -> dict:
 
 
 def run_story(config_path: str, world: scenario.World, print_=print,
-              on_step: Callable[[Step, bool], None] | None = None) -> bool:
-    """Run every step; return True when each ended in its expected routing."""
+              on_step: Callable[[Step, bool], None] | None = None,
+              around_step: Callable[[Step], ContextManager] | None = None) -> bool:
+    """Run every step; return True when each ended in its expected routing. `around_step`
+    (e.g. the traffic's step marker) wraps each command."""
     ctx = Context.for_config(configuration.load(config_path))
     other_rule_before = _rule(ctx, world.other_rule_arn)
     all_ok = True
     for number, step in enumerate(STORY, 1):
         print_(f"\n=== step {number}: kie-bluegreen {' '.join(step.argv)}")
         print_(f"    expected: {step.picture}")
-        code = cli.main(["--config", config_path, *step.argv])
+        with around_step(step) if around_step else contextlib.nullcontext():
+            code = cli.main(["--config", config_path, *step.argv])
         seen = routing_by_generation(ctx)
         ok = code == 0 and seen == step.expected
         print_(f"    {'OK' if ok else 'UNEXPECTED'}: exit {code}, routing {_describe(seen)}"
@@ -82,18 +89,53 @@ def _describe(routing: dict) -> str:
     return ", ".join(f"{route}->{'404' if target is None else f'g{target}'}" for route, target in routing.items())
 
 
-def run() -> tuple[bool, list]:
-    """Start the embedded AWS, build the seed's initial scenario, run the story."""
+def versions_by_generation(story=STORY) -> dict[int, str]:
+    """Generation 1 runs init's version; each deploy adds the next generation."""
+    versions = [step.argv[step.argv.index("--version") + 1] for step in story if step.argv[0] in ("init", "deploy")]
+    return {generation: version for generation, version in enumerate(versions, 1)}
+
+
+def client_expectations(step: Step, versions: dict[int, str]) -> dict[str, str]:
+    """What each probe client must see once the step is done: a version, or 404 (fixed response)."""
+    return {route: "404" if generation is None else versions[generation] for route, generation in step.expected.items()}
+
+
+def run(settings=None, rate: float = DEMO_RATE) -> tuple[bool, list, dict]:
+    """Start the sandbox (embedded AWS, KIE servers, ALB), send probe traffic on the default
+    route and both headers for the whole story, run the story; return (ok, steps, traffic)."""
+    try:
+        from .sandbox.runtime import Sandbox, SandboxSettings
+        from .sandbox.story_traffic import StoryTraffic
+    except ImportError as exc:  # moto is an optional dependency of the runner
+        raise ConfigError(f"the demo needs moto: pip install 'kie-bluegreen[demo]' ({exc})") from None
+    settings = settings or SandboxSettings()
     steps: list = []
-    with embedded_aws() as endpoint, tempfile.TemporaryDirectory() as directory:
-        world = scenario.build(clients(scenario.REGION))
-        config_path = scenario.write_config(world, directory, **{"target-group": {"deregistration-delay": "2s"}})
-        print(f"embedded AWS (moto) at {endpoint}; listener {world.listener_arn}")
-        print(f"initial scenario: {world.asg_name} runs 1.0.0 on 2 servers behind alb-ks; config {config_path}")
-        ok = run_story(config_path, world, on_step=lambda step, passed: steps.append(
-            {"command": " ".join(step.argv), "expected": step.picture, "ok": passed}))
-    print("\ndemo " + ("passed: every step ended in the expected routing" if ok else "FAILED"))
-    return ok, steps
+    versions = versions_by_generation()
+    with tempfile.TemporaryDirectory() as directory, Sandbox(settings, directory) as sandbox, sandbox.pointed():
+        world = sandbox.world
+        print(f"embedded AWS (moto) at {sandbox.moto.endpoint_url}; listener {world.listener_arn}")
+        print(f"initial scenario: {world.asg_name} runs {versions[1]} on {settings.servers} servers behind alb-ks;"
+              f" config {sandbox.config_path}")
+        print(f"ALB data plane at {sandbox.alb_url}: {rate:g} requests/s each from a default, a blue and a green client;"
+              f" rule changes reach it after {settings.propagation_delay:g}s")
+        traffic = StoryTraffic(sandbox.alb_url, rate, initial={client: versions[1] for client in ("default", "blue", "green")},
+                               settle=settings.propagation_delay + SETTLE_MARGIN).start()
+        routing_ok = run_story(
+            sandbox.config_path, world,
+            on_step=lambda step, passed: steps.append({"command": " ".join(step.argv), "expected": step.picture, "ok": passed}),
+            around_step=lambda step: traffic.step(" ".join(step.argv), client_expectations(step, versions), linger=True))
+        traffic.stop(linger=0)
+    requests, failed = traffic.total()
+    print("\nwhat each client saw during each step (in order of appearance; 404 = the green rule's fixed response):")
+    print(traffic.render())
+    traffic_ok = traffic.passed()
+    print(f"\ntraffic: {requests} requests, {failed} failed"
+          + ("; every client saw the expected versions" if traffic_ok else "; NOT as expected"))
+    ok = routing_ok and traffic_ok
+    print("\ndemo " + ("passed: every step ended in the expected routing, no request failed" if ok else "FAILED"))
+    report = {"requests": requests, "failed": failed, "ok": traffic_ok, "steps": traffic.per_step(),
+              "clients": {client: vars(verdict) for client, verdict in traffic.verdict().items()}}
+    return ok, steps, report
 
 
 def register(subparsers) -> None:
@@ -106,7 +148,8 @@ def _handle(args) -> CommandResult:
     # The story prints as it goes; with --output json that goes to stderr, the object to stdout.
     target = sys.stderr if args.output == "json" else sys.stdout
     with contextlib.redirect_stdout(target):
-        ok, steps = run()
+        ok, steps, traffic = run()
     return CommandResult(data={"command": "demo", "result": "ok" if ok else "failed", "exit_code": 0 if ok else 1,
-                               "error": None if ok else "a step did not end in the expected routing", "steps": steps},
+                               "error": None if ok else "a step did not end in the expected routing or traffic failed",
+                               "steps": steps, "traffic": traffic},
                          exit_code=0 if ok else 1)

@@ -99,8 +99,11 @@ def _group(view: AsgView, listener: ListenerView, cfg: StageConfig) -> Group | N
     routing = listener.routing
     ours = [arn for arn in view.target_group_arns if arn in (routing.default, routing.blue, routing.green)]
     target_group = (ours or list(view.target_group_arns) or [None])[0]
-    saved = view.tags.get(TAG_CAPACITY)
     unrouted_at = view.tags.get(TAG_UNROUTED_AT, "")
+    try:
+        saved = Capacity.parse(view.tags[TAG_CAPACITY]) if TAG_CAPACITY in view.tags else None
+    except ValueError:
+        saved = None  # a hand-edited tag: treat as not scaled to zero by us
     return Group(
         generation=generation,
         role=_tag_role(view),
@@ -109,9 +112,16 @@ def _group(view: AsgView, listener: ListenerView, cfg: StageConfig) -> Group | N
         target_group_arn=target_group,
         capacity=view.capacity,
         instance_ids=tuple(i.id for i in view.instances if i.in_service),
-        saved_capacity=Capacity.parse(saved) if saved else None,
-        unrouted_at=float(unrouted_at) if unrouted_at.isdigit() else None,
+        saved_capacity=saved,
+        unrouted_at=_seconds(unrouted_at),
     )
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _tag_role(view: AsgView) -> Role | None:

@@ -21,6 +21,10 @@ from ..aws.api import AwsCallError
 from ..state import FleetState
 
 _log = log.get("retire")
+DRAIN_PROGRESS = 30.0  # seconds between progress lines while waiting for a drain
+# A rule change takes a few seconds to reach every ALB node: until then requests may still
+# arrive at the old group, so its drain only starts counting after that.
+RULE_PROPAGATION = 5.0
 
 
 def retire(ctx: Context, outcome: Outcome, state: FleetState | None = None, delete_retired: bool = False) -> FleetState:
@@ -56,18 +60,25 @@ def _still_routed(state: FleetState, group: Group) -> bool:
 
 
 def wait_drained(ctx: Context, group: Group) -> None:
-    """Sleep until the deregistration delay has passed since the group was unrouted."""
+    """Sleep until the deregistration delay, plus the time the ALB takes to apply a rule change,
+    has passed since the group was unrouted."""
     delay = ctx.alb.deregistration_delay(group.target_group_arn) if group.target_group_arn else 0
+    delay += RULE_PROPAGATION
     if group.unrouted_at is None:
         # No stamp (e.g. adopted groups): stamp now, so a crash during the wait resumes it.
-        retry.aws_step(ctx.clock, lambda: ctx.asg.tag(group.asg_name, {TAG_UNROUTED_AT: str(int(ctx.clock.wall()))}))
+        retry.aws_step(ctx.clock, lambda: ctx.asg.tag(group.asg_name, {TAG_UNROUTED_AT: f"{ctx.clock.wall():.3f}"}))
         remaining = delay
     else:
         remaining = group.unrouted_at + delay - ctx.clock.wall()
     if remaining > 0:
-        _log.info("  waiting %.0fs for in-flight requests to %s to drain (deregistration delay %.0fs)",
-                  remaining, group.asg_name, delay)
-        ctx.clock.sleep(remaining)
+        _log.info("  waiting %.0fs for in-flight requests to %s to drain (deregistration delay and"
+                  " rule propagation, %.0fs)", remaining, group.asg_name, delay)
+    while remaining > 0:
+        step = min(remaining, DRAIN_PROGRESS)
+        ctx.clock.sleep(step)
+        remaining -= step
+        if remaining > 0:
+            _log.info("  %s: %.0fs of draining left", group.asg_name, remaining)
 
 
 def _scale_to_zero(ctx: Context, outcome: Outcome, group: Group) -> None:

@@ -46,7 +46,7 @@ def _mark_unrouted(ctx: Context, before: FleetState, after: FleetState) -> None:
     for arn in served_before - served_after:
         group = after.group_of(arn)
         if group:
-            retry.aws_step(ctx.clock, lambda: ctx.asg.tag(group.asg_name, {TAG_UNROUTED_AT: str(int(ctx.clock.wall()))}))
+            retry.aws_step(ctx.clock, lambda: ctx.asg.tag(group.asg_name, {TAG_UNROUTED_AT: f"{ctx.clock.wall():.3f}"}))
     for arn in served_after - served_before:
         group = after.group_of(arn)
         if group and group.unrouted_at is not None:  # serving again (rollback to a standby)

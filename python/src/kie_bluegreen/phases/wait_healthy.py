@@ -18,6 +18,7 @@ from ..errors import DeploymentFailed
 from ..model import Group
 
 _log = log.get("wait")
+HEARTBEAT = 60.0  # seconds between progress lines when nothing changes
 
 
 @dataclass
@@ -103,14 +104,17 @@ def wait_healthy(ctx: Context, group: Group, timeout: float | None = None) -> Re
     timeout = ctx.config.wait.timeout if timeout is None else timeout
     interval = ctx.config.wait.poll_interval
     verified: set = set()
-    last = {"line": None}
+    started = ctx.clock.now()
+    last = {"line": None, "at": started}
     _log.info("waiting for %s %s to be ready (timeout %gs, every %gs)", group.asg_name, group.label, timeout, interval)
 
     def look() -> Readiness:
         readiness = check(ctx, group, verified)
-        if readiness.line() != last["line"]:
-            _log.info("  %s: %s", group.label, readiness.line())
-            last["line"] = readiness.line()
+        now = ctx.clock.now()
+        # A line when something changed, and a heartbeat while nothing does.
+        if readiness.line() != last["line"] or now - last["at"] >= HEARTBEAT:
+            _log.info("  %s: %s (%.0fs)", group.label, readiness.line(), now - started)
+            last.update(line=readiness.line(), at=now)
         return readiness
 
     readiness = retry.poll(ctx.clock, look, lambda r: r.done, timeout, interval)

@@ -39,7 +39,7 @@ class World:
     other_rule_arn: str  # another team's rule on the same listener
 
 
-def build(aws: Clients, servers: int = 2, asg_name: str = "orders-kie-1") -> World:
+def build(aws: Clients, servers: int = 2, asg_name: str = "orders-kie-1", deregistration_delay: int = 30) -> World:
     ec2, elbv2, autoscaling = aws.ec2, aws.elbv2, aws.autoscaling
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet_ids = tuple(
@@ -57,8 +57,8 @@ def build(aws: Clients, servers: int = 2, asg_name: str = "orders-kie-1") -> Wor
 
     load_balancer_arn = elbv2.create_load_balancer(Name="alb-ks", Subnets=list(subnet_ids), Type="application")[
         "LoadBalancers"][0]["LoadBalancerArn"]
-    target_group_arn = _target_group(elbv2, "orders-kie-1", vpc_id, READYCHECK)
-    other_target_group_arn = _target_group(elbv2, "billing-api", vpc_id, "/health")
+    target_group_arn = _target_group(elbv2, "orders-kie-1", vpc_id, READYCHECK, deregistration_delay)
+    other_target_group_arn = _target_group(elbv2, "billing-api", vpc_id, "/health", deregistration_delay)
     listener_arn = elbv2.create_listener(
         LoadBalancerArn=load_balancer_arn, Protocol="HTTP", Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group_arn}],
@@ -86,14 +86,14 @@ def build(aws: Clients, servers: int = 2, asg_name: str = "orders-kie-1") -> Wor
                  target_group_arn, other_target_group_arn, other_rule_arn)
 
 
-def _target_group(elbv2, name: str, vpc_id: str, path: str) -> str:
+def _target_group(elbv2, name: str, vpc_id: str, path: str, deregistration_delay: int) -> str:
     arn = elbv2.create_target_group(
         Name=name, Protocol="HTTP", Port=8080, VpcId=vpc_id, TargetType="instance",
         HealthCheckPath=path, HealthCheckIntervalSeconds=10, HealthyThresholdCount=2,
         UnhealthyThresholdCount=2, Matcher={"HttpCode": "200"},
     )["TargetGroups"][0]["TargetGroupArn"]
     elbv2.modify_target_group_attributes(
-        TargetGroupArn=arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}])
+        TargetGroupArn=arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(deregistration_delay)}])
     return arn
 
 

@@ -1,0 +1,142 @@
+"""How an Application Load Balancer picks the action for one request. Pure functions.
+
+Input is the listener's rules exactly as `describe_rules` returns them (API shape), so the
+sandbox evaluates the same data the runner wrote. Semantics follow the ELBv2 documentation:
+
+- rules are tried by priority, lowest number first; the default rule (IsDefault) comes last;
+- a rule matches when every condition matches (AND); a condition with several values matches
+  when any value matches (OR, at most 3 values);
+- http-header: the header name is case-insensitive, values are case-insensitive with `*`
+  (zero or more characters) and `?` (exactly one); a header sent several times matches if
+  any of its occurrences matches;
+- host-header: case-insensitive with wildcards; path-pattern: case-sensitive with wildcards,
+  against the path only (no query string); http-request-method: exact, case-sensitive;
+- the first action of type forward or fixed-response is the routing action (redirect and
+  authenticate-* are not emulated: such a rule answers 500 with the reason).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+MAX_VALUES_PER_CONDITION = 3
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str  # without the query string
+    headers: tuple[tuple[str, str], ...]  # in arrival order, names as sent
+
+    def header_values(self, name: str) -> list[str]:
+        wanted = name.lower()
+        return [value for key, value in self.headers if key.lower() == wanted]
+
+
+@dataclass(frozen=True)
+class Forward:
+    target_groups: tuple[tuple[str, int], ...]  # (target group ARN, weight)
+    rule_arn: str
+
+
+@dataclass(frozen=True)
+class FixedResponse:
+    status: int
+    content_type: str
+    body: str
+    rule_arn: str
+
+
+Action = Forward | FixedResponse
+
+
+class RuleError(ValueError):
+    """A rule the evaluator cannot interpret (not a limitation to hide: it is reported)."""
+
+
+@lru_cache(maxsize=1024)
+def _wildcard(pattern: str, ignore_case: bool) -> re.Pattern:
+    body = "".join(".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
+    return re.compile(f"^{body}$", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def wildcard_match(pattern: str, text: str, ignore_case: bool) -> bool:
+    return _wildcard(pattern, ignore_case).match(text) is not None
+
+
+def _condition_values(condition: dict, config_key: str) -> list[str]:
+    # The API accepts both the typed config (PathPatternConfig.Values) and the legacy
+    # top-level Values; describe_rules may return either or both.
+    values = (condition.get(config_key) or {}).get("Values") or condition.get("Values") or []
+    if len(values) > MAX_VALUES_PER_CONDITION:
+        raise RuleError(f"{condition.get('Field')}: {len(values)} values, ALB allows at most {MAX_VALUES_PER_CONDITION}")
+    return list(values)
+
+
+def condition_matches(condition: dict, request: Request) -> bool:
+    field = condition.get("Field")
+    if field == "http-header":
+        config = condition.get("HttpHeaderConfig") or {}
+        name = config.get("HttpHeaderName")
+        if not name:
+            raise RuleError("http-header condition without HttpHeaderName")
+        values = _condition_values(condition, "HttpHeaderConfig")
+        sent = request.header_values(name)
+        return any(wildcard_match(value, text, ignore_case=True) for value in values for text in sent)
+    if field == "path-pattern":
+        values = _condition_values(condition, "PathPatternConfig")
+        return any(wildcard_match(value, request.path, ignore_case=False) for value in values)
+    if field == "host-header":
+        values = _condition_values(condition, "HostHeaderConfig")
+        host = (request.header_values("host") or [""])[0].split(":")[0]
+        return any(wildcard_match(value, host, ignore_case=True) for value in values)
+    if field == "http-request-method":
+        values = _condition_values(condition, "HttpRequestMethodConfig")
+        return request.method in values
+    raise RuleError(f"condition field {field!r} is not supported by the sandbox ALB")
+
+
+def rule_matches(rule: dict, request: Request) -> bool:
+    if rule.get("IsDefault"):
+        return True
+    conditions = rule.get("Conditions") or []
+    if not conditions:
+        raise RuleError(f"rule {rule.get('RuleArn')} has no condition; only the default rule may")
+    return all(condition_matches(condition, request) for condition in conditions)
+
+
+def ordered(rules: list[dict]) -> list[dict]:
+    """Evaluation order: numeric priorities ascending, then the default rule."""
+    return sorted(rules, key=lambda rule: (1, 0) if rule.get("IsDefault") else (0, int(rule["Priority"])))
+
+
+def routing_action(rule: dict) -> Action:
+    arn = rule.get("RuleArn", "")
+    actions = sorted(rule.get("Actions") or [], key=lambda action: action.get("Order", 0))
+    for action in actions:
+        kind = action.get("Type")
+        if kind == "forward":
+            groups = (action.get("ForwardConfig") or {}).get("TargetGroups")
+            if groups:
+                pairs = tuple((group["TargetGroupArn"], int(group.get("Weight", 1))) for group in groups)
+            elif action.get("TargetGroupArn"):
+                pairs = ((action["TargetGroupArn"], 1),)
+            else:
+                raise RuleError(f"rule {arn}: forward action without a target group")
+            return Forward(pairs, arn)
+        if kind == "fixed-response":
+            config = action.get("FixedResponseConfig") or {}
+            return FixedResponse(int(config.get("StatusCode", 200)), config.get("ContentType") or "text/plain",
+                                 config.get("MessageBody") or "", arn)
+    kinds = ", ".join(str(action.get("Type")) for action in actions) or "none"
+    raise RuleError(f"rule {arn}: actions {kinds}; the sandbox ALB serves forward and fixed-response only")
+
+
+def evaluate(rules: list[dict], request: Request) -> Action:
+    """The action the listener applies to the request. `rules` must include the default rule."""
+    for rule in ordered(rules):
+        if rule_matches(rule, request):
+            return routing_action(rule)
+    raise RuleError("the listener has no default rule")

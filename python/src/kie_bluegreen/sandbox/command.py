@@ -1,0 +1,102 @@
+"""`kie-bluegreen sandbox up`: a long-running local AWS + KIE fleet + ALB to try the runner against."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+
+from ..config import parse_duration
+from ..errors import ConfigError
+from ..report import CommandResult
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("sandbox", help="a local AWS + KIE Server fleet + ALB to try everything against")
+    actions = parser.add_subparsers(dest="sandbox_action", metavar="ACTION")
+    actions.required = True
+    up = actions.add_parser(
+        "up", help="start the sandbox and keep it running until Ctrl-C",
+        description="Start moto (the AWS API), the seed's world (ALB alb-ks, generation 1 with release 1.0.0),"
+        " one KIE Server emulator per instance, ALB-like health checks and an ALB data plane. Prints the"
+        " AWS_ENDPOINT_URL to export, the config file to pass with --config and the ALB URL to send traffic to.",
+    )
+    up.add_argument("--dir", default=".kie-sandbox", help="where kie-deploy.yaml is written (default: .kie-sandbox)")
+    up.add_argument("--servers", type=int, default=2, help="servers of generation 1 (default: 2)")
+    up.add_argument("--boot-delay", default="5s", help="launch -> KIE Server ready (default: 5s)")
+    up.add_argument("--never-ready", action="append", default=[], metavar="VERSION",
+                    help="a release version whose container never starts (repeatable)")
+    up.add_argument("--propagation-delay", type=float, default=2.0, help="seconds until a rule change is served (default: 2)")
+    up.add_argument("--health-interval", type=float, default=1.0, help="seconds between health checks (default: 1)")
+    up.add_argument("--deregistration-delay", type=int, default=3,
+                    help="seconds a deregistered target drains; keep it above the propagation delay (default: 3)")
+    up.add_argument("--alb-port", type=int, default=0, help="port of the ALB data plane (default: any free port)")
+    up.add_argument("--aws-port", type=int, default=0, help="port of the AWS endpoint (default: any free port)")
+    up.set_defaults(handler=run, command_name="sandbox up")
+
+
+def _sandbox_modules():
+    # moto is an optional dependency (the [demo] extra): import it only when a sandbox starts,
+    # so the runner's other commands work without it.
+    try:
+        from . import kie_server, runtime
+    except ImportError as exc:
+        raise ConfigError(f"the sandbox needs moto: pip install 'kie-bluegreen[demo]' ({exc})") from None
+    return kie_server, runtime
+
+
+def settings_from(args):
+    kie_server, runtime = _sandbox_modules()
+    boot_delay = parse_duration(args.boot_delay)
+    if boot_delay is None:
+        raise ConfigError(f"--boot-delay: expected a duration like 5s, got {args.boot_delay!r}")
+    if not 1 <= args.servers <= 100:
+        raise ConfigError(f"--servers: expected 1 to 100, got {args.servers}")
+    for option, value in (("--propagation-delay", args.propagation_delay), ("--deregistration-delay", args.deregistration_delay)):
+        if value < 0:
+            raise ConfigError(f"{option}: expected 0 or more seconds, got {value}")
+    if args.health_interval <= 0:
+        raise ConfigError(f"--health-interval: expected a positive number of seconds, got {args.health_interval}")
+    return runtime.SandboxSettings(
+        servers=args.servers,
+        boot=kie_server.BootSettings(boot_delay=boot_delay, never_ready=frozenset(args.never_ready)),
+        health_interval=args.health_interval,
+        propagation_delay=args.propagation_delay,
+        deregistration_delay=args.deregistration_delay,
+        moto_port=args.aws_port,
+        alb_port=args.alb_port,
+    )
+
+
+def run(args, stop: threading.Event | None = None) -> CommandResult:
+    settings = settings_from(args)
+    os.makedirs(args.dir, exist_ok=True)
+    sandbox = _sandbox_modules()[1].Sandbox(settings, os.path.abspath(args.dir))
+    with sandbox:
+        data = {"command": "sandbox up", "result": "running", "environment": sandbox.environment(),
+                "config": sandbox.config_path, "alb_url": sandbox.alb_url,
+                "listener_arn": sandbox.world.listener_arn}
+        _announce(data, args.output)
+        try:
+            (stop or threading.Event()).wait()
+        except KeyboardInterrupt:
+            pass
+    data["result"] = "stopped"
+    return CommandResult(data=data, text="sandbox stopped")
+
+
+def _announce(data: dict, output: str) -> None:
+    if output == "json":
+        print(json.dumps(data), flush=True)
+        return
+    lines = [f"export {name}={value}" for name, value in data["environment"].items()]
+    lines += [
+        f"# config: {data['config']}",
+        f"# ALB:    {data['alb_url']}",
+        f"# try:    kie-bluegreen --config {data['config']} init --version 1.0.0",
+        f"#         kie-bluegreen probe --url {data['alb_url']} --header x-client-mode=green --expect-status 404",
+        "# Ctrl-C stops the sandbox",
+    ]
+    print("\n".join(lines), flush=True)
+    sys.stdout.flush()

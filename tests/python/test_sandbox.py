@@ -1,0 +1,208 @@
+"""The sandbox running for real: moto server, KIE emulators, health checks and the ALB data plane.
+
+These tests act like an operator with boto3 (not through the runner), so they check the
+sandbox's own promises: health follows the servers, DescribeTargetHealth reports it, the data
+plane serves the listener's rules after the propagation delay and never sends new requests to
+a draining target.
+"""
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from kie_bluegreen.probe import Traffic, summarize, target_url
+from kie_bluegreen.sandbox.alb_rules import Forward
+from kie_bluegreen.sandbox.kie_server import BootSettings
+from kie_bluegreen.sandbox.runtime import Sandbox, SandboxSettings
+from kie_bluegreen.sandbox.scenario import ARTIFACT_ID, GROUP_ID
+
+FAST = SandboxSettings(boot=BootSettings(boot_delay=0.6, never_ready=frozenset({"6.6.6"})), health_interval=0.1,
+                       propagation_delay=0.3, deregistration_delay=1)
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    with Sandbox(FAST, str(tmp_path)) as running:
+        yield running
+
+
+def launch_generation(sandbox, name, version, servers=2):
+    """What a deploy's provision phase does: a target group and an ASG whose instances carry the release."""
+    aws, world = sandbox.aws, sandbox.world
+    group_arn = aws.elbv2.create_target_group(
+        Name=name, Protocol="HTTP", Port=8080, VpcId=world.vpc_id, TargetType="instance",
+        HealthCheckPath="/kie-server/services/rest/server/readycheck", HealthyThresholdCount=2,
+        UnhealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+    aws.elbv2.modify_target_group_attributes(
+        TargetGroupArn=group_arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "1"}])
+    aws.autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=name, LaunchTemplate={"LaunchTemplateId": world.launch_template_id, "Version": "$Latest"},
+        MinSize=servers, MaxSize=servers, DesiredCapacity=servers, VPCZoneIdentifier=",".join(world.subnet_ids),
+        TargetGroupARNs=[group_arn],
+        Tags=[{"Key": "kie-bluegreen:release", "Value": f"{GROUP_ID}:{ARTIFACT_ID}:{version}", "PropagateAtLaunch": True}])
+    return group_arn
+
+
+def states(sandbox, group_arn):
+    answer = sandbox.aws.elbv2.describe_target_health(TargetGroupArn=group_arn)["TargetHealthDescriptions"]
+    return sorted(description["TargetHealth"]["State"] for description in answer)
+
+
+def wait_for(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"not reached in {timeout}s")
+
+
+def get(url, headers=None):
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def version_of(body):
+    return json.loads(body)["result"]["kie-container"]["resolved-release-id"]["version"]
+
+
+def test_new_servers_are_not_healthy_before_they_booted(sandbox):
+    group_arn = launch_generation(sandbox, "orders-production-g2", "2.0.0")
+    assert states(sandbox, group_arn) == ["initial", "initial"]  # moto alone would say healthy
+    seen = []
+    wait_for(lambda: seen.append(states(sandbox, group_arn)) or seen[-1] == ["healthy", "healthy"])
+    assert seen[0] != ["healthy", "healthy"]
+
+
+def test_a_release_that_never_gets_ready_never_turns_healthy(sandbox):
+    group_arn = launch_generation(sandbox, "orders-production-g2", "6.6.6", servers=1)
+    wait_for(lambda: states(sandbox, group_arn) == ["unhealthy"])
+    time.sleep(1.0)  # well past the boot delay
+    assert states(sandbox, group_arn) == ["unhealthy"]
+    instance = sandbox.aws.autoscaling.describe_auto_scaling_groups(
+        AutoScalingGroupNames=["orders-production-g2"])["AutoScalingGroups"][0]["Instances"][0]["InstanceId"]
+    base = sandbox.kie.kie_url_template().format(instance_id=instance)
+    assert get(base + "/readycheck")[0] == 503
+    status, body = get(base + "/containers/app")
+    assert status == 200 and json.loads(body)["result"]["kie-container"]["status"] == "FAILED"
+
+
+def test_kie_emulator_serves_the_release_of_its_instance(sandbox):
+    group_arn = launch_generation(sandbox, "orders-production-g2", "2.0.0", servers=1)
+    wait_for(lambda: states(sandbox, group_arn) == ["healthy"])
+    instance = next(iter(sandbox.target_states(group_arn)))
+    base = sandbox.kie.kie_url_template().format(instance_id=instance)
+    assert get(base + "/readycheck")[0] == 200
+    assert version_of(get(base + "/containers/app")[1]) == "2.0.0"
+    assert get(base + "/containers/other")[0] == 404
+    request = urllib.request.Request(base + "/containers/app/ksession", data=b"{}", method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        results = json.loads(response.read())["result"]["execution-results"]["results"]
+    assert {"key": "release", "value": f"{GROUP_ID}:{ARTIFACT_ID}:2.0.0"} in results
+
+
+def test_data_plane_follows_header_rules_after_the_propagation_delay(sandbox):
+    group_arn = launch_generation(sandbox, "orders-production-g2", "2.0.0")
+    wait_for(lambda: states(sandbox, group_arn) == ["healthy", "healthy"])
+    url = target_url(sandbox.alb_url, "app")
+    sandbox.aws.elbv2.create_rule(
+        ListenerArn=sandbox.world.listener_arn, Priority=101,
+        Conditions=[{"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "x-client-mode", "Values": ["green"]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": group_arn}])
+    written = time.monotonic()
+    assert version_of(get(url, {"X-Client-Mode": "GREEN"})[1]) == "1.0.0"  # not propagated yet
+    wait_for(lambda: version_of(get(url, {"X-Client-Mode": "GREEN"})[1]) == "2.0.0")
+    assert time.monotonic() - written >= FAST.propagation_delay
+    assert version_of(get(url)[1]) == "1.0.0"  # the default rule is untouched
+    assert get(sandbox.alb_url + "/billing/invoices")[0] == 503  # another team's rule, no targets
+
+
+def test_switch_under_traffic_with_standby_drains_without_a_failed_request(sandbox):
+    """Canary-2 by hand: default -> g2, old servers to Standby (they drain), under steady traffic."""
+    group_arn = launch_generation(sandbox, "orders-production-g2", "2.0.0")
+    wait_for(lambda: states(sandbox, group_arn) == ["healthy", "healthy"])
+    traffic = Traffic(target_url(sandbox.alb_url, "app"), rate=100).start()
+    time.sleep(0.3)
+    sandbox.aws.elbv2.modify_listener(ListenerArn=sandbox.world.listener_arn,
+                                      DefaultActions=[{"Type": "forward", "TargetGroupArn": group_arn}])
+    time.sleep(FAST.propagation_delay + 0.2)  # the runner must let the change reach the ALB nodes first
+    old = sandbox.aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[sandbox.world.asg_name])
+    instances = [instance["InstanceId"] for instance in old["AutoScalingGroups"][0]["Instances"]]
+    sandbox.aws.autoscaling.enter_standby(AutoScalingGroupName=sandbox.world.asg_name, InstanceIds=instances,
+                                          ShouldDecrementDesiredCapacity=True)
+    wait_for(lambda: states(sandbox, sandbox.world.target_group_arn) == ["draining", "draining"], timeout=2)
+    wait_for(lambda: states(sandbox, sandbox.world.target_group_arn) == [], timeout=3)
+    samples = traffic.stop()
+    summary = summarize(samples)
+    assert summary.failed == 0, summary
+    assert set(summary.versions) == {"1.0.0", "2.0.0"}
+    assert summarize(samples, since=samples[-1].started - 0.5).versions.keys() == {"2.0.0"}
+
+
+def test_routing_to_a_group_that_is_not_ready_fails_requests(sandbox):
+    """What the runner's wait phase prevents: switching before the servers are ready."""
+    group_arn = launch_generation(sandbox, "orders-production-g2", "6.6.6", servers=1)
+    sandbox.aws.elbv2.modify_listener(ListenerArn=sandbox.world.listener_arn,
+                                      DefaultActions=[{"Type": "forward", "TargetGroupArn": group_arn}])
+    time.sleep(FAST.propagation_delay + 0.1)
+    samples = Traffic(target_url(sandbox.alb_url, "app"), rate=50, duration=0.4).run()
+    assert summarize(samples).failed == len(samples) > 0
+
+
+def test_sandbox_up_announces_endpoint_config_and_alb(tmp_path, capsys):
+    import threading
+
+    from kie_bluegreen import cli
+    from kie_bluegreen.sandbox import command
+
+    args = cli.build_parser().parse_args(
+        ["--output", "json", "sandbox", "up", "--dir", str(tmp_path), "--boot-delay", "1s", "--health-interval", "0.1"])
+    stop = threading.Event()
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(done=command.run(args, stop)))
+    thread.start()
+    announced = json.loads(wait_for(lambda: capsys.readouterr().out or None, timeout=20).splitlines()[0])
+    try:
+        assert announced["environment"]["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        assert announced["config"] == str(tmp_path / "kie-deploy.yaml") and (tmp_path / "kie-deploy.yaml").exists()
+        assert version_of(get(target_url(announced["alb_url"], "app"))[1]) == "1.0.0"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert result["done"].data["result"] == "stopped"
+
+
+def test_sandbox_up_refuses_bad_options(capsys):
+    from kie_bluegreen import cli
+
+    assert cli.main(["sandbox", "up", "--boot-delay", "soon"]) == 2
+    assert "--boot-delay" in capsys.readouterr().err
+
+
+def test_a_request_in_flight_to_a_target_that_starts_draining_completes(tmp_path):
+    import threading
+    from dataclasses import replace
+
+    slow = replace(FAST, boot=replace(FAST.boot, request_latency=0.6))
+    with Sandbox(slow, str(tmp_path)) as sandbox:
+        url, answers = target_url(sandbox.alb_url, "app"), []
+        thread = threading.Thread(target=lambda: answers.append(get(url)))
+        thread.start()
+        target = wait_for(lambda: next((t for t in sandbox.target_states(sandbox.world.target_group_arn)
+                                        if sandbox.alb.in_flight(t) == 1), None), timeout=2)
+        sandbox.aws.elbv2.deregister_targets(TargetGroupArn=sandbox.world.target_group_arn, Targets=[{"Id": target}])
+        wait_for(lambda: sandbox.target_states(sandbox.world.target_group_arn).get(target) == "draining", timeout=1)
+        assert sandbox.alb.in_flight(target) == 1  # still in flight while draining
+        thread.join(timeout=5)
+        assert answers[0][0] == 200 and version_of(answers[0][1]) == "1.0.0"
+        forward = Forward(((sandbox.world.target_group_arn, 1),), "default")
+        assert {sandbox.alb.picker.pick(forward)[1] for _ in range(4)} == set(sandbox.target_states(
+            sandbox.world.target_group_arn)) - {target}  # no new request goes to the draining one
