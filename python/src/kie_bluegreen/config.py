@@ -426,8 +426,9 @@ def _kie_url(value, path):
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}; placeholders allowed: {allowed}") from None
     for name, spec, conversion in fields:
-        # Plain {name} only: a format spec like {private_ip:>99999999} would build huge strings.
-        if name not in KIE_URL_FIELDS or spec or conversion:
+        if name not in KIE_URL_FIELDS:
+            raise ConfigError(f"{path}: unknown placeholder {name!r}; allowed: {allowed}")
+        if spec or conversion:  # plain {name} only: {private_ip:>99999999} would build huge strings
             raise ConfigError(f"{path}: placeholder {{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
                               f" is not allowed; allowed: {allowed}")
     return value
