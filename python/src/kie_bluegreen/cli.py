@@ -29,8 +29,16 @@ def _command_modules():
     return [commands, demo, jenkins_cli, probe, sandbox, security_commands]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse echoes what it refuses (`unrecognized arguments: --password s3cret`): mask
+    secrets there too. Subcommand parsers are of the same class."""
+
+    def error(self, message):
+        super().error(secrets.Redactor.from_environment()(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kie-bluegreen",
         description="Blue/green and canary releases of a KIE Server fleet behind an AWS Application Load Balancer.",
         epilog="exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
