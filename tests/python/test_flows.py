@@ -6,7 +6,7 @@ import pytest
 
 from helpers import group_names, group_tags, routing_generations, snapshot
 from kie_bluegreen import flows
-from kie_bluegreen.errors import Refused
+from kie_bluegreen.errors import ConfigError, Refused
 from kie_bluegreen.model import Capacity
 
 CANARY_0 = {"default": 1, "blue": 1, "green": None}
@@ -220,3 +220,12 @@ def test_status_reports_versions_and_health(ctx, world):
     state = flows.status(ctx).state
     assert (state.blue.version, state.blue.healthy) == ("1.0.0", 2)
     assert (state.green.version, state.green.healthy) == ("2.0.0", 2)
+
+
+def test_capacity_copy_of_an_empty_live_group_is_refused_before_any_write(ctx, aws, world):
+    flows.init(ctx, "1.0.0")
+    aws.autoscaling.update_auto_scaling_group(AutoScalingGroupName=world.asg_name, MinSize=0, DesiredCapacity=0)
+    before = snapshot(aws, world.listener_arn)
+    with pytest.raises(ConfigError, match="capacity: 'copy' found the live group at 0 servers"):
+        flows.deploy(ctx, "2.0.0")
+    assert snapshot(aws, world.listener_arn) == before

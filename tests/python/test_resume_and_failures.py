@@ -34,6 +34,7 @@ def crash_once(monkeypatch, owner, name: str, after: int = 0):
 
 CRASH_POINTS = [
     ("deploy", Alb, "create_target_group_like", 0),
+    ("deploy", Alb, "copy_attributes", 0),  # target group created, its attributes not copied
     ("deploy", Asg, "create_like", 0),  # target group created, group not
     ("deploy", Alb, "apply", 0),  # servers ready, green rule not switched
     ("promote", Alb, "apply", 1),  # default switched, blue and green rules not
@@ -71,6 +72,10 @@ def test_rerun_after_a_crash_converges(make_config, make_ctx, aws, world, monkey
         assert group_tags(aws, world.asg_name)["kie-bluegreen:capacity"] == "2,4,2"
     if command == "rollback":
         assert group_names(aws) == [world.asg_name]
+    if command == "deploy":
+        new_group, = aws.elbv2.describe_target_groups(Names=["orders-production-g2"])["TargetGroups"]
+        attributes = aws.elbv2.describe_target_group_attributes(TargetGroupArn=new_group["TargetGroupArn"])["Attributes"]
+        assert {"Key": "deregistration_delay.timeout_seconds", "Value": "30"} in attributes  # copied from blue
     # and once more: nothing left to do (deploy: unchanged; promote, rollback: refused)
     before = snapshot(aws, world.listener_arn)
     if command == "deploy":

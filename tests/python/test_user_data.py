@@ -80,3 +80,15 @@ def test_unknown_tokens_are_configuration_errors():
     assert render_user_data("v={{version}}", {"version": "2.0.0"}, "u.sh") == "v=2.0.0"
     with pytest.raises(ConfigError, match=r"u.sh: unknown token \{\{versoin\}\}; known: \{\{version\}\}"):
         render_user_data("v={{versoin}}", {"version": "2.0.0"}, "u.sh")
+
+
+def test_an_unknown_token_is_refused_before_any_write(make_config, make_ctx, aws, world, tmp_path):
+    from helpers import snapshot
+    (tmp_path / "user-data.sh").write_text("echo {{versoin}}\n")
+    ctx = make_ctx(make_config(**{"launch-template": {"user-data": "user-data.sh"}}))
+    pin_live_template(aws, world)
+    flows.init(ctx, "1.0.0")
+    before = snapshot(aws, world.listener_arn)
+    with pytest.raises(ConfigError, match="unknown token"):
+        flows.deploy(ctx, "2.0.0")
+    assert snapshot(aws, world.listener_arn) == before

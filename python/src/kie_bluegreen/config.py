@@ -175,11 +175,11 @@ def stage_names(path: str) -> list[str]:
 
 
 def _stages_of(document: Any) -> dict:
-    _mapping(document, "(top level)")
+    require_mapping(document, "(top level)")
     stages = document.get("stages")
     if stages is None:
         raise ConfigError("stages: missing; give at least one stage with its listener-arn")
-    _mapping(stages, "stages")
+    require_mapping(stages, "stages")
     if not stages:
         raise ConfigError("stages: empty; give at least one stage with its listener-arn")
     return stages
@@ -195,20 +195,20 @@ def parse(document: Any, stage: str | None, base_dir: str = ".") -> StageConfig:
     if stage not in stages:
         raise ConfigError(f"--stage: unknown stage {stage!r}; the file has: {', '.join(map(str, stages))}")
 
-    app = _name(_required(document, "", "app"), "app")
+    app = _name(required(document, "", "app"), "app")
     _name(stage, f"stages.{stage}")
     if len(app) + len(stage) > NAME_BUDGET:
         raise ConfigError(
             f"app, stages.{stage}: '{app}' and '{stage}' together are {len(app) + len(stage)} characters;"
             f" at most {NAME_BUDGET} fit in a target group name ('<app>-<stage>-g<N>', 32 characters)"
         )
-    container = _container(_required(document, "", "container"))
+    container = _container(required(document, "", "container"))
 
     defaults = document.get("defaults")
     defaults = {} if defaults is None else defaults
-    _mapping(defaults, "defaults")
+    require_mapping(defaults, "defaults")
     stage_raw = stages[stage] if stages[stage] is not None else {}
-    _mapping(stage_raw, f"stages.{stage}")
+    require_mapping(stage_raw, f"stages.{stage}")
     # Check each side on its own first, so a typo is reported where it was written.
     _known(defaults, "defaults", STAGE_KEYS)
     _known(stage_raw, f"stages.{stage}", STAGE_KEYS)
@@ -248,11 +248,11 @@ def _stage(app, stage, container, raw, origin, base_dir) -> StageConfig:
             f"{where('listener-arn')}: the listener is in region {match['region']}, but region is {region}"
         )
 
-    routing = _section(raw, "routing", where, RoutingSettings, {
+    routing = section(raw, "routing", where, RoutingSettings, {
         "strategy": _choice("canary", "all-at-once"),
-        "header": _pattern(HEADER_NAME_PATTERN, "an HTTP header name of 1-40 characters"),
-        "blue-value": _pattern(HEADER_VALUE_PATTERN, "a header value (letters, digits, . _ ~ - * ?)"),
-        "green-value": _pattern(HEADER_VALUE_PATTERN, "a header value (letters, digits, . _ ~ - * ?)"),
+        "header": pattern(HEADER_NAME_PATTERN, "an HTTP header name of 1-40 characters"),
+        "blue-value": pattern(HEADER_VALUE_PATTERN, "a header value (letters, digits, . _ ~ - * ?)"),
+        "green-value": pattern(HEADER_VALUE_PATTERN, "a header value (letters, digits, . _ ~ - * ?)"),
         "blue-priority": _integer(1, 50000),
         "green-priority": _integer(1, 50000),
     })
@@ -269,25 +269,25 @@ def _stage(app, stage, container, raw, origin, base_dir) -> StageConfig:
         listener_arn=listener_arn,
         routing=routing,
         capacity=_capacity(raw.get("capacity", "copy"), where("capacity")),
-        wait=_section(raw, "wait", where, WaitSettings, {
+        wait=section(raw, "wait", where, WaitSettings, {
             "timeout": _duration(1, 24 * 3600),
             "poll-interval": _duration(1, 3600),
         }),
-        retire=_section(raw, "retire", where, RetireSettings, {
+        retire=section(raw, "retire", where, RetireSettings, {
             "previous": _choice("standby", "scale-to-zero", "terminate"),
             "keep": _integer(0, 10),
             "candidate": _choice("terminate", "keep"),
         }),
-        kie=_section(_without_credentials(raw, where), "kie", where, KieSettings, {
+        kie=section(_without_credentials(raw, where), "kie", where, KieSettings, {
             "verify": _boolean,
             "url": _kie_url,
             "timeout": _duration(1, 300),
         }),
-        target_group=_section(raw, "target-group", where, TargetGroupSettings, {
-            "health-check-path": _pattern(re.compile(r"^/[\x21-\x7e]{0,1023}$"), "a path starting with /"),
+        target_group=section(raw, "target-group", where, TargetGroupSettings, {
+            "health-check-path": pattern(re.compile(r"^/[\x21-\x7e]{0,1023}$"), "a path starting with /"),
             "deregistration-delay": _duration(0, 3600),
         }),
-        launch_template=_section(raw, "launch-template", where, LaunchTemplateSettings, {
+        launch_template=section(raw, "launch-template", where, LaunchTemplateSettings, {
             "user-data": _file(base_dir),
         }),
         subnets=_subnets(raw.get("subnets", []), where("subnets")),
@@ -305,11 +305,11 @@ def _without_credentials(raw: dict, where) -> dict:
     return raw
 
 
-def _section(raw: dict, key: str, where, cls, parsers: dict[str, Callable]):
+def section(raw: dict, key: str, where, cls, parsers: dict[str, Callable]):
     values = raw.get(key)
     values = {} if values is None else values
     path = where(key)
-    _mapping(values, path)
+    require_mapping(values, path)
     for name in values:
         if name not in parsers:
             raise ConfigError(f"{where(key, name)}: unknown key; allowed here: {', '.join(sorted(parsers))}")
@@ -321,13 +321,13 @@ def _section(raw: dict, key: str, where, cls, parsers: dict[str, Callable]):
 
 
 def _container(raw: Any) -> Container:
-    _mapping(raw, "container")
+    require_mapping(raw, "container")
     _known(raw, "container", {"id", "group-id", "artifact-id"})
-    maven = _pattern(re.compile(r"^[A-Za-z0-9_.-]{1,128}$"), "a Maven coordinate (letters, digits, '.', '_', '-')")
+    maven = pattern(re.compile(r"^[A-Za-z0-9_.-]{1,128}$"), "a Maven coordinate (letters, digits, '.', '_', '-')")
     return Container(
         id=maven(raw.get("id", "app"), "container.id"),
-        group_id=maven(_required(raw, "container", "group-id"), "container.group-id"),
-        artifact_id=maven(_required(raw, "container", "artifact-id"), "container.artifact-id"),
+        group_id=maven(required(raw, "container", "group-id"), "container.group-id"),
+        artifact_id=maven(required(raw, "container", "artifact-id"), "container.artifact-id"),
     )
 
 
@@ -338,8 +338,8 @@ def _capacity(value: Any, path: str) -> Capacity | None:
         raise ConfigError(f"{path}: expected 'copy' or a mapping {{min: 2, max: 4, desired: 2}}, got {value!r}")
     _known(value, path, {"min", "max", "desired"})
     number = _integer(0, 1000)
-    low = number(_required(value, path, "min"), f"{path}.min")
-    high = number(_required(value, path, "max"), f"{path}.max")
+    low = number(required(value, path, "min"), f"{path}.min")
+    high = number(required(value, path, "max"), f"{path}.max")
     desired = number(value.get("desired", low), f"{path}.desired")
     if not low <= desired <= high:
         raise ConfigError(f"{path}: expected min <= desired <= max, got min {low}, desired {desired}, max {high}")
@@ -380,7 +380,7 @@ def _boolean(value, path):
     return value
 
 
-def _pattern(regex: re.Pattern, what: str):
+def pattern(regex: re.Pattern, what: str):
     def parse(value, path):
         if not isinstance(value, str) or not regex.fullmatch(value):
             raise ConfigError(f"{path}: expected {what}, got {value!r}")
@@ -460,7 +460,7 @@ def _file(base_dir: str):
 # Helpers
 
 
-def _mapping(value: Any, path: str) -> None:
+def require_mapping(value: Any, path: str) -> None:
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: expected a mapping, got {type(value).__name__} {_short(value)}")
 
@@ -472,7 +472,7 @@ def _known(value: dict, path: str, allowed: set[str]) -> None:
             raise ConfigError(f"{prefix}{key}: unknown key; allowed here: {', '.join(sorted(allowed))}")
 
 
-def _required(value: dict, path: str, key: str) -> Any:
+def required(value: dict, path: str, key: str) -> Any:
     if key not in value or value[key] is None:
         prefix = f"{path}." if path else ""
         raise ConfigError(f"{prefix}{key}: missing")

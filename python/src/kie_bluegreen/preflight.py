@@ -23,6 +23,7 @@ from .aws.lookups import Lookups
 from .context import Context
 from .errors import AwsError, ConfigError
 from .model import TAG_APP, TAG_STAGE, Release
+from .phases.provision import pinned_template
 from .state import FleetState
 
 TARGET_GROUP_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?")
@@ -145,18 +146,13 @@ class Preflight:
         source = self.intent.launches_from
         if source is None:
             return "no servers to launch"
+        if self.ctx.config.launch_template.user_data:
+            pinned_template(source)
         template = source.launch_template
         if template is None:
-            configuration = source.raw.get("LaunchConfigurationName")
-            if self.ctx.config.launch_template.user_data:
-                raise ConfigError(f"launch-template.user-data: {source.name} uses no launch template to copy"
-                                  f" (launch configuration {configuration})")
-            return f"{source.name} uses launch configuration {configuration}"
+            return f"{source.name} uses launch configuration {source.raw.get('LaunchConfigurationName')}"
         described = template.get("LaunchTemplateId") or template.get("LaunchTemplateName")
         version = template.get("Version") or "$Default"
-        if self.ctx.config.launch_template.user_data and not str(version).isdigit():
-            raise ConfigError(f"launch-template.user-data: {source.name} uses launch template version {version!r};"
-                              " pin it to a version number first, or a new version would also change what it launches")
         found = self.lookups.launch_template_version(template)
         if found is None:
             raise AwsError(f"{source.name} launches from launch template {described} version {version}, which does not"

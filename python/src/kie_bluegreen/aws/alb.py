@@ -192,22 +192,24 @@ class Alb:
                 return None
             raise
 
-    def create_target_group_like(self, name: str, source_arn: str, tags: dict,
-                                 health_check_path: str | None, deregistration_delay: float | None) -> str:
+    def create_target_group_like(self, name: str, source_arn: str, tags: dict, health_check_path: str | None) -> str:
+        """A new target group with the health check and protocol settings of `source_arn`."""
         source = self.target_group(source_arn)
         settings = {key: source[key] for key in COPIED_TARGET_GROUP_FIELDS if key in source}
         if health_check_path:
             settings["HealthCheckPath"] = health_check_path
-        arn = self.api.call("elbv2", "create_target_group", Name=name, **settings,
-                            Tags=[{"Key": key, "Value": value} for key, value in tags.items()])["TargetGroups"][0]["TargetGroupArn"]
+        return self.api.call("elbv2", "create_target_group", Name=name, **settings,
+                             Tags=[{"Key": key, "Value": value} for key, value in tags.items()])["TargetGroups"][0]["TargetGroupArn"]
+
+    def copy_attributes(self, source_arn: str, target_arn: str, deregistration_delay: float | None) -> None:
+        """Deregistration delay, slow start, stickiness, algorithm... of `source_arn` onto `target_arn`."""
         attributes = self.api.call("elbv2", "describe_target_group_attributes", TargetGroupArn=source_arn)["Attributes"]
         copied = {a["Key"]: a["Value"] for a in attributes if a["Key"] in COPIED_TARGET_GROUP_ATTRIBUTES}
         if deregistration_delay is not None:
             copied[DEREGISTRATION_DELAY] = str(int(deregistration_delay))
         if copied:
-            self.api.call("elbv2", "modify_target_group_attributes", TargetGroupArn=arn,
+            self.api.call("elbv2", "modify_target_group_attributes", TargetGroupArn=target_arn,
                           Attributes=[{"Key": key, "Value": value} for key, value in copied.items()])
-        return arn
 
     def deregistration_delay(self, arn: str) -> float:
         try:

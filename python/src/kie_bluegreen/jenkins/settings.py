@@ -97,36 +97,36 @@ def _token(token_file: str | None, environ: Mapping[str, str]) -> str:
 def job_settings(path: str) -> JobSettings:
     """Read the `jenkins:` section of the configuration file (all keys optional)."""
     document = config.read_yaml(path)
-    config._mapping(document, "(top level)")
+    config.require_mapping(document, "(top level)")
     return parse_job_settings(document.get("jenkins"))
 
 
 def parse_job_settings(raw: Any) -> JobSettings:
     if raw is None:
         return JobSettings()
-    return config._section({"jenkins": raw}, "jenkins", _where("jenkins"), JobSettings, {
-        "folder": config._pattern(FOLDER_PATTERN, "a folder path like kie or kie/orders (letters, digits, . _ -)"),
-        "library": config._pattern(LIBRARY_PATTERN, "a library name, optionally with @version, like kie-bluegreen@1.0.0"),
-        "agent": config._pattern(AGENT_PATTERN, "an agent label expression like linux && aws"),
+    return config.section({"jenkins": raw}, "jenkins", _where("jenkins"), JobSettings, {
+        "folder": config.pattern(FOLDER_PATTERN, "a folder path like kie or kie/orders (letters, digits, . _ -)"),
+        "library": config.pattern(LIBRARY_PATTERN, "a library name, optionally with @version, like kie-bluegreen@1.0.0"),
+        "agent": config.pattern(AGENT_PATTERN, "an agent label expression like linux && aws"),
         "scm": _scm,
     })
 
 
 def _scm(value: Any, path: str) -> ScmSettings:
-    config._mapping(value, path)
-    config._required(value, path, "url")
-    config._required(value, path, "script-path")
-    scm = config._section({"scm": value}, "scm", _where(path), ScmSettings, {
-        "url": config._pattern(GIT_URL_PATTERN, "a Git repository URL (https://, ssh:// or git@)"),
+    config.require_mapping(value, path)
+    config.required(value, path, "url")
+    config.required(value, path, "script-path")
+    scm = config.section({"scm": value}, "scm", _where(path), ScmSettings, {
+        "url": config.pattern(GIT_URL_PATTERN, "a Git repository URL (https://, ssh:// or git@)"),
         "script-path": _script_path,
-        "branch": config._pattern(BRANCH_PATTERN, "a branch like main or */main"),
-        "credentials-id": config._pattern(CREDENTIALS_ID_PATTERN, "a Jenkins credentials id"),
+        "branch": config.pattern(BRANCH_PATTERN, "a branch like main or */main"),
+        "credentials-id": config.pattern(CREDENTIALS_ID_PATTERN, "a Jenkins credentials id"),
     })
     return scm
 
 
 def _script_path(value: Any, path: str) -> str:
-    config._pattern(SCRIPT_PATH_PATTERN, "a path in the repository like jenkins/{stage}-{action}.groovy")(value, path)
+    config.pattern(SCRIPT_PATH_PATTERN, "a path in the repository like jenkins/{stage}-{action}.groovy")(value, path)
     try:
         value.format(**{name: "x" for name in SCRIPT_PATH_FIELDS})
     except (KeyError, IndexError, ValueError) as exc:
@@ -136,5 +136,5 @@ def _script_path(value: Any, path: str) -> str:
 
 
 def _where(prefix: str):
-    """Key paths for config._section: the first key is the section itself, named by prefix."""
+    """Key paths for config.section: the first key is the section itself, named by prefix."""
     return lambda *keys: ".".join((prefix,) + keys[1:])

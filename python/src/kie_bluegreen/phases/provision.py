@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from .. import log, retry
+from ..aws.asg import AsgView
 from ..context import Context
 from ..errors import ConfigError, Refused
 from ..model import (TAG_APP, TAG_GENERATION, TAG_LAST_GENERATION, TAG_RELEASE, TAG_STAGE, Capacity, Group,
@@ -44,20 +45,24 @@ def provision(ctx: Context, outcome: Outcome, state: FleetState, release: Releas
     generation = state.next_generation
     name = cfg.group_name(generation)
     tags = ctx.tags(generation, release, Role.GREEN)
+    live = state.asgs[blue.asg_name]
+    # Everything that can refuse the configuration comes before the first write.
     capacity = cfg.capacity or _copied_capacity(blue)
+    user_data = _user_data(ctx, live, generation, release)
     _log.info("provisioning %s for %s (%d servers)", name, release, capacity.desired)
 
     existing = ctx.alb.find_target_group(name)
-    if existing:  # left by a run that stopped before creating the group
+    if existing:  # left by a run that stopped before creating the group: finish it
         target_group_arn = existing["TargetGroupArn"]
         retry.aws_step(ctx.clock, lambda: ctx.alb.tag(target_group_arn, tags))
     else:
         target_group_arn = retry.aws_step(ctx.clock, lambda: ctx.alb.create_target_group_like(
-            name, blue.target_group_arn, tags, cfg.target_group.health_check_path, cfg.target_group.deregistration_delay))
+            name, blue.target_group_arn, tags, cfg.target_group.health_check_path))
         outcome.add(f"created target group {name} (settings copied from {_tg_name(blue.target_group_arn)})")
+    retry.aws_step(ctx.clock, lambda: ctx.alb.copy_attributes(
+        blue.target_group_arn, target_group_arn, cfg.target_group.deregistration_delay))
 
-    live = state.asgs[blue.asg_name]
-    template_version = _launch_template_version(ctx, outcome, live, generation, release)
+    template_version = _launch_template_version(ctx, outcome, live, generation, release, user_data)
     retry.aws_step(ctx.clock, lambda: ctx.asg.create_like(
         name, live, capacity, target_group_arn, tags, PROPAGATED_TAGS, template_version, cfg.subnets))
     outcome.add(f"created auto scaling group {name} for {release} (min {capacity.min}, max {capacity.max},"
@@ -91,25 +96,40 @@ def render_user_data(template: str, values: dict[str, str], path: str) -> str:
     return USER_DATA_TOKEN.sub(substitute, template)
 
 
-def _launch_template_version(ctx: Context, outcome: Outcome, live, generation: int, release: Release) -> str | None:
-    """With launch-template.user-data configured: a new template version carrying the release."""
-    path = ctx.config.launch_template.user_data
-    if not path:
-        return None  # the release reaches the servers through the propagated release tag
+def pinned_template(live: AsgView) -> dict:
+    """The live group's launch template, which a rendered user data is based on. It must be a
+    fixed version: a new version would otherwise change what the live group launches too."""
     template = live.launch_template
     if template is None:
-        raise ConfigError("launch-template.user-data: the live group uses no launch template to copy")
+        raise ConfigError(f"launch-template.user-data: the live group {live.name} uses no launch template to copy")
     if not str(template.get("Version", "")).isdigit():
         raise ConfigError(
             f"launch-template.user-data: the live group {live.name} uses launch template version"
             f" {template.get('Version')!r}; pin it to a version number first, or a new version would also"
             " change what the live group launches")
+    return template
+
+
+def _user_data(ctx: Context, live, generation: int, release: Release) -> str | None:
+    """With launch-template.user-data configured: the template rendered for this release."""
+    path = ctx.config.launch_template.user_data
+    if not path:
+        return None  # the release reaches the servers through the propagated release tag
+    pinned_template(live)
     with open(path, encoding="utf-8") as handle:
-        user_data = render_user_data(handle.read(), {
+        return render_user_data(handle.read(), {
             "app": ctx.config.app, "stage": ctx.config.stage, "generation": str(generation),
             "release": str(release), "group_id": release.group_id, "artifact_id": release.artifact_id,
             "version": release.version, "container_id": ctx.config.container.id,
         }, path)
+
+
+def _launch_template_version(ctx: Context, outcome: Outcome, live, generation: int, release: Release,
+                             user_data: str | None) -> str | None:
+    """A new launch template version carrying the rendered user data (None: keep the live one)."""
+    if user_data is None:
+        return None
+    template = live.launch_template
     description = f"kie-bluegreen {ctx.config.app}/{ctx.config.stage} g{generation} {release}"
     latest = ctx.ec2.template_version(template, "$Latest")
     if latest.get("VersionDescription") == description:  # created by a run that stopped
