@@ -21,6 +21,7 @@ from kie_bluegreen.aws.api import AwsApi  # noqa: E402
 from kie_bluegreen.aws.session import clients  # noqa: E402
 from kie_bluegreen.context import Context  # noqa: E402
 from kie_bluegreen.sandbox import scenario  # noqa: E402
+from helpers import forget, fresh_account, shared_botocore_models  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -32,10 +33,19 @@ def _aws_environment(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", scenario.REGION)
 
 
+@pytest.fixture(scope="module")
+def moto_module():
+    """One moto for a test module; each test gets its own account in it (see `aws`)."""
+    with mock_aws(), shared_botocore_models():
+        yield
+
+
 @pytest.fixture
-def aws():
-    with mock_aws():
-        yield clients(scenario.REGION)
+def aws(moto_module, monkeypatch):
+    """boto3 clients on a fresh, empty moto account (a new moto costs a second, an account a tenth)."""
+    account = fresh_account(monkeypatch)
+    yield clients(scenario.REGION)
+    forget(account)
 
 
 @pytest.fixture

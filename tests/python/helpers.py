@@ -1,6 +1,10 @@
-"""Test helpers that read AWS state back (assert the resulting state, not the calls made)."""
+"""Test helpers: read AWS state back (assert the resulting state, not the calls made), and the
+moto plumbing the fixtures in conftest.py use."""
 
 from __future__ import annotations
+
+import contextlib
+import itertools
 
 from kie_bluegreen.model import FIXED_404
 
@@ -58,4 +62,73 @@ def group_names(aws) -> list[str]:
     return sorted(g["AutoScalingGroupName"] for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"])
 
 
-__all__ = ["FIXED_404", "snapshot", "routing_generations", "group_tags", "group_names"]
+# -- moto plumbing ------------------------------------------------------------------------------
+
+_accounts = itertools.count(200_000_000_001)
+
+
+@contextlib.contextmanager
+def shared_botocore_models():
+    """Every boto3 session of the block shares one botocore loader, so the service models (the
+    EC2 one is megabytes of JSON) are parsed once instead of once per client. Speed only."""
+    import botocore.session
+
+    shared = {}
+    original = botocore.session.create_loader
+
+    def create_loader(search_paths_string=None):
+        if search_paths_string not in shared:
+            shared[search_paths_string] = original(search_paths_string)
+        return shared[search_paths_string]
+
+    botocore.session.create_loader = create_loader
+    try:
+        yield
+    finally:
+        botocore.session.create_loader = original
+
+
+def fresh_account(monkeypatch) -> str:
+    """Send every AWS call of the test to a new, empty moto account (moto keys its backends by
+    account, read from MOTO_ACCOUNT_ID on each request): a new world without resetting moto."""
+    account = str(next(_accounts))
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", account)
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # the scenario's AMI id is not checked
+    return account
+
+
+def forget(account: str) -> None:
+    """Drop an account's backends, so mock_aws's final reset does not rebuild each one."""
+    from moto.core.base_backend import BackendDict
+
+    for backends in list(getattr(BackendDict, "_instances", [])):
+        backends.pop(account, None)
+
+
+def launch_template_versions_like_aws(monkeypatch) -> None:
+    """moto (5.2) ignores SourceVersion and keeps UserData undecoded in
+    CreateLaunchTemplateVersion (an Auto Scaling group launching from it then fails an
+    assertion); AWS copies the source version and overrides what is given."""
+    from moto.core.responses import ActionResult
+    from moto.ec2.responses.launch_templates import LaunchTemplates
+    from moto.ec2.utils import parse_user_data
+
+    def create_launch_template_version(self):
+        template = self.ec2_backend.get_launch_template(self._get_param("LaunchTemplateId"))
+        given = self._get_param("LaunchTemplateData", {})
+        source = self._get_param("SourceVersion")
+        data = dict(template.get_version(source).data) if source else {}
+        data.update({key: value for key, value in given.items() if key != "UserData"})
+        if "UserData" in given:
+            data["UserData"] = parse_user_data(self._get_param("LaunchTemplateData.UserData"))
+        version = template.create_version(data, self._get_param("VersionDescription"))
+        return ActionResult({"LaunchTemplateVersion": {
+            "LaunchTemplateId": template.id, "LaunchTemplateName": template.name,
+            "VersionNumber": version.number, "VersionDescription": version.description,
+            "LaunchTemplateData": version.data}})
+
+    monkeypatch.setattr(LaunchTemplates, "create_launch_template_version", create_launch_template_version)
+
+
+__all__ = ["FIXED_404", "snapshot", "routing_generations", "group_tags", "group_names", "shared_botocore_models",
+           "fresh_account", "forget", "launch_template_versions_like_aws"]

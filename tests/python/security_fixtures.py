@@ -9,7 +9,6 @@ import ast
 import base64
 import contextlib
 import io
-import itertools
 import json
 import pathlib
 import threading
@@ -19,13 +18,13 @@ from typing import Callable
 
 import boto3
 import pytest
-from moto import mock_aws
 
 import kie_bluegreen
 from kie_bluegreen import cli
 from kie_bluegreen.aws.api import IAM_PREFIX, iam_action
 from kie_bluegreen.aws.session import Clients, clients
 from kie_bluegreen.sandbox import scenario
+from helpers import fresh_account
 
 PACKAGE = pathlib.Path(kie_bluegreen.__file__).parent
 KIE_PATH = "/kie-server/services/rest/server"
@@ -139,82 +138,6 @@ def version_from_launch_tags(ec2) -> Callable[[str], str]:
 
 
 # -- worlds under moto's IAM enforcement -------------------------------------------------------
-
-
-@contextlib.contextmanager
-def shared_botocore_models():
-    """Every boto3 session of the block shares one botocore loader, so the service models (the
-    EC2 one is megabytes of JSON) are parsed once instead of once per CLI run. Speed only."""
-    import botocore.loaders
-    import botocore.session
-
-    shared = {}
-    original = botocore.session.create_loader
-
-    def create_loader(search_paths_string=None):
-        if search_paths_string not in shared:
-            shared[search_paths_string] = original(search_paths_string)
-        return shared[search_paths_string]
-
-    botocore.session.create_loader = create_loader
-    try:
-        yield
-    finally:
-        botocore.session.create_loader = original
-
-
-
-def parse_user_data_of_new_template_versions(monkeypatch) -> None:
-    """moto 5.2 stores CreateLaunchTemplateVersion's UserData unparsed and then fails an
-    assertion when an Auto Scaling group launches from that version; parse it as its
-    CreateLaunchTemplate does."""
-    from moto.ec2.models.launch_templates import LaunchTemplate
-    from moto.ec2.utils import parse_user_data
-
-    original = LaunchTemplate.create_version
-
-    def create_version(self, data, description):
-        if isinstance(data.get("UserData"), str):
-            data = {**data, "UserData": parse_user_data(data["UserData"])}
-        return original(self, data, description)
-
-    monkeypatch.setattr(LaunchTemplate, "create_version", create_version)
-
-
-_accounts = itertools.count(200_000_000_001)
-
-
-@pytest.fixture(scope="module")
-def moto_module():
-    """One moto for a test module; each test gets its own account in it (see `aws`)."""
-    with mock_aws(), shared_botocore_models():
-        yield
-
-
-@pytest.fixture
-def aws(moto_module, monkeypatch):
-    """Overrides conftest's `aws` where imported: the same clients, but in a fresh moto account
-    of the module's moto instead of a fresh moto (a reset costs a second, an account a tenth)."""
-    account = fresh_account(monkeypatch)
-    yield clients(scenario.REGION)
-    forget(account)
-
-
-def fresh_account(monkeypatch) -> str:
-    """Send every AWS call of the test to a new, empty moto account (moto keys its backends by
-    account, read from MOTO_ACCOUNT_ID on each request)."""
-    account = str(next(_accounts))
-    monkeypatch.setenv("MOTO_ACCOUNT_ID", account)
-    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # the scenario's AMI id is not checked
-    return account
-
-
-def forget(account: str) -> None:
-    """Drop an account's backends, so mock_aws's final reset does not rebuild each one."""
-    from moto.core.base_backend import BackendDict
-
-    for backends in list(getattr(BackendDict, "_instances", [])):
-        backends.pop(account, None)
 
 
 @dataclass

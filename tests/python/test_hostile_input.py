@@ -13,7 +13,6 @@ from helpers import snapshot
 from kie_bluegreen.aws.api import AwsApi
 from kie_bluegreen.kie import ContainerCheck, KieClient
 from kie_bluegreen.sandbox import scenario
-from security_fixtures import aws, moto_module  # noqa: F401 - fixtures: each test in a fresh account of one moto
 
 BOMB = "\n".join(["x-bomb-0: &a0 [x, x, x, x, x, x, x, x, x]"] + [
     f"x-bomb-{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)])

@@ -17,13 +17,12 @@ import pytest
 import yaml
 from moto.core import enable_iam_authentication
 
-from helpers import routing_generations
+from helpers import forget, launch_template_versions_like_aws, routing_generations
 from kie_bluegreen import iam_policy
 from kie_bluegreen.aws.api import AwsApi, iam_action
 from kie_bluegreen.clock import FakeClock
 from kie_bluegreen.sandbox import scenario
-from security_fixtures import (EnforcedWorld, FakeKieServer, forget, moto_module, parse_user_data_of_new_template_versions,
-                               run_cli, version_from_launch_tags)
+from security_fixtures import EnforcedWorld, FakeKieServer, run_cli, version_from_launch_tags
 
 G1, G2 = {"default": 1, "blue": 1, "green": None}, {"default": 2, "blue": 2, "green": None}
 STORY = (
@@ -61,7 +60,7 @@ class Story:
         with open(self.config, "w", encoding="utf-8") as handle:
             yaml.safe_dump(document, handle, sort_keys=False)
         monkeypatch.setattr("kie_bluegreen.context.Clock", FakeClock)  # no real waiting
-        parse_user_data_of_new_template_versions(monkeypatch)
+        launch_template_versions_like_aws(monkeypatch)
 
     def run(self, argv):
         return run_cli("--config", self.config, *argv)

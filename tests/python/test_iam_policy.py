@@ -18,7 +18,6 @@ from kie_bluegreen import flows, iam_policy
 from kie_bluegreen.config import load
 from kie_bluegreen.model import TAG_APP, TAG_STAGE
 from security_fixtures import PACKAGE, aws_call_sites, iam_actions_of_code
-from security_fixtures import aws, moto_module  # noqa: F401 - fixtures: each test in a fresh account of one moto
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 SHIPPED = REPOSITORY / "resources" / "kie-bluegreen" / "iam-policy.json"

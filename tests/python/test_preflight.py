@@ -9,7 +9,6 @@ from helpers import routing_generations, snapshot
 from kie_bluegreen import preflight
 from kie_bluegreen.aws.lookups import Lookups
 from kie_bluegreen.errors import ConfigError
-from security_fixtures import aws, moto_module  # noqa: F401 - fixtures: each test in a fresh account of one moto
 
 CANARY_0 = {"default": 1, "blue": 1, "green": None}
 

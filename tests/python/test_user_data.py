@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from helpers import launch_template_versions_like_aws
 from kie_bluegreen import flows
 from kie_bluegreen.errors import ConfigError
 from kie_bluegreen.phases.provision import render_user_data
@@ -17,27 +18,8 @@ echo "generation {{ generation }} of {{app}}/{{stage}} runs {{version}}"
 
 
 @pytest.fixture(autouse=True)
-def launch_template_versions_like_aws(monkeypatch):
-    """moto (5.2) ignores SourceVersion and keeps UserData undecoded in
-    CreateLaunchTemplateVersion; AWS copies the source version and overrides what is given."""
-    from moto.core.responses import ActionResult
-    from moto.ec2.responses.launch_templates import LaunchTemplates
-    from moto.ec2.utils import parse_user_data
-
-    def create_launch_template_version(self):
-        template = self.ec2_backend.get_launch_template(self._get_param("LaunchTemplateId"))
-        given = self._get_param("LaunchTemplateData", {})
-        data = dict(template.get_version(self._get_param("SourceVersion")).data) if self._get_param("SourceVersion") else {}
-        data.update({key: value for key, value in given.items() if key != "UserData"})
-        if "UserData" in given:
-            data["UserData"] = parse_user_data(self._get_param("LaunchTemplateData.UserData"))
-        version = template.create_version(data, self._get_param("VersionDescription"))
-        return ActionResult({"LaunchTemplateVersion": {
-            "LaunchTemplateId": template.id, "LaunchTemplateName": template.name,
-            "VersionNumber": version.number, "VersionDescription": version.description,
-            "LaunchTemplateData": version.data}})
-
-    monkeypatch.setattr(LaunchTemplates, "create_launch_template_version", create_launch_template_version)
+def _template_versions(monkeypatch):
+    launch_template_versions_like_aws(monkeypatch)
 
 
 @pytest.fixture

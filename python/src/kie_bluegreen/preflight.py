@@ -220,7 +220,7 @@ class Preflight:
 
 
 def _intent(pre: Preflight) -> Intent:
-    state, cfg = pre.state, pre.ctx.config
+    state = pre.state
     blue, green = state.blue, state.green
     if blue is None:
         return Intent(notes=["no managed blue group (the command will ask for init)"])

@@ -42,7 +42,8 @@ def fleet_result(flow, config) -> CommandResult:
         "command": flow.command,
         "app": config.app,
         "stage": config.stage,
-        "result": outcome.result,
+        # plan changes nothing by design: "ok" when it planned work, "unchanged" when none is needed
+        "result": outcome.result if flow.planned is None else ("ok" if flow.planned else "unchanged"),
         "exit_code": 0,
         "error": None,
         "message": outcome.message,

@@ -39,7 +39,12 @@ class Lookups:
         return count
 
     def target_groups_on_load_balancer(self, load_balancer_arn: str) -> set[str]:
-        groups = self.api.pages("elbv2", "describe_target_groups", "TargetGroups", LoadBalancerArn=load_balancer_arn)
+        try:
+            groups = self.api.pages("elbv2", "describe_target_groups", "TargetGroups", LoadBalancerArn=load_balancer_arn)
+        except AwsCallError as exc:
+            if exc.code != "TargetGroupNotFound":  # some endpoints answer "none" with this error
+                raise
+            return set()
         return {group["TargetGroupArn"] for group in groups}
 
     def target_groups_in_region(self) -> int:
