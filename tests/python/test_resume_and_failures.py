@@ -247,3 +247,39 @@ def test_busy_auto_scaling_is_retried_by_the_phase(ctx, aws, world, no_backoff, 
     assert answers["n"] == 3
     assert fake_clock.slept[:2] == [1, 2]  # tenacity's backoff, on the fake clock
     assert routing_generations(aws, world.listener_arn) == {"default": 1, "blue": 1, "green": 2}
+
+
+def test_a_target_group_not_yet_visible_to_auto_scaling_is_retried(ctx, aws, world, fake_clock):
+    """Eventual consistency: Auto Scaling may not see the target group ELB created a moment ago."""
+    flows.init(ctx, "1.0.0")
+    original = aws.autoscaling.create_auto_scaling_group
+    answers = {"n": 0}
+
+    def not_yet(**kwargs):
+        answers["n"] += 1
+        if answers["n"] == 1:
+            from botocore.exceptions import ClientError
+            raise ClientError({"Error": {"Code": "ValidationError",
+                                         "Message": "Provided Target Groups may not be valid."}}, "CreateAutoScalingGroup")
+        return original(**kwargs)
+
+    aws.autoscaling.create_auto_scaling_group = not_yet
+    flows.deploy(ctx, "2.0.0", "canary")
+    assert answers["n"] == 2
+    assert routing_generations(aws, world.listener_arn)["green"] == 2
+
+
+def test_other_validation_errors_are_not_retried(ctx, aws):
+    flows.init(ctx, "1.0.0")
+    calls = {"n": 0}
+
+    def invalid(**kwargs):
+        calls["n"] += 1
+        from botocore.exceptions import ClientError
+        raise ClientError({"Error": {"Code": "ValidationError", "Message": "Max bound must be >= min"}},
+                          "CreateAutoScalingGroup")
+
+    aws.autoscaling.create_auto_scaling_group = invalid
+    with pytest.raises(Exception, match="Max bound"):
+        flows.deploy(ctx, "2.0.0", "canary")
+    assert calls["n"] == 1

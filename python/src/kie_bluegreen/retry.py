@@ -39,10 +39,21 @@ def _log_retry(state: RetryCallState) -> None:
         _log.info("  AWS is busy (%s); trying again (attempt %d)", outcome.exception(), state.attempt_number + 1)
 
 
-def aws_step(clock: Clock, fn: Callable[[], T], attempts: int = 6) -> T:
-    """Run an idempotent AWS step, retrying transient errors with exponential backoff."""
+def not_yet_visible(exc: BaseException) -> bool:
+    """A resource created a moment ago that another service does not see yet (eventual
+    consistency): e.g. Auto Scaling refusing the target group ELB just created."""
+    if not isinstance(exc, AwsCallError):
+        return False
+    text = str(exc).lower()
+    return exc.code == "TargetGroupNotFound" or (exc.code == "ValidationError" and "target group" in text)
+
+
+def aws_step(clock: Clock, fn: Callable[[], T], attempts: int = 6,
+             also: Callable[[BaseException], bool] = lambda exc: False) -> T:
+    """Run an idempotent AWS step, retrying transient errors (and what `also` accepts, e.g.
+    `not_yet_visible` right after a create) with exponential backoff."""
     retrying = Retrying(
-        retry=retry_if_exception(is_transient),
+        retry=retry_if_exception(lambda exc: is_transient(exc) or also(exc)),
         stop=stop_after_attempt(attempts),
         wait=wait_exponential(multiplier=1, min=1, max=20),
         sleep=clock.sleep,

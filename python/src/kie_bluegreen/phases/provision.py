@@ -60,11 +60,12 @@ def provision(ctx: Context, outcome: Outcome, state: FleetState, release: Releas
             name, blue.target_group_arn, tags, cfg.target_group.health_check_path))
         outcome.add(f"created target group {name} (settings copied from {_tg_name(blue.target_group_arn)})")
     retry.aws_step(ctx.clock, lambda: ctx.alb.copy_attributes(
-        blue.target_group_arn, target_group_arn, cfg.target_group.deregistration_delay))
+        blue.target_group_arn, target_group_arn, cfg.target_group.deregistration_delay), also=retry.not_yet_visible)
 
     template_version = _launch_template_version(ctx, outcome, live, generation, release, user_data)
     retry.aws_step(ctx.clock, lambda: ctx.asg.create_like(
-        name, live, capacity, target_group_arn, tags, PROPAGATED_TAGS, template_version, cfg.subnets))
+        name, live, capacity, target_group_arn, tags, PROPAGATED_TAGS, template_version, cfg.subnets),
+        also=retry.not_yet_visible)
     outcome.add(f"created auto scaling group {name} for {release} (min {capacity.min}, max {capacity.max},"
                 f" desired {capacity.desired})")
     # Remember the number on our rules: the group may be deleted later, the number must not
