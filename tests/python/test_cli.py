@@ -109,8 +109,18 @@ def test_config_errors_exit_2_without_touching_aws(run, tmp_path):
 
 
 def test_unknown_option_is_a_usage_error(run, config_path):
-    result = run(config_path, "deploy", "--versoin", "2")
+    result = run(config_path, "deploy", "--version", "2", "--strategie", "canary")
     assert result.code == 2 and "usage:" in result.err
+    assert "unrecognized arguments: --strategie canary" in result.err
+    assert result.out == ""
+
+
+def test_usage_errors_answer_in_json_when_asked(run, config_path):
+    result = run(config_path, "--output", "json", "deploy")
+    assert result.code == 2
+    assert result.json["command"] == "deploy" and result.json["exit_code"] == 2
+    assert result.json["error"] == "usage: the following arguments are required: --version"
+    assert "Traceback" not in result.err
 
 
 def test_module_entry_point_and_help():

@@ -15,7 +15,7 @@ import sys
 import traceback
 
 from . import __version__, log, secrets
-from .errors import EXIT_CODES, KieBlueGreenError
+from .errors import EXIT_CODES, ConfigError, KieBlueGreenError
 from .report import CommandResult
 
 
@@ -29,12 +29,20 @@ def _command_modules():
     return [commands, demo, jenkins_cli, probe, sandbox, security_commands]
 
 
+class _UsageError(Exception):
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.parser = parser
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse echoes what it refuses (`unrecognized arguments: --password s3cret`): mask
-    secrets there too. Subcommand parsers are of the same class."""
+    """Usage errors are raised to main() instead of exiting here, so that they too can answer
+    with a JSON object when --output json was asked for. argparse echoes what it refuses
+    (`unrecognized arguments: --password s3cret`): secrets are masked there too. Subcommand
+    parsers are of the same class."""
 
     def error(self, message):
-        super().error(secrets.Redactor.from_environment()(message))
+        raise _UsageError(self, secrets.Redactor.from_environment()(message))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)  # argparse itself exits 2 on usage errors
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        return _usage_error(exc, argv)
     log.setup(args.verbose)
     # Every line printed from here on is masked for secrets (KIE password, AWS secret key).
     redact = secrets.Redactor.from_environment()
@@ -80,6 +92,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     _print(result, args.output, redact)
     return result.exit_code
+
+
+def _usage_error(exc: _UsageError, argv: list[str]) -> int:
+    """argparse's own message on stderr (exit 2), and the JSON object when it was asked for."""
+    exc.parser.print_usage(sys.stderr)
+    print(f"{exc.parser.prog}: error: {exc}", file=sys.stderr)
+    if _wants_json(argv):
+        command = exc.parser.prog.split(" ", 1)[1] if " " in exc.parser.prog else None
+        failure = CommandResult.failure(command, ConfigError(f"usage: {exc}"))
+        print(json.dumps(failure.data, indent=2))
+    return ConfigError.exit_code
+
+
+def _wants_json(argv: list[str]) -> bool:
+    pairs = zip(argv, argv[1:])
+    return "--output=json" in argv or any(option == "--output" and value == "json" for option, value in pairs)
 
 
 def _print(result: CommandResult, output: str, redact: secrets.Redactor) -> None:
