@@ -229,3 +229,13 @@ def test_capacity_copy_of_an_empty_live_group_is_refused_before_any_write(ctx, a
     with pytest.raises(ConfigError, match="capacity: 'copy' found the live group at 0 servers"):
         flows.deploy(ctx, "2.0.0")
     assert snapshot(aws, world.listener_arn) == before
+
+
+def test_init_refuses_a_group_of_another_app(ctx, aws, world):
+    aws.autoscaling.create_or_update_tags(Tags=[{"ResourceId": world.asg_name, "ResourceType": "auto-scaling-group",
+                                                 "Key": "kie-bluegreen:app", "Value": "billing", "PropagateAtLaunch": False},
+                                                {"ResourceId": world.asg_name, "ResourceType": "auto-scaling-group",
+                                                 "Key": "kie-bluegreen:stage", "Value": "production", "PropagateAtLaunch": False}])
+    with pytest.raises(Refused, match="already belongs to kie-bluegreen billing/production"):
+        flows.init(ctx, "1.0.0")
+    assert "kie-bluegreen:generation" not in group_tags(aws, world.asg_name)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import log, preflight, routing, state as fleet
+from . import log, preflight, retry, routing, state as fleet
 from .context import Context
 from .errors import ConfigError, DeploymentFailed, Refused
-from .model import FIXED_404, Group, Outcome, Role, Routing
+from .model import FIXED_404, TAG_APP, TAG_STAGE, Group, Outcome, Role, Routing
 from .phases.common import require_blue
 from .phases.provision import PROPAGATED_TAGS, check_candidate, provision
 from .phases.retire import delete, restore, retire
@@ -82,10 +82,14 @@ def _adopt(ctx: Context, outcome: Outcome, state: FleetState, release, asg_name:
                 f"--asg: the default target group has {len(attached)} Auto Scaling Groups ({names});"
                 " name the live one with --asg NAME")
         asg = attached[0]
+    owner = (asg.tags.get(TAG_APP), asg.tags.get(TAG_STAGE))
+    if owner[0] and owner != (ctx.config.app, ctx.config.stage):
+        raise Refused(f"{asg.name} already belongs to kie-bluegreen {owner[0]}/{owner[1]}; a group is adopted by one"
+                      " app and stage only")
     generation = state.next_generation
     tags = ctx.tags(generation, release, Role.BLUE)
-    ctx.asg.tag(asg.name, tags, PROPAGATED_TAGS)
-    ctx.alb.tag(default, tags)
+    retry.aws_step(ctx.clock, lambda: ctx.asg.tag(asg.name, tags, PROPAGATED_TAGS))
+    retry.aws_step(ctx.clock, lambda: ctx.alb.tag(default, tags))
     outcome.add(f"adopted {asg.name} as generation {generation} (blue, {release})")
     return Group(generation, Role.BLUE, release, asg.name, default, asg.capacity)
 
