@@ -14,7 +14,7 @@ from .context import Context
 from .errors import ConfigError, DeploymentFailed, Refused
 from .model import FIXED_404, TAG_APP, TAG_STAGE, Group, Outcome, Role, Routing
 from .phases.common import require_blue
-from .phases.provision import PROPAGATED_TAGS, check_candidate, provision
+from .phases.provision import PROPAGATED_TAGS, check_candidate, new_capacity, provision
 from .phases.retire import delete, restore, retire
 from .phases.route import set_role, settle_roles, switch
 from .phases.wait_healthy import WaitTimeout, wait_healthy
@@ -112,7 +112,7 @@ def plan(ctx: Context, version: str, strategy: str | None = None) -> FlowResult:
         return _finish(ctx, "plan", ctx.outcome, steps)
     if green is None:
         name = cfg.group_name(state.next_generation)
-        capacity = cfg.capacity or blue.saved_capacity or blue.capacity
+        capacity = new_capacity(cfg, blue)
         target = f"<new target group {name}>"
         steps.append(f"create target group {name} (settings copied from the blue one)")
         steps.append(f"create auto scaling group {name} for {release} (min {capacity.min}, max {capacity.max},"

@@ -47,7 +47,7 @@ def provision(ctx: Context, outcome: Outcome, state: FleetState, release: Releas
     tags = ctx.tags(generation, release, Role.GREEN)
     live = state.asgs[blue.asg_name]
     # Everything that can refuse the configuration comes before the first write.
-    capacity = cfg.capacity or _copied_capacity(blue)
+    capacity = new_capacity(cfg, blue)
     user_data = _user_data(ctx, live, generation, release)
     _log.info("provisioning %s for %s (%d servers)", name, release, capacity.desired)
 
@@ -76,7 +76,10 @@ def provision(ctx: Context, outcome: Outcome, state: FleetState, release: Releas
     return Group(generation, Role.GREEN, release, name, target_group_arn, capacity)
 
 
-def _copied_capacity(blue: Group) -> Capacity:
+def new_capacity(cfg, blue: Group) -> Capacity:
+    """The configured capacity, or the live group's ('copy')."""
+    if cfg.capacity:
+        return cfg.capacity
     capacity = blue.saved_capacity or blue.capacity
     if capacity.desired == 0:
         raise ConfigError("capacity: 'copy' found the live group at 0 servers; set capacity: {min, max, desired}")
