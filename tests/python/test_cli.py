@@ -132,3 +132,13 @@ def test_module_entry_point_and_help():
     for command in ("init", "plan", "deploy", "promote", "rollback", "status", "cleanup", "phase", "demo"):
         assert command in done.stdout
     assert "3 refused by the current state" in done.stdout
+
+
+def test_plan_result_tells_the_pipeline_whether_there_is_work(run, config_path):
+    """kieBlueGreenDeploy skips its stages when plan answers "unchanged"."""
+    run(config_path, "init", "--version", "1.0.0")
+    planned = run(config_path, "--output", "json", "plan", "--version", "2.0.0").json
+    assert planned["result"] == "ok" and planned["planned"] and planned["changes"] == []
+    live = run(config_path, "--output", "json", "plan", "--version", "1.0.0").json
+    assert live["result"] == "unchanged" and live["planned"] == []
+    assert live["message"] == "1.0.0 is already live on orders-kie-1 g1 (1.0.0)"
