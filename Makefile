@@ -19,7 +19,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kie-bluegreen demo
 
-test: test-python test-groovy
+# Groovy first: it installs groovy, which the Python end-to-end test of the steps also uses.
+test: test-groovy test-python
 
 test-python: $(STAMP)
 	$(BIN)/python -m pytest tests/python -q

@@ -1,0 +1,53 @@
+// End to end: the vars/ steps on Groovy 2.4 (PipelineHarness) driving the REAL runner, which
+// talks to a real AWS API endpoint (moto's server, through AWS_ENDPOINT_URL). Started by
+// tests/python/test_library_end_to_end.py, which builds the AWS world, then checks this
+// script's JSON report against what AWS shows.
+//
+// usage: groovy -cp tests/groovy:tests/groovy/stubs -Dkie.root=ROOT RealRunnerStory.groovy WORKDIR RUNNER
+import groovy.json.JsonOutput
+import groovy.json.JsonSlurperClassic
+
+File workdir = new File(args[0])
+String runnerPath = args[1]
+
+/** The harness's runner hook, made real: run the command in WORKDIR with the step's env. */
+Closure realRunner = { String command, Map env ->
+    List argv = [env.KIE_BG_RUNNER, '--config', env.KIE_BG_CONFIG, '--stage', env.KIE_BG_STAGE, '--output', 'json'] +
+                command.tokenize(' ')
+    ProcessBuilder builder = new ProcessBuilder(argv as List<String>).directory(workdir)
+    env.findAll { it.key.startsWith('KIE_BG_') }.each { builder.environment().put(it.key, it.value.toString()) }
+    Process process = builder.start()
+    StringBuilder out = new StringBuilder(), err = new StringBuilder()
+    process.consumeProcessOutput(out, err)
+    int exit = process.waitFor()
+    Thread.sleep(50)  // let the output threads finish
+    System.err.print(err)
+    [exit: exit, json: out.toString().trim() ? new JsonSlurperClassic().parseText(out.toString()) : null]
+}
+
+List report = []
+def play = { String name, Closure person, String step, Map parameters ->
+    PipelineHarness h = new PipelineHarness()
+    h.runner = realRunner
+    h.person = person
+    Map entry = [name: name]
+    try {
+        Map result = h.step(step, parameters + [runner: runnerPath, config: 'kie-deploy.yaml', stage: 'production'])
+        entry.result = result
+    } catch (Throwable e) {
+        entry.failure = "${e.getClass().simpleName}: ${e.message}".toString()
+    }
+    entry.commands = h.runnerCommands()
+    entry.stages = h.stages()
+    entry.build = h.currentBuild.result
+    report << entry
+}
+
+play('deploy 2.0.0, promoted at the gate', { Map a -> [DECISION: 'Promote', APPROVER: 'alice'] },
+     'kieBlueGreenDeploy', [version: '2.0.0', strategy: 'canary', approval: [submitter: 'kie-admins', timeout: 5]])
+play('deploy 3.0.0, rolled back at the gate', { Map a -> [DECISION: 'Roll back', APPROVER: 'bob'] },
+     'kieBlueGreenDeploy', [version: '3.0.0', strategy: 'canary', approval: [submitter: 'kie-admins', timeout: 5]])
+play('promote with nothing to promote', { Map a -> null }, 'kiePromote', [:])
+play('status', { Map a -> null }, 'kieDeploymentStatus', [:])
+
+println JsonOutput.toJson(report)

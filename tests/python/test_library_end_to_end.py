@@ -1,0 +1,69 @@
+"""The Jenkins steps (vars/, on Groovy 2.4 in the test harness) driving the real runner against a
+real AWS API endpoint: moto's server, reached through AWS_ENDPOINT_URL by a separate process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from helpers import group_names, routing_generations
+from kie_bluegreen.aws.session import clients
+from kie_bluegreen.sandbox import scenario
+from kie_bluegreen.sandbox.aws_environment import pointed_at
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+GROOVY_TESTS = os.path.join(ROOT, "tests", "groovy")
+RUNNER = os.path.join(os.path.dirname(sys.executable), "kie-bluegreen")
+
+
+@pytest.fixture
+def moto_endpoint():
+    from moto.server import ThreadedMotoServer
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        with pointed_at(f"http://{host}:{port}") as endpoint:
+            yield endpoint
+    finally:
+        server.stop()
+
+
+@pytest.mark.skipif(shutil.which("groovy") is None, reason="groovy is installed by `make test` (tests/groovy/run.sh)")
+def test_the_steps_drive_the_real_runner(moto_endpoint, tmp_path):
+    aws = clients(scenario.REGION)
+    world = scenario.build(aws, deregistration_delay=1)
+    scenario.write_config(world, str(tmp_path))
+    assert os.access(RUNNER, os.X_OK), RUNNER
+    assert subprocess.run([RUNNER, "--config", str(tmp_path / "kie-deploy.yaml"), "init", "--version", "1.0.0"],
+                          capture_output=True, timeout=120).returncode == 0
+
+    environment = dict(os.environ, JAVA_HOME=os.environ.get("JAVA_HOME") or "/usr/lib/jvm/java-17-openjdk-amd64")
+    done = subprocess.run(
+        ["groovy", "-cp", f"{GROOVY_TESTS}:{GROOVY_TESTS}/stubs", f"-Dkie.root={ROOT}",
+         os.path.join(GROOVY_TESTS, "e2e", "RealRunnerStory.groovy"), str(tmp_path), RUNNER],
+        capture_output=True, text=True, timeout=600, env=environment)
+    assert done.returncode == 0, done.stderr[-3000:]
+    promoted, rolled_back, nothing, status = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert promoted["commands"] == ["plan --version 2.0.0", "phase provision --version 2.0.0", "phase wait",
+                                    "phase route --strategy canary", "promote"]
+    assert promoted["stages"] == ["Plan", "Provision", "Wait healthy", "Rewrite rules", "Approval", "Promote"]
+    assert promoted["result"]["blue"]["version"] == "2.0.0" and promoted["build"] is None
+
+    assert rolled_back["commands"][-1] == "rollback"
+    assert rolled_back["build"] == "ABORTED" and "rolled back by bob" in rolled_back["failure"]
+
+    assert nothing["commands"] == ["promote"]
+    assert "exit code 3 (refused by the current state): nothing to promote" in nothing["failure"]
+
+    assert status["result"]["command"] == "status" and status["result"]["blue"]["version"] == "2.0.0"
+    # and AWS agrees: 2.0.0 serves everyone, 3.0.0 is gone, 1.0.0 is the standby
+    assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
+    assert "orders-production-g3" not in group_names(aws)
+    assert [g["version"] for g in status["result"]["standby"]] == ["1.0.0"]
