@@ -21,6 +21,15 @@ GROOVY_TESTS = os.path.join(ROOT, "tests", "groovy")
 RUNNER = os.path.join(os.path.dirname(sys.executable), "kie-bluegreen")
 
 
+def _java_home() -> str:
+    """As tests/groovy/run.sh: JAVA_HOME if valid, else Debian's Java 17, else the java on PATH."""
+    for home in (os.environ.get("JAVA_HOME", ""), "/usr/lib/jvm/java-17-openjdk-amd64"):
+        if home and os.access(os.path.join(home, "bin", "java"), os.X_OK):
+            return home
+    java = shutil.which("java")
+    return os.path.dirname(os.path.dirname(os.path.realpath(java))) if java else ""
+
+
 @pytest.fixture
 def moto_endpoint():
     from moto.server import ThreadedMotoServer
@@ -43,7 +52,7 @@ def test_the_steps_drive_the_real_runner(moto_endpoint, tmp_path):
     assert subprocess.run([RUNNER, "--config", str(tmp_path / "kie-deploy.yaml"), "init", "--version", "1.0.0"],
                           capture_output=True, timeout=120).returncode == 0
 
-    environment = dict(os.environ, JAVA_HOME=os.environ.get("JAVA_HOME") or "/usr/lib/jvm/java-17-openjdk-amd64")
+    environment = dict(os.environ, JAVA_HOME=_java_home())
     done = subprocess.run(
         ["groovy", "-cp", f"{GROOVY_TESTS}:{GROOVY_TESTS}/stubs", f"-Dkie.root={ROOT}",
          os.path.join(GROOVY_TESTS, "e2e", "RealRunnerStory.groovy"), str(tmp_path), RUNNER],
