@@ -1,4 +1,4 @@
-"""Helpers of the security tests (issue 6): a fake KIE Server over real HTTP, worlds whose
+"""Helpers of the security tests (issue 6): worlds whose
 runner calls go through moto's IAM enforcement, and the AWS operations the runner's code calls
 (read from its source, so a new call cannot escape the policy tests).
 """
@@ -6,18 +6,13 @@ runner calls go through moto's IAM enforcement, and the AWS operations the runne
 from __future__ import annotations
 
 import ast
-import base64
 import contextlib
 import io
 import json
 import pathlib
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from dataclasses import dataclass
 
 import boto3
-import pytest
 
 import kie_bluegreen
 from kie_bluegreen import cli
@@ -27,7 +22,6 @@ from kie_bluegreen.sandbox import scenario
 from helpers import fresh_account
 
 PACKAGE = pathlib.Path(kie_bluegreen.__file__).parent
-KIE_PATH = "/kie-server/services/rest/server"
 
 # -- the runner's AWS operations, from its source ---------------------------------------------
 
@@ -60,84 +54,6 @@ def iam_actions_of_code() -> set[str]:
 
 
 # -- a KIE Server over real HTTP ---------------------------------------------------------------
-
-
-@dataclass
-class FakeKieServer:
-    """Answers the KIE REST API for every instance at http://127.0.0.1:PORT/<instance id>/kie-server/...
-
-    `version_of(instance_id)` says which release the server runs; with `credentials` set, every
-    request without them gets 401; with `redirect_to`, every request is redirected there."""
-
-    version_of: Callable[[str], str]
-    credentials: tuple[str, str] | None = None
-    redirect_to: str | None = None
-    seen: list = field(default_factory=list)  # (path, Authorization header or None)
-
-    def __post_init__(self):
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's naming
-                authorization = self.headers.get("Authorization")
-                server.seen.append((self.path, authorization))
-                if server.redirect_to:
-                    return self._answer(302, b"", {"Location": server.redirect_to + self.path})
-                if server.credentials and authorization != basic(*server.credentials):
-                    return self._answer(401, b'{"type": "FAILURE"}')
-                instance, _, rest = self.path.lstrip("/").partition("/")
-                if rest.endswith("/readycheck"):
-                    return self._answer(200, b"")
-                if "/containers/" in rest:
-                    container = rest.rsplit("/", 1)[1]
-                    return self._answer(200, json.dumps(container_answer(container, server.version_of(instance))).encode())
-                return self._answer(404, b"")
-
-            def _answer(self, status, body, headers=None):
-                self.send_response(status)
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):  # quiet
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def url_template(self) -> str:
-        """The kie.url for the configuration: one path per instance, on this server."""
-        return self.base + "/{instance_id}" + KIE_PATH
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def container_answer(container: str, version: str) -> dict:
-    release = {"group-id": scenario.GROUP_ID, "artifact-id": scenario.ARTIFACT_ID, "version": version}
-    return {"type": "SUCCESS", "result": {"kie-container": {
-        "container-id": container, "release-id": release, "resolved-release-id": release, "status": "STARTED"}}}
-
-
-def version_from_launch_tags(ec2) -> Callable[[str], str]:
-    """A server runs the release its Auto Scaling group propagated to it (as user data would)."""
-    def version_of(instance_id: str) -> str:
-        reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
-        tags = {t["Key"]: t["Value"] for t in reservations[0]["Instances"][0].get("Tags", [])}
-        return tags.get("kie-bluegreen:release", "::unknown").split(":")[-1]
-    return version_of
-
-
-# -- worlds under moto's IAM enforcement -------------------------------------------------------
 
 
 @dataclass

@@ -22,7 +22,8 @@ from kie_bluegreen import iam_policy
 from kie_bluegreen.aws.api import AwsApi, iam_action
 from kie_bluegreen.clock import FakeClock
 from kie_bluegreen.sandbox import scenario
-from security_fixtures import EnforcedWorld, FakeKieServer, run_cli, version_from_launch_tags
+from fake_kie import FakeKieServer, version_from_launch_tags
+from security_fixtures import EnforcedWorld, run_cli
 
 G1, G2 = {"default": 1, "blue": 1, "green": None}, {"default": 2, "blue": 2, "green": None}
 STORY = (

@@ -15,6 +15,7 @@ from helpers import group_names, routing_generations
 from kie_bluegreen.aws.session import clients
 from kie_bluegreen.sandbox import scenario
 from kie_bluegreen.sandbox.aws_environment import pointed_at
+from kie_bluegreen.sandbox.moto_server import MotoServer
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GROOVY_TESTS = os.path.join(ROOT, "tests", "groovy")
@@ -32,12 +33,9 @@ def _java_home() -> str:
 
 @pytest.fixture
 def moto_endpoint():
-    from moto.server import ThreadedMotoServer
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    server = MotoServer().start()
     try:
-        with pointed_at(f"http://{host}:{port}") as endpoint:
+        with pointed_at(server.endpoint_url) as endpoint:
             yield endpoint
     finally:
         server.stop()

@@ -132,11 +132,10 @@ def plan(ctx: Context, version: str, strategy: str | None = None) -> FlowResult:
 
 def deploy(ctx: Context, version: str, strategy: str | None = None, keep_failed: bool = False) -> FlowResult:
     """Provision, wait healthy, route (canary or all-at-once), retire where the strategy retires."""
-    preflight.before(ctx, "deploy", version)
+    state = preflight.before(ctx, "deploy", version)  # also the state to start from
     strategy = strategy or ctx.config.routing.strategy
     release = ctx.config.release(version)
     outcome = _begin(ctx)
-    state = fleet.read(ctx)
     blue = require_blue(state)
     if check_candidate(state, release) is None and blue.release == release:
         outcome.message = f"{version} is already live on {blue.asg_name} {blue.label}"
@@ -193,9 +192,8 @@ def _require_green(state: FleetState, command: str) -> Group:
 
 def promote(ctx: Context) -> FlowResult:
     """Green becomes blue: default and blue rule to green, green rule to 404, old blue retired."""
-    preflight.before(ctx, "promote")
+    state = preflight.before(ctx, "promote")  # also the state to start from
     outcome = _begin(ctx)
-    state = fleet.read(ctx)
     blue = require_blue(state)
     if state.green is None:
         # A promote that stopped half-way (rules, tags or retiring) is finished; otherwise
@@ -216,14 +214,13 @@ def promote(ctx: Context) -> FlowResult:
 def rollback(ctx: Context, generation: int | None = None) -> FlowResult:
     """Before promote: back to blue, drop green. After promote: the standby generation (scaled
     back up and waited for if needed) becomes blue again, the faulty one is retired."""
-    preflight.before(ctx, "rollback", generation=generation)
+    state = preflight.before(ctx, "rollback", generation=generation)  # also the state to start from
     outcome = _begin(ctx)
-    state = fleet.read(ctx)
     blue = require_blue(state)
     green = state.green
     if green is not None and generation in (None, blue.generation):
         set_role(ctx, outcome, state, green.asg_name, Role.RETIRED)  # intent first: safe to resume
-        state = switch(ctx, outcome, fleet.read(ctx), routing.at_rest(blue.target_group_arn))
+        state = switch(ctx, outcome, state, routing.at_rest(blue.target_group_arn))
         retire(ctx, outcome, settle_roles(ctx, outcome, state))
         return _finish(ctx, "rollback", outcome)
     if green is not None:
@@ -242,7 +239,7 @@ def rollback(ctx: Context, generation: int | None = None) -> FlowResult:
     except WaitTimeout as exc:
         raise DeploymentFailed(f"{exc}; routing unchanged, {blue.asg_name} {blue.label} still serves") from None
     set_role(ctx, outcome, state, blue.asg_name, Role.RETIRED)  # intent first: never rolled back to
-    state = switch(ctx, outcome, fleet.read(ctx), routing.at_rest(target.target_group_arn))
+    state = switch(ctx, outcome, state, routing.at_rest(target.target_group_arn))
     retire(ctx, outcome, settle_roles(ctx, outcome, state))
     return _finish(ctx, "rollback", outcome)
 

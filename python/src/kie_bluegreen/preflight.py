@@ -116,7 +116,7 @@ class Preflight:
         return f"blue {routing.blue_priority}, green {routing.green_priority}: free or ours"
 
     def read_intent(self) -> str:
-        self.state = fleet.read(self.ctx)
+        self.state = fleet.read(self.ctx, listener=self.listener)
         self.intent = _intent(self)
         return "; ".join(self.intent.notes) or "nothing to create"
 
@@ -260,19 +260,24 @@ def run(ctx: Context, command: str, release: Release | None = None, generation: 
     """Run every check in order; the first failure raises. Returns what passed."""
     if command not in COMMANDS:
         raise ConfigError(f"preflight: unknown command {command!r}; one of {', '.join(COMMANDS)}")
-    pre = Preflight(ctx, command, release, generation)
+    return _checked(Preflight(ctx, command, release, generation), on_pass)[0]
+
+
+def _checked(pre: Preflight, on_pass: Callable[[Passed], None] | None = None) -> tuple[list[Passed], Preflight]:
     passed = []
     for name, check in pre.checks():
         result = Passed(name, check())
         passed.append(result)
         if on_pass:
             on_pass(result)
-    return passed
+    return passed, pre
 
 
-def before(ctx: Context, command: str, version: str | None = None, generation: int | None = None) -> None:
-    """What deploy, promote and rollback call first: the checks, quietly; the first failure raises."""
-    run(ctx, command, ctx.config.release(version) if version else None, generation)
+def before(ctx: Context, command: str, version: str | None = None, generation: int | None = None) -> FleetState:
+    """What deploy, promote and rollback call first: the checks, quietly; the first failure
+    raises. Returns the state the checks read, for the command to start from."""
+    _, pre = _checked(Preflight(ctx, command, ctx.config.release(version) if version else None, generation))
+    return pre.state
 
 
 def check_rule_priorities(ctx: Context, state: FleetState | ListenerView) -> None:

@@ -73,9 +73,10 @@ class FleetState:
         return names
 
 
-def read(ctx: Context, with_health: bool = False) -> FleetState:
+def read(ctx: Context, with_health: bool = False, listener: ListenerView | None = None) -> FleetState:
+    """The fleet now; `listener`: a view of the listener read a moment ago, to reuse."""
     cfg = ctx.config
-    listener = ctx.alb.read_listener(cfg.listener_arn, cfg.routing.header, cfg.app, cfg.stage)
+    listener = listener or ctx.alb.read_listener(cfg.listener_arn, cfg.routing.header, cfg.app, cfg.stage)
     asgs = {view.name: view for view in ctx.asg.find_managed(cfg.app, cfg.stage)}
     groups, tagged = [], {}
     for view in asgs.values():
