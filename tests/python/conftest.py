@@ -5,23 +5,18 @@ for it, a Context on a fake clock, health injection, and a CLI runner.
 from __future__ import annotations
 
 import json
-import os
-import sys
 
 import pytest
 import yaml
+from moto import mock_aws
+from moto.elbv2 import models as elbv2_models
 
-sys.path.insert(0, os.path.dirname(__file__))  # helpers.py next to this file
-
-from moto import mock_aws  # noqa: E402
-from moto.elbv2 import models as elbv2_models  # noqa: E402
-
-from kie_bluegreen import cli, clock as clock_module, config as configuration  # noqa: E402
-from kie_bluegreen.aws.api import AwsApi  # noqa: E402
-from kie_bluegreen.aws.session import clients  # noqa: E402
-from kie_bluegreen.context import Context  # noqa: E402
-from kie_bluegreen.sandbox import scenario  # noqa: E402
-from helpers import forget, fresh_account, shared_botocore_models  # noqa: E402
+from helpers import forget, fresh_account, shared_botocore_models
+from kie_bluegreen import cli, clock as clock_module, config as configuration
+from kie_bluegreen.aws.api import AwsApi
+from kie_bluegreen.aws.session import clients
+from kie_bluegreen.context import Context
+from kie_bluegreen.sandbox import scenario
 
 
 @pytest.fixture(autouse=True)

@@ -44,13 +44,74 @@ def routing_generations(aws, listener_arn: str) -> dict:
 
 
 def _generation_of(aws, action: dict):
+    """The generation a routing action sends traffic to; while traffic is split, {generation:
+    weight}. A weight-0 member (health-checked, no traffic) is not part of the routing."""
     if action["Type"] == "fixed-response":
         assert action["FixedResponseConfig"]["StatusCode"] == "404"
         return None
-    arn = action["TargetGroupArn"]
+    members = [(g["TargetGroupArn"], g.get("Weight", 1)) for g in (action.get("ForwardConfig") or {}).get("TargetGroups", [])]
+    members = [(arn, weight) for arn, weight in members if weight > 0] or [(action["TargetGroupArn"], 1)]
+    if len(members) > 1:
+        return {_generation_of_group(aws, arn): weight for arn, weight in members}
+    return _generation_of_group(aws, members[0][0])
+
+
+def _generation_of_group(aws, arn: str):
     tags = aws.elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"]
     generation = {t["Key"]: t["Value"] for t in tags}.get("kie-bluegreen:generation")
     return int(generation) if generation else arn
+
+
+def fingerprint(aws, listener_arn: str) -> dict:
+    """AWS as the runner leaves it, comparable across worlds: ARNs become names, timestamps
+    become "set". Routing (with weights), rules and their tags, groups and target groups."""
+    target_groups = aws.elbv2.describe_target_groups()["TargetGroups"]
+    names = {tg["TargetGroupArn"]: tg["TargetGroupName"] for tg in target_groups}
+    rules = aws.elbv2.describe_rules(ListenerArn=listener_arn)["Rules"]
+    arns = list(names) + [rule["RuleArn"] for rule in rules if not rule["IsDefault"]]
+    tags = {t["ResourceArn"]: _normal_tags(t["Tags"]) for t in aws.elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"]} if arns else {}
+
+    def action(item: dict) -> tuple:
+        if item["Type"] == "forward":
+            members = [(g["TargetGroupArn"], g.get("Weight", 1)) for g in (item.get("ForwardConfig") or {}).get("TargetGroups", [])]
+            members = members or [(item["TargetGroupArn"], 1)]
+            return ("forward", tuple(sorted((names.get(arn, arn), weight) for arn, weight in members)))
+        if item["Type"] == "fixed-response":
+            return ("fixed-response", item["FixedResponseConfig"]["StatusCode"])
+        return (item["Type"],)
+
+    groups = aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+    return {
+        "rules": sorted((str(rule["Priority"]), tuple(action(a) for a in sorted(rule["Actions"], key=lambda a: a.get("Order", 0))),
+                         tags.get(rule["RuleArn"], ())) for rule in rules),
+        "target_groups": sorted((name, tags.get(arn, ()), _delay(aws, arn)) for arn, name in names.items()),
+        "groups": sorted((g["AutoScalingGroupName"], g["MinSize"], g["MaxSize"], g["DesiredCapacity"],
+                          tuple(sorted(names.get(arn, "(deleted)") for arn in g["TargetGroupARNs"])), _normal_tags(g["Tags"]))
+                         for g in groups),
+    }
+
+
+def _delay(aws, arn: str) -> str:
+    attributes = aws.elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]
+    return next((a["Value"] for a in attributes if a["Key"] == "deregistration_delay.timeout_seconds"), "")
+
+
+def _normal_tags(tags: list) -> tuple:
+    return tuple(sorted((t["Key"], "set" if t["Key"] == "kie-bluegreen:unrouted-at" else t["Value"]) for t in tags))
+
+
+def fresh_world(aws, monkeypatch, tmp_path, **stage_overrides):
+    """A new, empty moto account with the scenario's world and its configuration file."""
+    from kie_bluegreen.sandbox import scenario
+
+    fresh_account(monkeypatch)
+    world = scenario.build(aws)
+    directory = tmp_path / f"world-{next(_worlds)}"
+    directory.mkdir()
+    return world, scenario.write_config(world, str(directory), **stage_overrides)
+
+
+_worlds = itertools.count(1)
 
 
 def group_tags(aws, name: str) -> dict:
@@ -130,5 +191,5 @@ def launch_template_versions_like_aws(monkeypatch) -> None:
     monkeypatch.setattr(LaunchTemplates, "create_launch_template_version", create_launch_template_version)
 
 
-__all__ = ["FIXED_404", "snapshot", "routing_generations", "group_tags", "group_names", "shared_botocore_models",
+__all__ = ["FIXED_404", "snapshot", "fingerprint", "fresh_world", "routing_generations", "group_tags", "group_names", "shared_botocore_models",
            "fresh_account", "forget", "launch_template_versions_like_aws"]

@@ -32,7 +32,7 @@ STORY = (
     (("promote",), G2),
     (("deploy", "--version", "3.0.0"), {"default": 2, "blue": 2, "green": 3}),
     (("rollback",), G2),  # before promote: the candidate is dropped
-    (("rollback",), G1),  # after promote: the standby generation comes back from zero servers
+    (("rollback", "--generation", "1"), G1),  # after promote: the standby generation comes back from zero servers
     (("cleanup",), G1),
     (("status",), G1),
 )

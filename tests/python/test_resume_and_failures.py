@@ -1,4 +1,5 @@
-"""Crashes, unhealthy servers, throttling: every path must converge or fail cleanly."""
+"""Phases one by one, unhealthy servers, throttling: every path must converge or fail cleanly.
+(Crashes at every write: test_crash_anywhere.py.)"""
 
 from __future__ import annotations
 
@@ -9,81 +10,7 @@ from botocore.retries import standard
 from helpers import group_names, group_tags, routing_generations, snapshot
 from kie_bluegreen import flows
 from kie_bluegreen.aws.alb import Alb
-from kie_bluegreen.aws.asg import Asg
 from kie_bluegreen.errors import DeploymentFailed, Refused
-
-
-class Crash(Exception):
-    """The process died here."""
-
-
-def crash_once(monkeypatch, owner, name: str, after: int = 0):
-    """Make owner.name raise Crash on its (after+1)-th call, then behave normally again."""
-    original = getattr(owner, name)
-    calls = {"n": 0}
-
-    def wrapper(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == after + 1:
-            raise Crash(f"{name} call {calls['n']}")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, wrapper)
-    return calls
-
-
-CRASH_POINTS = [
-    ("deploy", Alb, "create_target_group_like", 0),
-    ("deploy", Alb, "copy_attributes", 0),  # target group created, its attributes not copied
-    ("deploy", Asg, "create_like", 0),  # target group created, group not
-    ("deploy", Alb, "apply", 0),  # servers ready, green rule not switched
-    ("promote", Alb, "apply", 1),  # default switched, blue and green rules not
-    ("promote", flows, "settle_roles", 0),  # rules switched, tags not
-    ("promote", Asg, "set_capacity", 0),  # scale-to-zero of the old blue
-    ("rollback", Alb, "apply", 0),
-    ("rollback", Asg, "delete", 0),  # target group deleted, group not
-]
-
-
-@pytest.mark.parametrize("command,owner,method,after", CRASH_POINTS,
-                         ids=[f"{c}-{m}-{a}" for c, _, m, a in CRASH_POINTS])
-def test_rerun_after_a_crash_converges(make_config, make_ctx, aws, world, monkeypatch, command, owner, method, after):
-    ctx = make_ctx(make_config(retire={"previous": "scale-to-zero"}))
-    flows.init(ctx, "1.0.0")
-    steps = {"deploy": lambda: flows.deploy(ctx, "2.0.0", "canary"),
-             "promote": lambda: flows.promote(ctx),
-             "rollback": lambda: flows.rollback(ctx)}
-    expected = {"deploy": {"default": 1, "blue": 1, "green": 2},
-                "promote": {"default": 2, "blue": 2, "green": None},
-                "rollback": {"default": 1, "blue": 1, "green": None}}
-    if command != "deploy":
-        flows.deploy(ctx, "2.0.0", "canary")
-
-    with monkeypatch.context() as patch:
-        calls = crash_once(patch, owner, method, after)
-        with pytest.raises(Crash):
-            steps[command]()
-        assert calls["n"] == after + 1
-    steps[command]()  # the same command again
-    assert routing_generations(aws, world.listener_arn) == expected[command]
-    if command == "promote":
-        assert group_tags(aws, world.asg_name)["kie-bluegreen:role"] == "standby"
-        assert group_tags(aws, "orders-production-g2")["kie-bluegreen:role"] == "blue"
-        assert group_tags(aws, world.asg_name)["kie-bluegreen:capacity"] == "2,4,2"
-    if command == "rollback":
-        assert group_names(aws) == [world.asg_name]
-    if command == "deploy":
-        new_group, = aws.elbv2.describe_target_groups(Names=["orders-production-g2"])["TargetGroups"]
-        attributes = aws.elbv2.describe_target_group_attributes(TargetGroupArn=new_group["TargetGroupArn"])["Attributes"]
-        assert {"Key": "deregistration_delay.timeout_seconds", "Value": "30"} in attributes  # copied from blue
-    # and once more: nothing left to do (deploy: unchanged; promote, rollback: refused)
-    before = snapshot(aws, world.listener_arn)
-    if command == "deploy":
-        assert steps[command]().outcome.result == "unchanged"
-    else:
-        with pytest.raises(Refused):
-            steps[command]()
-    assert snapshot(aws, world.listener_arn) == before
 
 
 def test_phases_one_by_one_equal_deploy(ctx, aws, world):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from . import config as configuration, flows, state as fleet
+from . import config as configuration, flows
 from .context import Context
 from .errors import KieBlueGreenError
-from .report import CommandResult, fleet_result
+from .report import CommandResult
 
-STRATEGIES = ("canary", "all-at-once")
+STRATEGIES = ("canary", "all-at-once", "weighted")
 
 
 def register(subparsers) -> None:
@@ -60,8 +60,12 @@ def register(subparsers) -> None:
     parser = command("route", "rewrite the listener for the green candidate (canary or all-at-once)",
                      lambda ctx, a: flows.phase_route(ctx, a.strategy), parent=phases, full_name="phase route")
     _strategy(parser)
-    command("retire", "settle role tags and apply the retire policy to unrouted groups",
+    command("retire", "finish what a stopped run left half-done and apply the retire policy to unrouted groups",
             lambda ctx, a: flows.phase_retire(ctx), parent=phases, full_name="phase retire")
+    parser = command("shift", "one weighted step: send N percent of the default route to the green candidate"
+                     " (100 promotes it, 0 puts everyone back on blue)",
+                     lambda ctx, a: flows.shift(ctx, a.weight), parent=phases, full_name="phase shift")
+    parser.add_argument("--weight", type=int, required=True, help="percent of the default route, 0 to 100")
 
 
 def _version(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -83,23 +87,7 @@ def _run(args, command: str, run) -> CommandResult:
     stage_config = configuration.load(args.config, args.stage)
     ctx = Context.for_config(stage_config)
     try:
-        return fleet_result(run(ctx, args), stage_config)
+        return run(ctx, args)
     except KieBlueGreenError as exc:
-        exc.details = _failure_details(ctx, exc)
+        exc.details = flows.failure_details(ctx, command)
         raise
-
-
-def _failure_details(ctx: Context, exc: KieBlueGreenError) -> dict:
-    """What the JSON of a failed command still reports: where we are and what was changed."""
-    details = {"app": ctx.config.app, "stage": ctx.config.stage, "changes": list(ctx.outcome.changes)}
-    try:
-        current = fleet.read(ctx)
-    except KieBlueGreenError:
-        return details  # AWS itself is the problem: report what we know
-    details.update({
-        "blue": current.blue.summary() if current.blue else None,
-        "green": current.green.summary() if current.green else None,
-        "standby": [group.summary() for group in current.standby],
-        "routing": current.routing.as_dict(),
-    })
-    return details

@@ -58,6 +58,15 @@ class RoutingSettings:
     green_value: str = "green"
     blue_priority: int = 100
     green_priority: int = 101
+    steps: tuple[int, ...] = (10, 50, 100)
+    step_pause: float = 300.0
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    alarms: tuple[str, ...] = ()
+    max_5xx_percent: float | None = None
+    bake: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,7 @@ class StageConfig:
     target_group: TargetGroupSettings = field(default_factory=TargetGroupSettings)
     launch_template: LaunchTemplateSettings = field(default_factory=LaunchTemplateSettings)
     subnets: tuple[str, ...] = ()  # empty: copied from the live group
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
 
     def release(self, version: str) -> Release:
         return self.container.release(check_version(version))

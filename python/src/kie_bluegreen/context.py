@@ -11,8 +11,9 @@ from .aws.ec2 import Ec2
 from .aws.session import clients
 from .clock import Clock
 from .config import StageConfig
+from .journal import Journal
 from .kie import KieClient
-from .model import TAG_APP, TAG_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE, Outcome, Release, Role
+from .model import TAG_APP, TAG_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE, Release, Role
 
 
 @dataclass
@@ -21,8 +22,9 @@ class Context:
     api: AwsApi
     clock: Clock = field(default_factory=Clock)
     kie: KieClient | None = None
-    # The journal of this run: every change made, in order (also reported when a command fails).
-    outcome: Outcome = field(default_factory=Outcome)
+    # The journal of this run: every step run and change made, in order (also reported when a
+    # command fails). A Context may serve several commands in one process: flows start a new one.
+    journal: "Journal" = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self):
         self.alb = Alb(self.api)
@@ -30,13 +32,15 @@ class Context:
         self.ec2 = Ec2(self.api)
         if self.kie is None:
             self.kie = KieClient.from_environment(timeout=self.config.kie.timeout)
+        if self.journal is None:
+            self.journal = Journal()
 
     @classmethod
     def for_config(cls, config: StageConfig, clock: Clock | None = None) -> "Context":
         return cls(config, AwsApi(clients(config.region)), clock or Clock())
 
     def tags(self, generation: int, release: Release, role: Role) -> dict[str, str]:
-        """The tags of DESIGN 4.3 for one generation."""
+        """The tags that say what one generation is (app, stage, generation, release, role)."""
         return {
             TAG_APP: self.config.app,
             TAG_STAGE: self.config.stage,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from enum import Enum
 
 # Maven versions: 2.0.0, 2.0.0-SNAPSHOT, 7.74.1.Final. No shell or path characters, ever.
@@ -27,6 +27,9 @@ TAG_UNROUTED_AT = TAG_PREFIX + "unrouted-at"
 # generation ever provisioned, so generation numbers never repeat after groups are deleted.
 TAG_RULE = TAG_PREFIX + "rule"
 TAG_LAST_GENERATION = TAG_PREFIX + "last-generation"
+# On listener rules: the last promote or rollback, written before it changes any route
+# ("promote:2", "rollback:3:2"), so a re-run can tell its work is already done.
+TAG_TRANSITION = TAG_PREFIX + "transition"
 
 
 class Role(str, Enum):
@@ -83,15 +86,17 @@ class Group:
     """One generation of servers: an Auto Scaling Group and the target group it registers in."""
 
     generation: int
-    role: Role
+    role: Role  # the effective role: what the routing says, the tag where the routing is silent
     release: Release
     asg_name: str
-    target_group_arn: str | None
+    target_group_arn: str | None  # None: the target group is gone (a deletion that stopped half-way)
     capacity: Capacity
     instance_ids: tuple[str, ...] = ()  # InService instances
     saved_capacity: Capacity | None = None  # set while scaled to zero
     healthy: int | None = None  # healthy targets, when health was read
     unrouted_at: float | None = None  # epoch seconds when the last route to it was removed
+    tagged_role: Role | None = None  # the role written in the group's tag
+    instances: int = 0  # instances of any lifecycle state (launching, draining, terminating too)
 
     @property
     def version(self) -> str:
@@ -101,11 +106,12 @@ class Group:
     def label(self) -> str:
         return f"g{self.generation} ({self.release.version})"
 
-    def with_role(self, role: Role) -> "Group":
-        return replace(self, role=role)
+    @property
+    def name(self) -> str:
+        return f"{self.asg_name} {self.label}"
 
     def summary(self) -> dict:
-        """The JSON shape of DESIGN 4.2."""
+        """The JSON shape of a group in every command's result."""
         return {
             "generation": self.generation,
             "release": str(self.release),
@@ -118,19 +124,62 @@ class Group:
         }
 
 
+ROUTES = ("default", "blue", "green")
+
+
 @dataclass(frozen=True)
 class Routing:
-    """Where each of our routes sends traffic: a target group ARN, FIXED_404, or None (no rule)."""
+    """Where each of our routes sends traffic: a target group ARN, FIXED_404, or None (no rule).
+
+    `weights` lists every member of the default action's forward when it names several target
+    groups: (ARN, weight) pairs, weight 0 included. A weight-0 member receives no traffic; it is
+    there so the load balancer health-checks that group (it "warms"). `default` is the group the
+    default route serves: its only member with traffic or, while traffic is split, the member
+    that is not the green candidate."""
 
     default: str | None
     blue: str | None = None
     green: str | None = None
+    weights: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def warming(self) -> tuple[str, ...]:
+        """Target groups the default action references with weight 0 (health-checked, no traffic)."""
+        return tuple(arn for arn, weight in self.weights if weight == 0)
+
+    @property
+    def split(self) -> dict[str, int]:
+        """{ARN: weight} while the default route splits traffic between several groups, else {}."""
+        loaded = {arn: weight for arn, weight in self.weights if weight > 0}
+        return loaded if len(loaded) > 1 else {}
+
+    def serving(self) -> set[str]:
+        """Target groups that receive traffic from one of our routes."""
+        served = {arn for arn, weight in self.weights if weight > 0} or {self.default}
+        served |= {self.blue, self.green}
+        return {target for target in served if target and is_target_group(target)}
+
+    def referencing(self) -> set[str]:
+        """Target groups any of our routes names, weight 0 included (AWS health-checks these)."""
+        return self.serving() | set(self.warming)
+
+    def share(self, target: str) -> int:
+        """Percent of the default route's traffic that goes to `target`."""
+        if self.split:
+            return round(100 * self.split.get(target, 0) / sum(self.split.values()))
+        return 100 if target == self.default else 0
 
     def as_dict(self) -> dict:
-        return {"default": self.default, "blue": self.blue, "green": self.green}
+        data = {"default": self.default, "blue": self.blue, "green": self.green}
+        if self.split:
+            data["weights"] = {arn: self.share(arn) for arn in self.split}
+        if self.warming:
+            data["warming"] = list(self.warming)
+        return data
 
 
-ROUTES = ("default", "blue", "green")
+def is_target_group(target: str | None) -> bool:
+    return bool(target) and ":targetgroup/" in target
 
 
 @dataclass(frozen=True)
@@ -149,18 +198,3 @@ class RuleChange:
             return f"create {self.route} rule -> {new}"
         old = names.get(self.previous, self.previous)
         return f"{self.route}: {old} -> {new}"
-
-
-@dataclass
-class Outcome:
-    """What a command did: the changes made, in order, and the word for the JSON `result`."""
-
-    changes: list[str] = field(default_factory=list)
-    message: str | None = None
-
-    @property
-    def result(self) -> str:
-        return "ok" if self.changes else "unchanged"
-
-    def add(self, change: str) -> None:
-        self.changes.append(change)

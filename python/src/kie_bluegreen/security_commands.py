@@ -1,10 +1,10 @@
-"""The `preflight` and `iam-policy` commands (issue 6)."""
+"""The `preflight` and `iam-policy` commands."""
 
 from __future__ import annotations
 
 import json
 
-from . import config as configuration, iam_policy, log, preflight
+from . import config as configuration, iam_policy, log, planner, preflight
 from .context import Context
 from .errors import KieBlueGreenError
 from .report import CommandResult
@@ -44,11 +44,12 @@ def _preflight(args) -> CommandResult:
         configuration.version_argument(args.version)
     cfg = configuration.load(args.config, args.stage)
     ctx = Context.for_config(cfg)
-    release = cfg.release(args.version) if args.version else None
+    request = planner.Request(args.for_command, version=args.version or (
+        preflight.ASSUMED_VERSION if args.for_command == "deploy" else None), generation=args.generation)
     passed: list[preflight.Passed] = []
     base = {"command": "preflight", "app": cfg.app, "stage": cfg.stage, "for": args.for_command}
     try:
-        preflight.run(ctx, args.for_command, release, args.generation, on_pass=passed.append)
+        preflight.run(ctx, args.for_command, request, on_pass=passed.append)
     except KieBlueGreenError as exc:
         checks = [_check(p) for p in passed]
         failed = preflight.Preflight(ctx, args.for_command).checks()[len(passed)][0]

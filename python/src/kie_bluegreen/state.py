@@ -1,8 +1,10 @@
 """The current state, read from AWS: the listener's routing and our tagged groups.
 
-The listener rules are the truth for what serves traffic; the tags say what each group is
-(DESIGN 4.3). When the two disagree (a run stopped between switching rules and retagging), the
-routing wins: `role` is the effective role and `retags` lists the tags to bring in line.
+The listener rules are the truth for what serves traffic; the tags say what each group is.
+When the two disagree (a run stopped between switching rules and retagging), the routing wins:
+`role` is the effective role and `tagged_role` what the tag says; the planner brings the tags in
+line. Reading never fails on a half-done state (a target group deleted before its Auto Scaling
+group, a target group created before its group): it reports it.
 """
 
 from __future__ import annotations
@@ -11,18 +13,27 @@ from dataclasses import dataclass, replace
 
 from .aws.alb import ListenerView
 from .aws.asg import AsgView
-from .config import StageConfig
 from .context import Context
-from .model import (FIXED_404, TAG_CAPACITY, TAG_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_UNROUTED_AT,
-                    Capacity, Group, Release, Role, Routing)
+from .model import (FIXED_404, TAG_APP, TAG_CAPACITY, TAG_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
+                    TAG_TRANSITION, TAG_UNROUTED_AT, Capacity, Group, Release, Role, Routing, is_target_group)
+
+
+@dataclass(frozen=True)
+class OrphanTargetGroup:
+    """A target group of ours that no Auto Scaling group registers into: created by a deploy that
+    stopped before it created the group."""
+
+    name: str
+    arn: str
+    generation: int
 
 
 @dataclass(frozen=True)
 class FleetState:
     listener: ListenerView
     groups: tuple  # Group, oldest generation first
-    asgs: dict  # ASG name -> AsgView (what create_like copies from)
-    tagged_roles: dict  # ASG name -> Role written in its tag
+    asgs: dict  # ASG name -> AsgView (what a new group copies from)
+    orphans: tuple = ()  # OrphanTargetGroup
 
     @property
     def routing(self) -> Routing:
@@ -30,6 +41,9 @@ class FleetState:
 
     def group_of(self, target: str | None) -> Group | None:
         return next((group for group in self.groups if target and group.target_group_arn == target), None)
+
+    def group_named(self, asg_name: str) -> Group | None:
+        return next((group for group in self.groups if group.asg_name == asg_name), None)
 
     def with_role(self, role: Role) -> list[Group]:
         """Groups with this effective role, newest first."""
@@ -58,18 +72,23 @@ class FleetState:
         return max(existing, self.listener.last_generation) + 1
 
     @property
-    def retags(self) -> list[Group]:
-        """Groups whose role tag disagrees with the routing (effective role in `role`)."""
-        return [g for g in self.groups if self.tagged_roles.get(g.asg_name) != g.role]
+    def transition(self) -> str | None:
+        """The last promote or rollback recorded on our rules ("promote:2", "rollback:3:2")."""
+        return self.listener.tag_value(TAG_TRANSITION)
 
     def routed(self, group: Group) -> list[str]:
-        """Every listener rule (ours or not) that still forwards to the group."""
+        """Every listener rule (ours or not) that still forwards traffic to the group."""
         return self.listener.rules_forwarding_to(group.target_group_arn) if group.target_group_arn else []
+
+    def referenced(self, group: Group) -> list[str]:
+        """Every listener rule that names the group, weight 0 included."""
+        return self.listener.rules_referencing(group.target_group_arn) if group.target_group_arn else []
 
     def names(self) -> dict[str, str]:
         """Readable names for routing targets, for messages and reports."""
         names = {FIXED_404: "fixed 404"}
-        names.update({g.target_group_arn: f"{g.asg_name} {g.label}" for g in self.groups if g.target_group_arn})
+        names.update({g.target_group_arn: g.name for g in self.groups if g.target_group_arn})
+        names.update({orphan.arn: orphan.name for orphan in self.orphans})
         return names
 
 
@@ -78,44 +97,79 @@ def read(ctx: Context, with_health: bool = False, listener: ListenerView | None 
     cfg = ctx.config
     listener = listener or ctx.alb.read_listener(cfg.listener_arn, cfg.routing.header, cfg.app, cfg.stage)
     asgs = {view.name: view for view in ctx.asg.find_managed(cfg.app, cfg.stage)}
-    groups, tagged = [], {}
+    attached = {arn for view in asgs.values() for arn in view.target_group_arns}
+    existing = ctx.alb.existing_target_groups(attached)
+    groups = []
     for view in asgs.values():
-        group = _group(view, listener, cfg)
-        if group is None:
-            continue
-        tagged[view.name] = _tag_role(view)
-        groups.append(replace(group, role=_effective_role(group, _tag_role(view), listener.routing)))
+        group = _group(view, listener.routing, existing)
+        if group is not None:
+            groups.append(group)
     if with_health:
         groups = [_with_health(ctx, group) for group in groups]
     groups.sort(key=lambda group: group.generation)
-    return FleetState(listener, tuple(groups), asgs, tagged)
+    state = FleetState(listener, tuple(groups), asgs)
+    return replace(state, orphans=_orphans(ctx, state, attached))
 
 
-def _group(view: AsgView, listener: ListenerView, cfg: StageConfig) -> Group | None:
+def _group(view: AsgView, routing: Routing, existing: dict) -> Group | None:
     try:
         generation = int(view.tags[TAG_GENERATION])
         release = Release.parse(view.tags[TAG_RELEASE])
     except (KeyError, ValueError):
         return None  # tagged app/stage but not a generation of ours: leave it alone
-    routing = listener.routing
-    ours = [arn for arn in view.target_group_arns if arn in (routing.default, routing.blue, routing.green)]
-    target_group = (ours or list(view.target_group_arns) or [None])[0]
-    unrouted_at = view.tags.get(TAG_UNROUTED_AT, "")
+    named = [arn for arn in view.target_group_arns if arn in existing]
+    ours = [arn for arn in named if arn in routing.referencing() | {routing.default}]
+    target_group = (ours or named or [None])[0]
     try:
         saved = Capacity.parse(view.tags[TAG_CAPACITY]) if TAG_CAPACITY in view.tags else None
     except ValueError:
         saved = None  # a hand-edited tag: treat as not scaled to zero by us
-    return Group(
+    tagged = _tag_role(view)
+    group = Group(
         generation=generation,
-        role=_tag_role(view),
+        role=tagged or Role.RETIRED,
         release=release,
         asg_name=view.name,
         target_group_arn=target_group,
         capacity=view.capacity,
         instance_ids=tuple(i.id for i in view.instances if i.in_service),
         saved_capacity=saved,
-        unrouted_at=_seconds(unrouted_at),
+        unrouted_at=_seconds(view.tags.get(TAG_UNROUTED_AT, "")),
+        tagged_role=tagged,
+        instances=len(view.instances),
     )
+    return replace(group, role=effective_role(group, routing))
+
+
+def effective_role(group: Group, routing: Routing) -> Role:
+    """What the routing says the group is; its tag where the routing is silent."""
+    arn = group.target_group_arn
+    if arn is None:
+        return Role.RETIRED  # its target group is gone: it can serve nothing any more
+    if arn == routing.default:
+        return Role.BLUE
+    if arn == routing.green or arn in routing.split:
+        return Role.GREEN
+    if group.tagged_role == Role.BLUE:
+        # A blue no route sends to any more: a promote switched away from it but stopped
+        # before retagging. It is a standby the previous release can come back to.
+        return Role.STANDBY
+    return group.tagged_role or Role.RETIRED
+
+
+def _orphans(ctx: Context, state: FleetState, attached: set) -> tuple:
+    """Our target group for the next generation, when a deploy created it and stopped."""
+    cfg = ctx.config
+    name = cfg.group_name(state.next_generation)
+    found = ctx.alb.find_target_group(name)
+    if found is None or found["TargetGroupArn"] in attached:
+        return ()
+    tags = ctx.alb.tags([found["TargetGroupArn"]]).get(found["TargetGroupArn"], {})
+    if (tags.get(TAG_APP), tags.get(TAG_STAGE)) != (cfg.app, cfg.stage):
+        return ()  # someone else's: preflight names the clash
+    return (OrphanTargetGroup(name, found["TargetGroupArn"], state.next_generation),)
+
+
 
 
 def _seconds(text: str) -> float | None:
@@ -132,21 +186,12 @@ def _tag_role(view: AsgView) -> Role | None:
         return None
 
 
-def _effective_role(group: Group, tagged: Role | None, routing: Routing) -> Role:
-    if group.target_group_arn and group.target_group_arn == routing.default:
-        return Role.BLUE
-    if group.target_group_arn and group.target_group_arn == routing.green:
-        return Role.GREEN
-    if tagged == Role.BLUE:
-        # A blue no route sends to any more: a promote switched away from it but stopped
-        # before retagging. Until the blue rule follows, it stays a standby candidate.
-        return Role.STANDBY
-    return tagged or Role.RETIRED
-
-
 def _with_health(ctx: Context, group: Group) -> Group:
     if not group.target_group_arn:
         return group
     health = ctx.alb.target_health(group.target_group_arn)
     healthy = sum(1 for instance in group.instance_ids if health.get(instance) and health[instance].state == "healthy")
     return replace(group, healthy=healthy)
+
+
+__all__ = ["FleetState", "OrphanTargetGroup", "read", "effective_role", "is_target_group"]

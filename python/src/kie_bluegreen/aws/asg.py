@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..model import TAG_APP, TAG_PREFIX, TAG_STAGE, Capacity
-from .api import AwsApi
+from .api import AwsApi, AwsCallError
 
-# Settings a new generation copies from the live group (DESIGN 5, Auto Scaling).
+# Settings a new generation copies from the live group.
 COPIED_SETTINGS = (
     "LaunchConfigurationName", "HealthCheckType", "HealthCheckGracePeriod", "TerminationPolicies",
     "DefaultCooldown", "NewInstancesProtectedFromScaleIn", "CapacityRebalance", "MaxInstanceLifetime",
@@ -123,9 +123,14 @@ class Asg:
         self.api.call("autoscaling", "delete_tags", Tags=[
             {"ResourceId": name, "ResourceType": "auto-scaling-group", "Key": key} for key in keys])
 
-    def delete(self, name: str) -> None:
-        """Delete the group and terminate its instances (AWS finishes this in the background)."""
-        self.api.call("autoscaling", "delete_auto_scaling_group", AutoScalingGroupName=name, ForceDelete=True)
+    def delete(self, name: str, force: bool = False) -> None:
+        """Delete the group (AWS finishes in the background). Without `force` AWS refuses while the
+        group has instances; with it, their termination does not wait for a drain."""
+        try:
+            self.api.call("autoscaling", "delete_auto_scaling_group", AutoScalingGroupName=name, ForceDelete=force)
+        except AwsCallError as exc:
+            if not (exc.code == "ValidationError" and "not found" in str(exc).lower()):
+                raise
 
 
 def _tag_list(name: str, tags: dict, propagate: set) -> list[dict]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .api import AwsApi, AwsCallError
 
-# AWS's defaults when DescribeAccountLimits does not list a quota (DESIGN 5, ALB quotas).
+# AWS's defaults when DescribeAccountLimits does not list a quota (Elastic Load Balancing quotas).
 DEFAULT_LIMITS = {
     "rules-per-application-load-balancer": 100,
     "target-groups-per-application-load-balancer": 100,
@@ -50,19 +50,20 @@ class Lookups:
     def target_groups_in_region(self) -> int:
         return len(self.api.pages("elbv2", "describe_target_groups", "TargetGroups"))
 
-    def subnets(self, subnet_ids: list[str]) -> tuple[dict[str, str], list[str]]:
-        """({subnet id: vpc id} of those that exist, [ids that do not])."""
+    def subnets(self, subnet_ids: list[str]) -> tuple[dict[str, tuple[str, str]], list[str]]:
+        """({subnet id: (vpc id, availability zone)} of those that exist, [ids that do not])."""
         try:
             subnets = self.api.pages("ec2", "describe_subnets", "Subnets", SubnetIds=list(subnet_ids))
-            return {subnet["SubnetId"]: subnet["VpcId"] for subnet in subnets}, []
+            return {subnet["SubnetId"]: (subnet["VpcId"], subnet.get("AvailabilityZone", "")) for subnet in subnets}, []
         except AwsCallError as exc:
             if exc.code not in MISSING_CODES:
                 raise
-        found: dict[str, str] = {}  # AWS fails the whole call on one unknown id: ask one by one
+        found: dict[str, tuple[str, str]] = {}  # AWS fails the whole call on one unknown id: ask one by one
         missing: list[str] = []
         for subnet_id in subnet_ids:
             try:
-                found[subnet_id] = self.api.pages("ec2", "describe_subnets", "Subnets", SubnetIds=[subnet_id])[0]["VpcId"]
+                subnet = self.api.pages("ec2", "describe_subnets", "Subnets", SubnetIds=[subnet_id])[0]
+                found[subnet_id] = (subnet["VpcId"], subnet.get("AvailabilityZone", ""))
             except AwsCallError as exc:
                 if exc.code not in MISSING_CODES:
                     raise

@@ -1,4 +1,5 @@
-"""Provision: the new generation's target group and Auto Scaling Group, copied from the blue one.
+"""Provision: the new generation's target group and Auto Scaling Group, copied from the blue one;
+adopting the live group; bringing a standby back from zero.
 
 Idempotent: names are deterministic (`<app>-<stage>-g<N>`), so a re-run after a crash finds
 what the first run created and finishes it instead of creating twice.
@@ -8,14 +9,18 @@ from __future__ import annotations
 
 import re
 
+from typing import TYPE_CHECKING
+
 from .. import log, retry
 from ..aws.asg import AsgView
 from ..context import Context
-from ..errors import ConfigError, Refused
-from ..model import (TAG_APP, TAG_GENERATION, TAG_LAST_GENERATION, TAG_RELEASE, TAG_STAGE, Capacity, Group,
-                     Outcome, Release, Role)
-from ..state import FleetState
-from .common import require_blue
+from ..errors import ConfigError
+from ..model import (TAG_APP, TAG_CAPACITY, TAG_GENERATION, TAG_LAST_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
+                     Release, Role)
+from ..steps import Adopt, CreateGroup, CreateTargetGroup, MarkGeneration, ScaleUp, new_target_group
+
+if TYPE_CHECKING:
+    from ..executor import Run
 
 _log = log.get("provision")
 # Tags the instances inherit, so a server (and its user data) knows its release.
@@ -23,67 +28,84 @@ PROPAGATED_TAGS = {TAG_APP, TAG_STAGE, TAG_GENERATION, TAG_RELEASE}
 USER_DATA_TOKEN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
-def check_candidate(state: FleetState, release: Release) -> Group | None:
-    """The green group to resume, None to create one; Refused if another candidate is in the way."""
-    green = state.green
-    if green and green.release != release:
-        raise Refused(
-            f"green candidate {green.asg_name} {green.label} is still deployed; promote it or roll it back"
-            f" before deploying {release.version}")
-    return green
+def adopt(run: Run, step: Adopt) -> list[str]:
+    """Tag the live group and its target group as generation 1 (blue)."""
+    ctx = run.ctx
+    tags = ctx.tags(step.generation, step.release, Role.BLUE)
+    retry.aws_step(ctx.clock, lambda: ctx.alb.tag(step.target_group, tags))
+    retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.asg, tags, PROPAGATED_TAGS))  # the group's tag last: it commits
+    return [f"adopted {step.asg} as generation {step.generation} (blue, {step.release})"]
 
 
-def provision(ctx: Context, outcome: Outcome, state: FleetState, release: Release) -> Group:
-    """Create (or finish creating) the green generation for `release`; return it."""
-    cfg = ctx.config
-    blue = require_blue(state)
-    green = check_candidate(state, release)
-    if green:
-        _log.info("green %s %s already provisioned", green.asg_name, green.label)
-        return green
-
-    generation = state.next_generation
-    name = cfg.group_name(generation)
-    tags = ctx.tags(generation, release, Role.GREEN)
-    live = state.asgs[blue.asg_name]
-    # Everything that can refuse the configuration comes before the first write.
-    capacity = new_capacity(cfg, blue)
-    user_data = _user_data(ctx, live, generation, release)
-    _log.info("provisioning %s for %s (%d servers)", name, release, capacity.desired)
-
-    existing = ctx.alb.find_target_group(name)
-    if existing:  # left by a run that stopped before creating the group: finish it
-        target_group_arn = existing["TargetGroupArn"]
-        retry.aws_step(ctx.clock, lambda: ctx.alb.tag(target_group_arn, tags))
+def create_target_group(run: Run, step: CreateTargetGroup) -> list[str]:
+    """The candidate's target group, with the health check, protocol and attributes of `like`."""
+    ctx, cfg = run.ctx, run.ctx.config
+    generation = int(step.name.rsplit("-g", 1)[1])
+    tags = {TAG_APP: cfg.app, TAG_STAGE: cfg.stage, TAG_GENERATION: str(generation), TAG_ROLE: Role.GREEN.value}
+    changes = []
+    existing = ctx.alb.find_target_group(step.name)
+    if existing:  # created by a run that stopped before creating the group: finish it
+        arn = existing["TargetGroupArn"]
     else:
-        target_group_arn = retry.aws_step(ctx.clock, lambda: ctx.alb.create_target_group_like(
-            name, blue.target_group_arn, tags, cfg.target_group.health_check_path))
-        outcome.add(f"created target group {name} (settings copied from {_tg_name(blue.target_group_arn)})")
+        arn = retry.aws_step(ctx.clock, lambda: ctx.alb.create_target_group_like(
+            step.name, step.like, tags, cfg.target_group.health_check_path))
+        changes.append(f"created target group {step.name} (settings copied from {_tg_name(step.like)})")
     retry.aws_step(ctx.clock, lambda: ctx.alb.copy_attributes(
-        blue.target_group_arn, target_group_arn, cfg.target_group.deregistration_delay), also=retry.not_yet_visible)
+        step.like, arn, cfg.target_group.deregistration_delay), also=retry.not_yet_visible)
+    run.created[new_target_group(step.name)] = arn
+    run.names[arn] = step.name
+    return changes
 
-    template_version = _launch_template_version(ctx, outcome, live, generation, release, user_data)
+
+def create_group(run: Run, step: CreateGroup) -> list[str]:
+    """The candidate's Auto Scaling group, copied from the live one, registering into its
+    target group; the release reaches the servers through the propagated release tag (or a
+    launch template version rendered from the configured user data)."""
+    ctx, cfg = run.ctx, run.ctx.config
+    target_group = run.resolve(step.target_group)
+    run.names[target_group] = run.names[step.target_group] = f"{step.name} g{step.generation} ({step.release.version})"
+    run.versions[step.name] = step.release.version
+    run.owners[target_group] = step.name
+    if ctx.asg.find(step.name) is not None:
+        return []  # created by a run that stopped right after
+    live = run.state.asgs[step.like]
+    tags = ctx.tags(step.generation, step.release, Role.GREEN)
+    # The target group says what it serves too (a target group left by a stopped run gets them now).
+    retry.aws_step(ctx.clock, lambda: ctx.alb.tag(target_group, tags), also=retry.not_yet_visible)
+    user_data = user_data_for(ctx, live, step.generation, step.release)
+    changes: list[str] = []
+    template_version = _launch_template_version(ctx, changes, live, step.generation, step.release, user_data)
+    _log.info("provisioning %s for %s (%d servers)", step.name, step.release, step.capacity.desired)
     retry.aws_step(ctx.clock, lambda: ctx.asg.create_like(
-        name, live, capacity, target_group_arn, tags, PROPAGATED_TAGS, template_version, cfg.subnets),
+        step.name, live, step.capacity, target_group, tags, PROPAGATED_TAGS, template_version, cfg.subnets),
         also=retry.not_yet_visible)
-    outcome.add(f"created auto scaling group {name} for {release} (min {capacity.min}, max {capacity.max},"
-                f" desired {capacity.desired})")
-    # Remember the number on our rules: the group may be deleted later, the number must not
-    # come back. (Written last: until the group exists, a re-run resumes the same number.)
-    rules = [rule.arn for rule in state.listener.ours.values()]
-    if rules:
-        retry.aws_step(ctx.clock, lambda: ctx.alb.tag(rules, {TAG_LAST_GENERATION: str(generation)}))
-    return Group(generation, Role.GREEN, release, name, target_group_arn, capacity)
+    changes.append(f"created auto scaling group {step.name} for {step.release} (min {step.capacity.min},"
+                   f" max {step.capacity.max}, desired {step.capacity.desired})")
+    return changes
 
 
-def new_capacity(cfg, blue: Group) -> Capacity:
-    """The configured capacity, or the live group's ('copy')."""
-    if cfg.capacity:
-        return cfg.capacity
-    capacity = blue.saved_capacity or blue.capacity
-    if capacity.desired == 0:
-        raise ConfigError("capacity: 'copy' found the live group at 0 servers; set capacity: {min, max, desired}")
-    return capacity
+def mark_generation(run: Run, step: MarkGeneration) -> list[str]:
+    """Remember the number on our rules: the group may be deleted later, the number must not
+    come back."""
+    ctx = run.ctx
+    rules = [rule.arn for rule in run.listener.ours.values()]
+    if not rules or run.listener.last_generation >= step.generation:
+        return []
+    retry.aws_step(ctx.clock, lambda: ctx.alb.tag(rules, {TAG_LAST_GENERATION: str(step.generation)}))
+    return []  # bookkeeping, not a change worth reporting
+
+
+def scale_up(run: Run, step: ScaleUp) -> list[str]:
+    """Bring a scaled-to-zero standby back to its remembered capacity (before a rollback)."""
+    ctx = run.ctx
+    view = ctx.asg.find(step.group)
+    changes = []
+    if view is None or view.capacity.desired < step.capacity.desired:
+        retry.aws_step(ctx.clock, lambda: ctx.asg.set_capacity(step.group, step.capacity))
+        changes.append(f"scaled {step.group} back to {step.capacity.desired} servers")
+    if view is None or TAG_CAPACITY in view.tags:  # the remembered capacity is used up
+        retry.aws_step(ctx.clock, lambda: ctx.asg.untag(step.group, [TAG_CAPACITY]))
+    return changes
 
 
 def _tg_name(arn: str) -> str:
@@ -114,7 +136,7 @@ def pinned_template(live: AsgView) -> dict:
     return template
 
 
-def _user_data(ctx: Context, live, generation: int, release: Release) -> str | None:
+def user_data_for(ctx: Context, live, generation: int, release: Release) -> str | None:
     """With launch-template.user-data configured: the template rendered for this release."""
     path = ctx.config.launch_template.user_data
     if not path:
@@ -128,7 +150,7 @@ def _user_data(ctx: Context, live, generation: int, release: Release) -> str | N
         }, path)
 
 
-def _launch_template_version(ctx: Context, outcome: Outcome, live, generation: int, release: Release,
+def _launch_template_version(ctx: Context, changes: list, live, generation: int, release: Release,
                              user_data: str | None) -> str | None:
     """A new launch template version carrying the rendered user data (None: keep the live one)."""
     if user_data is None:
@@ -139,5 +161,5 @@ def _launch_template_version(ctx: Context, outcome: Outcome, live, generation: i
     if latest.get("VersionDescription") == description:  # created by a run that stopped
         return str(latest["VersionNumber"])
     version = retry.aws_step(ctx.clock, lambda: ctx.ec2.new_template_version(template, template["Version"], user_data, description))
-    outcome.add(f"created launch template version {version} with the user data of {release}")
+    changes.append(f"created launch template version {version} with the user data of {release}")
     return version

@@ -1,115 +1,109 @@
-"""Retire: what happens to groups no route sends traffic to any more.
+"""Retire: scale a standby to zero, delete a group and its target group.
 
-After a promote, the previous blue is a standby: kept running (`standby`), scaled to zero with
-its capacity remembered in a tag (`scale-to-zero`), or deleted (`terminate`); at most
-`retire.keep` standby generations are kept. After a rollback the candidate is `retired`: deleted
-(`retire.candidate: terminate`) or kept for debugging until `cleanup`.
-
-Safety: a group that any listener rule still forwards to is never touched, and nothing is
-scaled in or deleted before the target group's deregistration delay has passed since the group
-was unrouted, so in-flight requests finish.
+Safety: nothing is touched while a listener rule still names the group, and nothing is scaled
+in before a rule change has had time to reach every load balancer node (RULE_PROPAGATION after
+the group stopped serving). Draining in-flight requests is AWS's job on scale-in: the group
+deregisters each instance and waits for the target group's deregistration delay before it
+terminates it. The runner does not wait for that drain a second time, nor block on it: a
+group whose servers are still draining is deleted by the next run (or `cleanup`).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from .. import log, retry, state as fleet
-from ..context import Context
-from ..model import TAG_CAPACITY, TAG_UNROUTED_AT, Capacity, Group, Outcome
-from ..aws.api import AwsCallError
-from ..state import FleetState
+from .. import log, retry
+from ..errors import Refused
+from ..model import TAG_CAPACITY, TAG_UNROUTED_AT, Capacity
+from ..steps import DeleteGroup, DeleteTargetGroup, ScaleToZero
+
+if TYPE_CHECKING:
+    from ..executor import Run
 
 _log = log.get("retire")
-DRAIN_PROGRESS = 30.0  # seconds between progress lines while waiting for a drain
 # A rule change takes a few seconds to reach every ALB node: until then requests may still
-# arrive at the old group, so its drain only starts counting after that.
+# arrive at the old group, so it is scaled in only after that.
 RULE_PROPAGATION = 5.0
 
 
-def retire(ctx: Context, outcome: Outcome, state: FleetState | None = None, delete_retired: bool = False) -> FleetState:
-    """Apply the retire policy to every standby and retired group. `delete_retired` (cleanup)
-    also deletes retired groups kept for debugging."""
-    state = state or fleet.read(ctx)
-    policy = ctx.config.retire
-    keep = 0 if policy.previous == "terminate" else policy.keep
-    touched = False
-    for index, group in enumerate(state.standby):
-        if _still_routed(state, group):
-            continue
-        if index >= keep:
-            delete(ctx, outcome, group, f"standby beyond retire.keep ({keep})" if keep else "retire.previous is terminate")
-            touched = True
-        elif policy.previous == "scale-to-zero" and group.capacity.desired > 0:
-            _scale_to_zero(ctx, outcome, group)
-            touched = True
-    for group in state.retired:
-        if _still_routed(state, group):
-            continue
-        if delete_retired or policy.candidate == "terminate":
-            delete(ctx, outcome, group, "retired")
-            touched = True
-    return fleet.read(ctx) if touched else state
+def scale_to_zero(run: Run, step: ScaleToZero) -> list[str]:
+    ctx = run.ctx
+    view = ctx.asg.find(step.group)
+    if view is None or view.capacity.desired == 0:
+        return []
+    _require_unreferenced(run, step.group)
+    wait_propagated(run, step.group)
+    retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.group, {TAG_CAPACITY: str(step.capacity)}))
+    retry.aws_step(ctx.clock, lambda: ctx.asg.set_capacity(step.group, Capacity(0, step.capacity.max, 0)))
+    return [f"scaled {step.group} {step.label} to zero (capacity {step.capacity} kept in tag {TAG_CAPACITY};"
+            " AWS drains each server before terminating it)"]
 
 
-def _still_routed(state: FleetState, group: Group) -> bool:
-    rules = state.routed(group)
-    if rules:
-        _log.info("  leaving %s %s alone: still routed by %s", group.asg_name, group.label, ", ".join(rules))
-    return bool(rules)
+def delete_group(run: Run, step: DeleteGroup) -> list[str]:
+    """Scale the group to zero (AWS drains its servers), then delete it and its target group
+    once no server is left. A candidate that never served is deleted at once."""
+    ctx = run.ctx
+    view = ctx.asg.find(step.group)
+    target_group = run.resolve(step.target_group)
+    changes = []
+    if view is not None:
+        _require_unreferenced(run, step.group)
+        if step.never_routed:
+            retry.aws_step(ctx.clock, lambda: ctx.asg.delete(step.group, force=True))
+            view = None
+        elif view.instances:
+            if view.capacity.desired > 0 or view.capacity.min > 0:
+                wait_propagated(run, step.group)
+                retry.aws_step(ctx.clock, lambda: ctx.asg.set_capacity(step.group, Capacity(0, view.capacity.max, 0)))
+                changes.append(f"scaled {step.group} {step.label} to zero before deleting it ({step.why})")
+            view = ctx.asg.find(step.group)
+    if view is not None and view.instances:
+        _log.info("  %s: AWS is draining %d servers before terminating them; the next run (or `kie-bluegreen"
+                  " cleanup`) deletes the group and its target group", step.group, len(view.instances))
+        return changes
+    # Target group first, then the group: a stop in between leaves the group (which carries our
+    # tags) for the next run to find and delete.
+    if target_group:
+        retry.aws_step(ctx.clock, lambda: ctx.alb.delete_target_group(target_group))
+    if view is not None:
+        retry.aws_step(ctx.clock, lambda: ctx.asg.delete(step.group, force=True))
+    return changes + [f"deleted {step.group} {step.label} and its target group ({step.why})"]
 
 
-def wait_drained(ctx: Context, group: Group) -> None:
-    """Sleep until the deregistration delay, plus the time the ALB takes to apply a rule change,
-    has passed since the group was unrouted."""
-    delay = ctx.alb.deregistration_delay(group.target_group_arn) if group.target_group_arn else 0
-    delay += RULE_PROPAGATION
-    if group.unrouted_at is None:
-        # No stamp (e.g. adopted groups): stamp now, so a crash during the wait resumes it.
-        retry.aws_step(ctx.clock, lambda: ctx.asg.tag(group.asg_name, {TAG_UNROUTED_AT: f"{ctx.clock.wall():.3f}"}))
-        remaining = delay
-    else:
-        remaining = group.unrouted_at + delay - ctx.clock.wall()
-    if remaining > 0:
-        _log.info("  waiting %.0fs for in-flight requests to %s to drain (deregistration delay and"
-                  " rule propagation, %.0fs)", remaining, group.asg_name, delay)
-    while remaining > 0:
-        step = min(remaining, DRAIN_PROGRESS)
-        ctx.clock.sleep(step)
-        remaining -= step
-        if remaining > 0:
-            _log.info("  %s: %.0fs of draining left", group.asg_name, remaining)
+def delete_target_group(run: Run, step: DeleteTargetGroup) -> list[str]:
+    ctx = run.ctx
+    retry.aws_step(ctx.clock, lambda: ctx.alb.delete_target_group(step.arn))
+    return [step.describe(run.names)]
 
 
-def _scale_to_zero(ctx: Context, outcome: Outcome, group: Group) -> None:
-    wait_drained(ctx, group)
-    retry.aws_step(ctx.clock, lambda: ctx.asg.tag(group.asg_name, {TAG_CAPACITY: str(group.capacity)}))
-    retry.aws_step(ctx.clock, lambda: ctx.asg.set_capacity(group.asg_name, Capacity(0, group.capacity.max, 0)))
-    outcome.add(f"scaled {group.asg_name} {group.label} to zero (capacity {group.capacity} kept in tag {TAG_CAPACITY})")
-
-
-def delete(ctx: Context, outcome: Outcome, group: Group, why: str, drain: bool = True) -> None:
-    """Delete the group's target group and ASG. `drain=False` only for a group never routed."""
-    if drain:
-        wait_drained(ctx, group)
-    # Target group first: if we stop in between, the ASG (which carries the tags) is still
-    # there to find, and the next run deletes it.
-    if group.target_group_arn:
+def wait_propagated(run: Run, asg_name: str) -> None:
+    """Sleep until RULE_PROPAGATION has passed since the group stopped serving."""
+    ctx = run.ctx
+    group = run.state.group_named(asg_name)
+    unrouted_at = group.unrouted_at if group else None
+    view = ctx.asg.find(asg_name)
+    if view is not None and TAG_UNROUTED_AT in view.tags:
         try:
-            retry.aws_step(ctx.clock, lambda: ctx.alb.delete_target_group(group.target_group_arn))
-        except AwsCallError as exc:
-            if exc.code != "TargetGroupNotFound":
-                raise
-    retry.aws_step(ctx.clock, lambda: ctx.asg.delete(group.asg_name))
-    outcome.add(f"deleted {group.asg_name} {group.label} and its target group ({why})")
+            unrouted_at = float(view.tags[TAG_UNROUTED_AT])
+        except ValueError:
+            unrouted_at = None
+    if unrouted_at is None:
+        # No stamp (an adopted group, a stop right after the switch): stamp now, so a crash
+        # during the wait resumes it.
+        retry.aws_step(ctx.clock, lambda: ctx.asg.tag(asg_name, {TAG_UNROUTED_AT: f"{ctx.clock.wall():.3f}"}))
+        unrouted_at = ctx.clock.wall()
+    remaining = unrouted_at + RULE_PROPAGATION - ctx.clock.wall()
+    if remaining > 0:
+        _log.info("  waiting %.0fs for the rule change to reach every load balancer node before scaling in %s",
+                  remaining, asg_name)
+        ctx.clock.sleep(remaining)
 
 
-def restore(ctx: Context, outcome: Outcome, group: Group) -> Group:
-    """Bring a scaled-to-zero standby back to its remembered capacity (before a rollback)."""
-    if group.capacity.desired > 0 or group.saved_capacity is None:
-        return group
-    capacity = group.saved_capacity
-    retry.aws_step(ctx.clock, lambda: ctx.asg.set_capacity(group.asg_name, capacity))
-    retry.aws_step(ctx.clock, lambda: ctx.asg.untag(group.asg_name, [TAG_CAPACITY, TAG_UNROUTED_AT]))
-    outcome.add(f"scaled {group.asg_name} {group.label} back to {capacity.desired} servers")
-    return replace(group, capacity=capacity, saved_capacity=None)
+def _require_unreferenced(run: Run, asg_name: str) -> None:
+    """The last guard: never scale in or delete a group a listener rule still names."""
+    listener = run.reread_listener()
+    group = run.state.group_named(asg_name)
+    arn = group.target_group_arn if group else None
+    rules = listener.rules_referencing(arn) if arn else []
+    if rules:
+        raise Refused(f"not retiring {asg_name}: the listener still names its target group ({', '.join(rules)})")

@@ -1,72 +1,163 @@
-"""Route: rewrite the listener from its current routing to the desired one, read it back, and
-bring the role tags in line with what now serves traffic.
+"""Route: every write to the listener (routes, weights, weight-0 references, logins) and the tags
+that follow what serves traffic (roles, when a group stopped serving, the last transition).
+
+Every listener write is read back until AWS shows it. No route starts sending traffic to a
+group unless every one of its servers is ready at that moment: the same check guards every
+command, so no entry point can route to servers that are not ready.
 """
 
 from __future__ import annotations
 
-from .. import log, retry, routing, state as fleet
-from ..context import Context
-from ..errors import AwsError
-from ..model import FIXED_404, TAG_APP, TAG_ROLE, TAG_STAGE, TAG_UNROUTED_AT, Outcome, Role, Routing
-from ..state import FleetState
+from typing import TYPE_CHECKING, Callable
+
+from .. import log, retry
+from ..aws.alb import RuleSpec, forward_members
+from ..errors import AwsError, Refused
+from ..model import FIXED_404, TAG_APP, TAG_ROLE, TAG_STAGE, TAG_TRANSITION, TAG_UNROUTED_AT, Routing
+from ..steps import ClearUnrouted, MarkUnrouted, Record, Reference, Route, SetRole, Shift, SyncLogin, Unreference, Watch
+from . import wait_healthy
+
+if TYPE_CHECKING:
+    from ..executor import Run
 
 _log = log.get("route")
+WATCH_PROGRESS = 60.0  # seconds between progress lines while a step is held
 
 
-def switch(ctx: Context, outcome: Outcome, state: FleetState, desired: Routing) -> FleetState:
-    """Apply the rule changes from state.routing to `desired` (one call each), then read back."""
-    cfg = ctx.config
-    planned = routing.changes(state.routing, desired)
-    if not planned:
-        return state
-    names = state.names()
-    values = {"blue": (cfg.routing.blue_value, cfg.routing.blue_priority),
-              "green": (cfg.routing.green_value, cfg.routing.green_priority)}
-    rule_tags = {TAG_APP: cfg.app, TAG_STAGE: cfg.stage}
-    for change in planned:
-        value, priority = values.get(change.route, (None, None))
-        retry.aws_step(ctx.clock, lambda: ctx.alb.apply(state.listener, change, cfg.routing.header, value, priority, rule_tags))
-        _log.info("  %s", change.describe(names))
-        outcome.add(change.describe(names))
-
-    after = retry.until_consistent(ctx.clock, lambda: fleet.read(ctx), lambda s: s.routing == desired)
-    if after.routing != desired:
-        raise AwsError(
-            f"the listener does not show what was written: wanted {desired.as_dict()}, AWS shows {after.routing.as_dict()};"
-            " run the same command again to retry")
-    _mark_unrouted(ctx, state, after)
-    return after
+def route(run: Run, step: Route) -> list[str]:
+    ctx, cfg = run.ctx, run.ctx.config
+    target = run.resolve(step.to)
+    listener = run.listener
+    current = getattr(listener.routing, step.route)
+    if current == target and (step.route != "default" or len(forward_members(listener.default_actions)) == 1):
+        return []
+    if step.to != FIXED_404:
+        require_ready(run, target, f"the {step.route} route")
+    values = {"blue": cfg.routing.blue_value, "green": cfg.routing.green_value}
+    priorities = {"blue": cfg.routing.blue_priority, "green": cfg.routing.green_priority}
+    spec = RuleSpec(cfg.routing.header, values.get(step.route, ""), priorities.get(step.route, 0),
+                    {TAG_APP: cfg.app, TAG_STAGE: cfg.stage})
+    retry.aws_step(ctx.clock, lambda: ctx.alb.route(listener, step.route, target, spec))
+    _read_back(run, lambda routing: getattr(routing, step.route) == target and
+               (step.route != "default" or not routing.weights), f"{step.route} -> {target}")
+    return [step.describe(run.names)]
 
 
-def _mark_unrouted(ctx: Context, before: FleetState, after: FleetState) -> None:
-    """Stamp groups the switch took traffic from, so retire knows how long they have drained;
-    unstamp groups it sends traffic to again."""
-    served_before = {target for target in before.routing.as_dict().values() if target and target != FIXED_404}
-    served_after = {target for target in after.routing.as_dict().values() if target and target != FIXED_404}
-    for arn in served_before - served_after:
-        group = after.group_of(arn)
-        if group:
-            retry.aws_step(ctx.clock, lambda: ctx.asg.tag(group.asg_name, {TAG_UNROUTED_AT: f"{ctx.clock.wall():.3f}"}))
-    for arn in served_after - served_before:
-        group = after.group_of(arn)
-        if group and group.unrouted_at is not None:  # serving again (rollback to a standby)
-            retry.aws_step(ctx.clock, lambda: ctx.asg.untag(group.asg_name, [TAG_UNROUTED_AT]))
+def shift(run: Run, step: Shift) -> list[str]:
+    """Split the default route between blue and the candidate (weights in percent)."""
+    ctx = run.ctx
+    target, blue = run.resolve(step.to), run.resolve(step.blue)
+    listener = run.listener
+    if listener.routing.split and listener.routing.share(target) == step.weight:
+        return []
+    require_ready(run, target, "a share of the default route")
+    members = ((blue, 100 - step.weight), (target, step.weight))
+    retry.aws_step(ctx.clock, lambda: ctx.alb.set_default(listener, members))
+    _read_back(run, lambda routing: routing.share(target) == step.weight, f"default {step.weight}% -> {target}")
+    return [step.describe(run.names)]
 
 
-def set_role(ctx: Context, outcome: Outcome, state: FleetState, asg_name: str, role: Role) -> None:
-    """Write a role tag on a group's ASG and target group (no-op when already so)."""
-    if state.tagged_roles.get(asg_name) == role:
-        return
-    group = next(g for g in state.groups if g.asg_name == asg_name)
-    retry.aws_step(ctx.clock, lambda: ctx.asg.tag(asg_name, {TAG_ROLE: role.value}))
-    if group.target_group_arn:
-        retry.aws_step(ctx.clock, lambda: ctx.alb.tag(group.target_group_arn, {TAG_ROLE: role.value}))
-    outcome.add(f"{asg_name} {group.label} is now {role.value}")
+def reference(run: Run, step: Reference) -> list[str]:
+    """Add the group to the default action with weight 0: AWS health-checks only target groups
+    a listener references, and weight 0 sends it no request."""
+    ctx = run.ctx
+    target = run.resolve(step.target_group)
+    listener = run.listener
+    members = forward_members(listener.default_actions)
+    if any(arn == target for arn, _ in members):
+        return []
+    retry.aws_step(ctx.clock, lambda: ctx.alb.set_default(listener, members + ((target, 0),)))
+    _read_back(run, lambda routing: target in routing.warming, f"weight-0 reference to {target}")
+    return [step.describe(run.names)]
 
 
-def settle_roles(ctx: Context, outcome: Outcome, state: FleetState | None = None) -> FleetState:
-    """Make every role tag say what the routing says (after a switch, or after a crash)."""
-    state = state or fleet.read(ctx)
-    for group in state.retags:
-        set_role(ctx, outcome, state, group.asg_name, group.role)
-    return fleet.read(ctx) if state.retags else state
+def unreference(run: Run, step: Unreference) -> list[str]:
+    ctx = run.ctx
+    target = run.resolve(step.target_group)
+    listener = run.listener
+    members = forward_members(listener.default_actions)
+    kept = tuple(member for member in members if not (member[0] == target and member[1] == 0))
+    if kept == members:
+        return []
+    retry.aws_step(ctx.clock, lambda: ctx.alb.set_default(listener, kept))
+    _read_back(run, lambda routing: target not in routing.warming, f"no weight-0 reference to {target}")
+    return [step.describe(run.names)]
+
+
+def sync_login(run: Run, step: SyncLogin) -> list[str]:
+    ctx = run.ctx
+    retry.aws_step(ctx.clock, lambda: ctx.alb.sync_login(run.listener, step.route))
+    run.reread_listener()
+    return [step.describe(run.names)]
+
+
+def record(run: Run, step: Record) -> list[str]:
+    ctx = run.ctx
+    rules = [rule.arn for rule in run.listener.ours.values() if rule.tags.get(TAG_TRANSITION) != step.transition]
+    if rules:
+        retry.aws_step(ctx.clock, lambda: ctx.alb.tag(rules, {TAG_TRANSITION: step.transition}))
+    return []  # bookkeeping, not a change worth reporting
+
+
+def set_role(run: Run, step: SetRole) -> list[str]:
+    """The target group's tag first, the Auto Scaling group's last: the group's tag is the one
+    the next run reads, so a stop in between is seen and finished."""
+    ctx = run.ctx
+    target_group = run.resolve(step.target_group)
+    if target_group:
+        retry.aws_step(ctx.clock, lambda: ctx.alb.tag(target_group, {TAG_ROLE: step.role.value}))
+    retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.group, {TAG_ROLE: step.role.value}))
+    return [step.describe(run.names)]
+
+
+def mark_unrouted(run: Run, step: MarkUnrouted) -> list[str]:
+    ctx = run.ctx
+    view = ctx.asg.find(step.group)
+    if view is not None and TAG_UNROUTED_AT not in view.tags:
+        retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.group, {TAG_UNROUTED_AT: f"{ctx.clock.wall():.3f}"}))
+    return []
+
+
+def clear_unrouted(run: Run, step: ClearUnrouted) -> list[str]:
+    ctx = run.ctx
+    retry.aws_step(ctx.clock, lambda: ctx.asg.untag(step.group, [TAG_UNROUTED_AT]))
+    return []
+
+
+def watch(run: Run, step: Watch) -> list[str]:
+    """Hold the step for its time, with a progress line now and then."""
+    ctx = run.ctx
+    _log.info("holding %s for %gs (%s)", step.group, step.seconds, step.why)
+    started = ctx.clock.now()
+    while (left := step.seconds - (ctx.clock.now() - started)) > 0:
+        ctx.clock.sleep(min(left, WATCH_PROGRESS))
+        if step.seconds - (ctx.clock.now() - started) > 0:
+            _log.info("  %s: %.0fs left", step.why, step.seconds - (ctx.clock.now() - started))
+    return []
+
+
+# -- shared -------------------------------------------------------------------------------------
+
+
+def require_ready(run: Run, target: str, what: str) -> None:
+    """Refuse (exit 3) to start sending traffic to a group unless all its servers are ready."""
+    if target in run.listener.routing.serving():
+        return  # it already serves: not a new destination
+    asg_name = run.asg_of(target)
+    if asg_name is None:
+        raise Refused(f"refusing to route {what} to {run.names.get(target, target)}: it is not a group of"
+                      f" {run.ctx.config.app}/{run.ctx.config.stage}")
+    readiness = wait_healthy.check(run.ctx, asg_name, target, run.versions[asg_name], run.verified)
+    if not readiness.done:
+        raise Refused(f"refusing to route {what} to {asg_name}: {readiness.line()}; not ready: {readiness.detail()}."
+                      " Traffic only goes to a group whose servers are all ready: wait for them"
+                      " (kie-bluegreen phase wait) and run the command again")
+
+
+def _read_back(run: Run, shows: Callable[[Routing], bool], wanted: str) -> None:
+    """Read the listener until it shows the write (AWS is eventually consistent)."""
+    ctx = run.ctx
+    after = retry.until_consistent(ctx.clock, run.reread_listener, lambda listener: shows(listener.routing))
+    if not shows(after.routing):
+        raise AwsError(f"the listener does not show what was written: wanted {wanted}, AWS shows"
+                       f" {after.routing.as_dict()}; run the same command again to retry")

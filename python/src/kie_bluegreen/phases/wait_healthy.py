@@ -12,13 +12,21 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 from .. import log, retry
 from ..context import Context
 from ..errors import DeploymentFailed
-from ..model import Group
+from ..steps import WaitReady
+
+if TYPE_CHECKING:
+    from ..executor import Run
 
 _log = log.get("wait")
 HEARTBEAT = 60.0  # seconds between progress lines when nothing changes
+# A listener change takes a few seconds to reach the load balancer; targets still `unused` after
+# this long will not be health-checked (a zone the load balancer does not enable).
+UNUSED_GRACE = 60.0
 
 
 @dataclass
@@ -27,6 +35,7 @@ class Readiness:
     ready: list = field(default_factory=list)  # instance ids
     waiting: dict = field(default_factory=dict)  # instance id -> why it is not ready
     missing: int = 0  # instances the group wants but has not launched yet
+    unused: list = field(default_factory=list)  # registered, but AWS does not health-check them
 
     @property
     def done(self) -> bool:
@@ -47,39 +56,41 @@ class Readiness:
 
 
 class WaitTimeout(DeploymentFailed):
-    def __init__(self, group: Group, readiness: Readiness, timeout: float):
+    def __init__(self, group: str, label: str, readiness: Readiness, timeout: float, why: str = ""):
         super().__init__(
-            f"{group.asg_name} {group.label}: {len(readiness.ready)}/{readiness.desired} servers ready after"
-            f" {timeout:g}s; not ready: {readiness.detail()}")
+            f"{group} {label}: {len(readiness.ready)}/{readiness.desired} servers ready after"
+            f" {timeout:g}s; not ready: {readiness.detail()}" + (f"; {why}" if why else ""))
         self.readiness = readiness
 
 
-def check(ctx: Context, group: Group, verified: set) -> Readiness:
+def check(ctx: Context, asg_name: str, target_group: str, version: str, verified: set) -> Readiness:
     """One look at the group: which servers are ready and why the others are not."""
-    asg = ctx.asg.find(group.asg_name)
+    asg = ctx.asg.find(asg_name)
     if asg is None:
-        return Readiness(desired=group.capacity.desired, missing=group.capacity.desired)
-    health = ctx.alb.target_health(group.target_group_arn)
+        return Readiness(desired=1, missing=1)
+    health = ctx.alb.target_health(target_group)
     readiness = Readiness(desired=asg.capacity.desired)
     healthy = []
     for instance in asg.instances:
         target = health.get(instance.id)
         if not instance.in_service:
-            readiness.waiting[instance.id] = f"{instance.lifecycle.lower()}"
+            readiness.waiting[instance.id] = instance.lifecycle.lower()  # pending, pending:wait (a lifecycle hook)...
         elif target is None:
             readiness.waiting[instance.id] = "not registered"
         elif target.state != "healthy":
             readiness.waiting[instance.id] = target.describe()
+            if target.state == "unused":
+                readiness.unused.append(instance.id)
         else:
             healthy.append(instance.id)
     readiness.missing = max(0, asg.capacity.desired - len(asg.instances))
     if ctx.config.kie.verify:
-        healthy = _verify_kie(ctx, group, healthy, readiness, verified)
+        healthy = _verify_kie(ctx, version, healthy, readiness, verified)
     readiness.ready = healthy
     return readiness
 
 
-def _verify_kie(ctx: Context, group: Group, healthy: list, readiness: Readiness, verified: set) -> list:
+def _verify_kie(ctx: Context, version: str, healthy: list, readiness: Readiness, verified: set) -> list:
     """Ask each healthy server's KIE API for the container; remember the ones that passed."""
     to_check = [instance for instance in healthy if instance not in verified]
     addresses = ctx.ec2.addresses(to_check)
@@ -88,7 +99,7 @@ def _verify_kie(ctx: Context, group: Group, healthy: list, readiness: Readiness,
     def ask(instance: str):
         url = kie.url.format(**addresses.get(instance, {"instance_id": instance, "private_ip": "",
                                                           "public_ip": "", "private_dns": ""}))
-        return instance, ctx.kie.check_container(url, ctx.config.container.id, group.version)
+        return instance, ctx.kie.check_container(url, ctx.config.container.id, version)
 
     with ThreadPoolExecutor(max_workers=min(16, max(1, len(to_check)))) as pool:
         for instance, answer in pool.map(ask, to_check):
@@ -99,25 +110,40 @@ def _verify_kie(ctx: Context, group: Group, healthy: list, readiness: Readiness,
     return [instance for instance in healthy if instance in verified]
 
 
-def wait_healthy(ctx: Context, group: Group, timeout: float | None = None) -> Readiness:
-    """Poll until every server of the group is ready; WaitTimeout (exit 1) when time runs out."""
-    timeout = ctx.config.wait.timeout if timeout is None else timeout
-    interval = ctx.config.wait.poll_interval
-    verified: set = set()
+def wait_ready(run: Run, step: WaitReady) -> list[str]:
+    """Poll until every server of the group is ready; WaitTimeout (exit 1) when time runs out,
+    or at once when AWS keeps its targets `unused` although the listener references the group
+    (their zone is not enabled on the load balancer)."""
+    ctx = run.ctx
+    target_group = run.resolve(step.target_group)
+    version = step.version
+    timeout, interval = step.timeout, ctx.config.wait.poll_interval
     started = ctx.clock.now()
     last = {"line": None, "at": started}
-    _log.info("waiting for %s %s to be ready (timeout %gs, every %gs)", group.asg_name, group.label, timeout, interval)
+    _log.info("waiting for %s %s to be ready (timeout %gs, every %gs)", step.group, step.label, timeout, interval)
 
     def look() -> Readiness:
-        readiness = check(ctx, group, verified)
+        readiness = check(ctx, step.group, target_group, version, run.verified)
         now = ctx.clock.now()
         # A line when something changed, and a heartbeat while nothing does.
         if readiness.line() != last["line"] or now - last["at"] >= HEARTBEAT:
-            _log.info("  %s: %s (%.0fs)", group.label, readiness.line(), now - started)
+            _log.info("  %s: %s (%.0fs)", step.label, readiness.line(), now - started)
             last.update(line=readiness.line(), at=now)
         return readiness
 
-    readiness = retry.poll(ctx.clock, look, lambda r: r.done, timeout, interval)
+    def finished(readiness: Readiness) -> bool:
+        return readiness.done or _stuck_unused(readiness, ctx.clock.now() - started)
+
+    readiness = retry.poll(ctx.clock, look, finished, timeout, interval)
+    if _stuck_unused(readiness, ctx.clock.now() - started):
+        raise WaitTimeout(step.group, step.label, readiness, ctx.clock.now() - started,
+                          "AWS does not health-check them although the listener references the group: their"
+                          " Availability Zone is probably not enabled on the load balancer (see preflight)")
     if not readiness.done:
-        raise WaitTimeout(group, readiness, timeout)
-    return readiness
+        raise WaitTimeout(step.group, step.label, readiness, timeout)
+    return []
+
+
+def _stuck_unused(readiness: Readiness, waited: float) -> bool:
+    """Targets still `unused` well after the reference reached the load balancer."""
+    return bool(readiness.unused) and waited >= UNUSED_GRACE and not readiness.done

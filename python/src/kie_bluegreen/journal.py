@@ -1,0 +1,31 @@
+"""The journal of a command: every step it ran and the changes each one made, in order.
+
+The report prints it; a failed command still reports what it changed before it failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .steps import Step
+
+
+@dataclass
+class Entry:
+    step: Step
+    changes: list = field(default_factory=list)  # what was written to AWS, in words
+
+
+@dataclass
+class Journal:
+    """What a command did: every step it ran, and the changes each one made."""
+
+    entries: list = field(default_factory=list)
+
+    @property
+    def changes(self) -> list[str]:
+        return [change for entry in self.entries for change in entry.changes]
+
+    @property
+    def steps(self) -> list[Step]:
+        return [entry.step for entry in self.entries]

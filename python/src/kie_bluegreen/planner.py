@@ -1,0 +1,508 @@
+"""PURE: what a command will do, from what was asked and what AWS shows. No AWS calls here.
+
+Every command plans in three parts:
+1. finish what a stopped run left half-done (a route that did not follow the default, a role
+   tag behind the routing, a weight-0 reference nobody waits for, a header rule that no longer
+   logs in like the default action);
+2. the command's own steps;
+3. bring role tags in line with the routing and apply the retire policy.
+So resuming after a crash is running the same command again: it plans from what AWS shows and
+executes what is left. The refusal rules of every command live here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from . import routing as desired
+from .config import StageConfig
+from .errors import ConfigError, Refused
+from .model import FIXED_404, Capacity, Group, Release, Role, Routing
+from .state import FleetState, effective_role
+from .steps import (Adopt, ClearUnrouted, MarkUnrouted, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
+                    MarkGeneration, Plan, Record, Reference, Route, ScaleToZero, ScaleUp, SetRole, Shift, Step,
+                    SyncLogin, Unreference, WaitReady, Watch, new_target_group)
+from .aws.alb import same_login
+
+COMMANDS = ("init", "deploy", "promote", "rollback", "cleanup", "retire", "shift")
+
+
+@dataclass(frozen=True)
+class Request:
+    command: str
+    version: str | None = None
+    strategy: str | None = None
+    generation: int | None = None
+    weight: int | None = None
+    adopt: str | None = None  # init: the live Auto Scaling group to adopt (found by the flow)
+
+
+@dataclass
+class _Member:
+    """What the draft knows of one group while it plans: its tag as the plan leaves it."""
+
+    name: str
+    generation: int
+    version: str
+    target_group: str | None
+    tagged: Role | None
+    group: Group | None  # None for a group the plan creates
+
+    @property
+    def label(self) -> str:
+        return f"g{self.generation} ({self.version})"
+
+
+@dataclass
+class Draft:
+    """A plan being written, with the routing and role tags as its steps leave them."""
+
+    state: FleetState
+    cfg: StageConfig
+    command: str
+    steps: list = field(default_factory=list)
+    message: str | None = None
+
+    def __post_init__(self):
+        self.routing = self.state.routing
+        self.members = {g.asg_name: _Member(g.asg_name, g.generation, g.version, g.target_group_arn, g.tagged_role, g)
+                        for g in self.state.groups}
+        self.last_generation = self.state.listener.last_generation
+
+    def add(self, step: Step) -> None:
+        self.steps.append(step)
+        if isinstance(step, Route):
+            self.routing = _routed(self.routing, step)
+        elif isinstance(step, Reference):
+            members = self.routing.weights or ((self.routing.default, 1),)
+            self.routing = replace(self.routing, weights=tuple(members) + ((step.target_group, 0),))
+        elif isinstance(step, Unreference):
+            left = tuple(m for m in self.routing.weights if m[0] != step.target_group)
+            self.routing = replace(self.routing, weights=left if len(left) > 1 else ())
+        elif isinstance(step, Shift):
+            self.routing = replace(self.routing, weights=((step.blue, 100 - step.weight), (step.to, step.weight)))
+        elif isinstance(step, SetRole):
+            self.members[step.group].tagged = step.role
+        elif isinstance(step, MarkGeneration):
+            self.last_generation = step.generation
+
+    def route_to(self, wanted: Routing) -> None:
+        changes = desired.changes(self.routing, wanted)
+        if self.routing.split and wanted.default == self.routing.default:
+            # Same group, but the default still splits traffic: make it a plain forward again.
+            self.add(Route("default", wanted.default, self.routing.default))
+        for change in changes:
+            self.add(Route(change.route, change.target, change.previous, change.create))
+
+    def role_of(self, member: _Member) -> Role:
+        probe = Group(member.generation, Role.RETIRED, Release("", "", ""), member.name, member.target_group,
+                      Capacity(0, 0, 0), tagged_role=member.tagged)
+        return effective_role(probe, self.routing)
+
+    def of_kind_for(self, kind: type, group: str) -> list:
+        return [step for step in self.steps if isinstance(step, kind) and step.target == group]
+
+    def plan(self) -> Plan:
+        return Plan(self.command, tuple(self.steps), self.message)
+
+
+def _routed(routing: Routing, step: Route) -> Routing:
+    if step.route == "default":
+        return replace(routing, default=step.to, weights=())
+    return replace(routing, **{step.route: step.to})
+
+
+# -- entry point -----------------------------------------------------------------------------------
+
+
+def plan(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
+    """The plan of one command; Refused (exit 3) or ConfigError (exit 2) when it cannot run."""
+    planners = {"init": _init, "deploy": _deploy, "promote": _promote, "rollback": _rollback,
+                "cleanup": _cleanup, "retire": _retire, "shift": _shift}
+    if request.command not in planners:
+        raise ConfigError(f"unknown command {request.command!r}; one of {', '.join(COMMANDS)}")
+    return planners[request.command](request, state, cfg)
+
+
+def require_blue(state: FleetState) -> Group:
+    blue = state.blue
+    if blue is None:
+        raise Refused(
+            f"the listener's default action ({state.routing.default}) is not a group managed by kie-bluegreen;"
+            " run `kie-bluegreen init --version V` first to adopt the live group as generation 1")
+    return blue
+
+
+def pending(state: FleetState, cfg: StageConfig) -> Plan:
+    """What the next command would finish first (status reports it; it changes nothing)."""
+    if state.blue is None:
+        return Plan("status")
+    draft = Draft(state, cfg, "status")
+    _settle(draft, keep=set())
+    _finalize(draft)
+    return draft.plan()
+
+
+# -- init ----------------------------------------------------------------------------------------
+
+
+def _init(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
+    draft = Draft(state, cfg, "init")
+    blue = state.blue
+    if blue is None:
+        default = state.routing.default
+        generation = state.next_generation
+        release = cfg.release(request.version)
+        draft.add(Adopt(request.adopt, default, generation, release))
+        draft.members[request.adopt] = _Member(request.adopt, generation, release.version, default, Role.BLUE, None)
+        blue_target = default
+    else:
+        blue_target = blue.target_group_arn
+        if blue.release != cfg.release(request.version):
+            draft.message = f"already initialised: blue is {blue.name} (--version {request.version} ignored)"
+    # Only what is missing: a canary in progress survives a second init.
+    current = draft.routing
+    _sync_login(draft)
+    draft.route_to(Routing(current.default, current.blue or blue_target, current.green or FIXED_404))
+    return draft.plan()
+
+
+# -- deploy --------------------------------------------------------------------------------------
+
+
+def _deploy(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
+    """Deploy `version`; without one (a single phase of a deploy in progress), the candidate's."""
+    blue = require_blue(state)
+    candidate = state.green
+    if request.version is None:
+        if candidate is None:
+            draft = Draft(state, cfg, "deploy")
+            draft.message = "no green candidate: nothing to wait for or route (deploy a new version first)"
+            return draft.plan()
+        request = replace(request, version=candidate.version)
+    release = cfg.release(request.version)
+    strategy = request.strategy or cfg.routing.strategy
+    if candidate and candidate.release != release:
+        raise Refused(
+            f"green candidate {candidate.name} is still deployed; promote it or roll it back"
+            f" before deploying {release.version}")
+    draft = Draft(state, cfg, "deploy")
+    if candidate is None and blue.release == release:
+        _settle(draft, keep=set())
+        _finalize(draft)
+        draft.message = f"{release.version} is already live on {blue.name}"
+        return draft.plan()
+    if candidate is not None and candidate.target_group_arn in state.routing.serving() and strategy == "canary":
+        draft.message = f"{release.version} is already the green candidate {candidate.name}"
+
+    _settle(draft, keep={candidate.target_group_arn} if candidate else set())
+    member = _provision(draft, blue, candidate, release)
+    if member.target_group not in draft.routing.serving():
+        draft.add(WaitReady(member.name, member.label, member.target_group, member.version, cfg.wait.timeout))
+    if strategy == "canary":
+        draft.route_to(desired.canary(blue.target_group_arn, member.target_group))
+        _unreference(draft, member)
+    elif strategy == "weighted":
+        draft.route_to(desired.canary(blue.target_group_arn, member.target_group))
+        _weighted_steps(draft, blue, member)
+    else:
+        _promote_to(draft, member)
+    _finalize(draft)
+    return draft.plan()
+
+
+def _provision(draft: Draft, blue: Group, candidate: Group | None, release: Release) -> _Member:
+    """Steps that create (or finish creating) the candidate and make AWS health-check it."""
+    state, cfg = draft.state, draft.cfg
+    if candidate is None:
+        generation = state.next_generation
+        name = cfg.group_name(generation)
+        orphan = next((o for o in state.orphans if o.name == name), None)
+        target_group = orphan.arn if orphan else new_target_group(name)
+        if orphan is None:
+            draft.add(CreateTargetGroup(name, blue.target_group_arn))
+        draft.add(CreateGroup(name, generation, release, new_capacity(cfg, blue), target_group, blue.asg_name))
+        member = _Member(name, generation, release.version, target_group, Role.GREEN, None)
+        draft.members[name] = member
+    else:
+        member = draft.members[candidate.asg_name]
+    if draft.last_generation < member.generation:
+        draft.add(MarkGeneration(member.generation))
+    if member.target_group not in draft.routing.referencing():
+        draft.add(Reference(member.name, member.target_group))
+    return member
+
+
+def new_capacity(cfg: StageConfig, blue: Group) -> Capacity:
+    """The configured capacity, or the live group's ('copy')."""
+    if cfg.capacity:
+        return cfg.capacity
+    capacity = blue.saved_capacity or blue.capacity
+    if capacity.desired == 0:
+        raise ConfigError("capacity: 'copy' found the live group at 0 servers; set capacity: {min, max, desired}")
+    return capacity
+
+
+def _weighted_steps(draft: Draft, blue: Group, member: _Member) -> None:
+    """Each configured step not reached yet: shift, then hold and watch. 100 is a promote."""
+    cfg = draft.cfg
+    reached = draft.routing.share(member.target_group) if draft.routing.split else 0
+    for weight in cfg.routing.steps:
+        if weight < reached:
+            continue
+        if weight >= 100:
+            _promote_to(draft, member)
+            return
+        if weight > reached:
+            draft.add(Shift(weight, member.target_group, blue.target_group_arn))
+        draft.add(Watch(member.name, cfg.routing.step_pause, f"{weight}% of the default route"))
+        reached = weight
+
+
+def _promote_to(draft: Draft, member: _Member) -> None:
+    """Everyone on the candidate (the design note's Canary-2); the bake, when configured."""
+    draft.add(Record(f"promote:{member.generation}"))
+    draft.route_to(desired.promoted(member.target_group))
+    bake = draft.cfg.analysis.bake
+    if bake > 0:
+        draft.add(Watch(member.name, bake, "bake: the previous group is kept until it ends"))
+
+
+# -- promote -------------------------------------------------------------------------------------
+
+
+def _promote(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
+    blue = require_blue(state)
+    candidate = state.green
+    draft = Draft(state, cfg, "promote")
+    _settle(draft, keep={candidate.target_group_arn} if candidate else set())
+    if candidate is None:
+        _finalize(draft)
+        if draft.steps:
+            draft.message = f"finishing the promote of {blue.name}"
+            return draft.plan()
+        if state.transition == f"promote:{blue.generation}":
+            draft.message = f"already promoted: {blue.name} serves everyone"
+            return draft.plan()
+        raise Refused("nothing to promote: there is no green candidate (deploy a new version first)")
+    member = draft.members[candidate.asg_name]
+    if member.target_group not in draft.routing.referencing():
+        draft.add(Reference(member.name, member.target_group))
+    draft.add(WaitReady(member.name, member.label, member.target_group, member.version, cfg.wait.timeout))
+    _promote_to(draft, member)
+    _finalize(draft)
+    return draft.plan()
+
+
+# -- rollback ------------------------------------------------------------------------------------
+
+
+def _rollback(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
+    blue = require_blue(state)
+    candidate = state.green
+    generation = request.generation
+    draft = Draft(state, cfg, "rollback")
+    if candidate is not None:
+        if generation not in (None, blue.generation):
+            raise Refused(f"green candidate {candidate.name} is deployed; roll it back first (no --generation)")
+        # Before promote: everyone back on blue, the candidate retired.
+        _settle(draft, keep=set())
+        draft.add(Record(f"rollback:{candidate.generation}:{blue.generation}"))
+        _retire_intent(draft, draft.members[candidate.asg_name])
+        draft.route_to(desired.at_rest(blue.target_group_arn))
+        _unreference(draft, draft.members[candidate.asg_name])
+        _finalize(draft)
+        return draft.plan()
+
+    if generation is None and _rolled_back_to(state, blue):
+        _settle(draft, keep=set())
+        _finalize(draft)
+        draft.message = (f"already rolled back: {blue.name} serves everyone; to go back further, name the"
+                         " generation (rollback --generation N)")
+        return draft.plan()
+    target = _rollback_target(state, blue, generation)
+    _settle(draft, keep={target.target_group_arn})
+    member = draft.members[target.asg_name]
+    if target.saved_capacity is not None:
+        draft.add(ScaleUp(target.asg_name, target.saved_capacity))
+    if member.target_group not in draft.routing.referencing():
+        draft.add(Reference(member.name, member.target_group))
+    draft.add(WaitReady(member.name, member.label, member.target_group, member.version, cfg.wait.timeout))
+    draft.add(Record(f"rollback:{blue.generation}:{target.generation}"))
+    _retire_intent(draft, draft.members[blue.asg_name])
+    draft.route_to(desired.at_rest(target.target_group_arn))
+    _finalize(draft)
+    return draft.plan()
+
+
+def _rolled_back_to(state: FleetState, blue: Group) -> bool:
+    """The last transition recorded is a rollback that ended on the current blue."""
+    parts = (state.transition or "").split(":")
+    return len(parts) == 3 and parts[0] == "rollback" and parts[2] == str(blue.generation)
+
+
+def _rollback_target(state: FleetState, blue: Group, generation: int | None) -> Group:
+    if generation is None:
+        usable = [g for g in state.standby if g.target_group_arn]
+        if not usable:
+            raise Refused("nothing to roll back to: there is no green candidate and no standby generation")
+        return usable[0]
+    if generation == blue.generation:
+        raise Refused(f"generation {generation} is already blue")
+    target = next((g for g in state.groups if g.generation == generation), None)
+    if target is None or target.role not in (Role.STANDBY, Role.RETIRED) or not target.target_group_arn:
+        have = ", ".join(f"g{g.generation} {g.role.value}" for g in state.groups)
+        raise Refused(f"--generation {generation}: not a standby or kept generation (have: {have})")
+    return target
+
+
+def _retire_intent(draft: Draft, member: _Member) -> None:
+    """Tag the group retired before any route changes: a re-run after a crash never takes it
+    for a standby to come back to."""
+    if member.tagged != Role.RETIRED:
+        draft.add(SetRole(member.name, member.label, Role.RETIRED, member.target_group))
+
+
+# -- cleanup, retire, shift ----------------------------------------------------------------------
+
+
+def _cleanup(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
+    require_blue(state)
+    draft = Draft(state, cfg, "cleanup")
+    _settle(draft, keep=set())
+    _finalize(draft, delete_retired=True)
+    return draft.plan()
+
+
+def _retire(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
+    require_blue(state)
+    draft = Draft(state, cfg, "retire")
+    _settle(draft, keep=set())
+    _finalize(draft)
+    return draft.plan()
+
+
+def _shift(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
+    """One weighted step on its own: `weight` percent of the default route to the candidate."""
+    blue = require_blue(state)
+    candidate = state.green
+    if candidate is None:
+        raise Refused("nothing to shift: there is no green candidate (deploy a new version first)")
+    draft = Draft(state, cfg, "shift")
+    _settle(draft, keep={candidate.target_group_arn})
+    member = draft.members[candidate.asg_name]
+    if request.weight >= 100:
+        draft.add(WaitReady(member.name, member.label, member.target_group, member.version, cfg.wait.timeout))
+        _promote_to(draft, member)
+    elif draft.routing.share(member.target_group) != request.weight or not draft.routing.split:
+        if member.target_group not in draft.routing.referencing():
+            draft.add(Reference(member.name, member.target_group))
+        draft.add(WaitReady(member.name, member.label, member.target_group, member.version, cfg.wait.timeout))
+        if request.weight == 0:
+            draft.route_to(Routing(blue.target_group_arn, draft.routing.blue, draft.routing.green))
+        else:
+            draft.add(Shift(request.weight, member.target_group, blue.target_group_arn))
+    _finalize(draft)
+    return draft.plan()
+
+
+# -- the parts every command shares ----------------------------------------------------------------
+
+
+def _settle(draft: Draft, keep: set) -> None:
+    """Finish what a stopped run left half-done. `keep`: weight-0 references the command needs."""
+    state = draft.state
+    _sync_login(draft)
+    routing = draft.routing
+    primary = state.group_of(routing.default)
+    if primary is not None and not routing.split:
+        # The default route is the truth: the blue header follows it, and a candidate that
+        # already serves everyone is no longer a candidate.
+        if routing.blue is not None and routing.blue != routing.default:
+            draft.add(Route("blue", routing.default, routing.blue))
+        if routing.green == routing.default:
+            draft.add(Route("green", FIXED_404, routing.green))
+    for target in draft.routing.warming:
+        group = state.group_of(target)
+        if group is None or target in keep:
+            continue
+        draft.add(Unreference(group.asg_name, target))
+    if draft.command != "deploy":
+        for orphan in state.orphans:
+            draft.add(DeleteTargetGroup(orphan.name, orphan.arn, "left by a deploy that stopped before creating its group"))
+
+
+def _sync_login(draft: Draft) -> None:
+    """Our header rules must log users in exactly like the default action, or a header would
+    be a way around the login."""
+    listener = draft.state.listener
+    for route, rule in sorted(listener.ours.items()):
+        current = next((r for r in listener.rules if r["RuleArn"] == rule.arn), None)
+        if current is not None and not same_login(current["Actions"], listener.default_actions):
+            draft.add(SyncLogin(route))
+
+
+def _unreference(draft: Draft, member: _Member) -> None:
+    if member.target_group in draft.routing.warming:
+        draft.add(Unreference(member.name, member.target_group))
+
+
+def _finalize(draft: Draft, delete_retired: bool = False) -> None:
+    """Role tags as the routing leaves them, serving groups unstamped, the retire policy."""
+    serving = draft.routing.serving()
+    for member in sorted(draft.members.values(), key=lambda m: m.generation):
+        role = draft.role_of(member)
+        if member.tagged != role:
+            draft.add(SetRole(member.name, member.label, role, member.target_group))
+        group = member.group
+        if group is not None and group.unrouted_at is None and role in (Role.STANDBY, Role.RETIRED) \
+                and member.target_group not in serving:
+            draft.add(MarkUnrouted(member.name))
+        if group is not None and member.target_group in serving:
+            if group.unrouted_at is not None:
+                draft.add(ClearUnrouted(member.name))
+            if group.saved_capacity is not None and not draft.of_kind_for(ScaleUp, member.name):
+                draft.add(ScaleUp(member.name, group.saved_capacity))  # it serves: forget the remembered size
+    for step in _retire_policy(draft, delete_retired):
+        draft.add(step)
+
+
+def _retire_policy(draft: Draft, delete_retired: bool) -> list[Step]:
+    """What happens to groups no route sends traffic to: standby, scale-to-zero or delete
+    (retire.previous, at most retire.keep standby generations), and retired candidates deleted
+    (retire.candidate: terminate; cleanup deletes kept ones too)."""
+    policy = draft.cfg.retire
+    referenced = draft.routing.referencing()
+    keep = 0 if policy.previous == "terminate" else policy.keep
+    steps: list[Step] = []
+    existing = [m for m in draft.members.values() if m.group is not None and m.target_group not in referenced]
+    standby = sorted((m for m in existing if draft.role_of(m) == Role.STANDBY), key=lambda m: -m.generation)
+    for index, member in enumerate(standby):
+        group = member.group
+        if member.target_group is None:
+            steps.append(DeleteGroup(member.name, member.label, None, "its target group is already deleted"))
+        elif index >= keep:
+            why = f"standby beyond retire.keep ({keep})" if keep else "retire.previous is terminate"
+            steps.append(DeleteGroup(member.name, member.label, member.target_group, why))
+        elif policy.previous == "scale-to-zero" and group.capacity.desired > 0:
+            steps.append(ScaleToZero(member.name, member.label, group.capacity))
+    for member in sorted((m for m in existing if draft.role_of(m) == Role.RETIRED), key=lambda m: m.generation):
+        if member.target_group is None or delete_retired or policy.candidate == "terminate":
+            steps.append(DeleteGroup(member.name, member.label, member.target_group, "retired"))
+    return steps
+
+
+def abandon(state: FleetState, cfg: StageConfig, group_name: str, keep: bool) -> Plan:
+    """A candidate that never became ready and serves nobody: stop health-checking it, then
+    delete it (or keep it, role retired, for debugging)."""
+    group = state.group_named(group_name)
+    draft = Draft(state, cfg, "abandon")
+    if group is None:
+        return draft.plan()
+    member = draft.members[group_name]
+    _unreference(draft, member)
+    if keep:
+        _retire_intent(draft, member)
+    else:
+        draft.add(DeleteGroup(member.name, member.label, member.target_group, "never became ready", never_routed=True))
+    return draft.plan()
