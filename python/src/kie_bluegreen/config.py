@@ -232,7 +232,7 @@ def parse(document: Any, stage: str | None, base_dir: str = ".") -> StageConfig:
 
 STAGE_KEYS = {
     "region", "listener-arn", "routing", "capacity", "wait", "retire", "kie",
-    "target-group", "launch-template", "subnets",
+    "target-group", "launch-template", "subnets", "analysis",
 }
 
 
@@ -259,7 +259,9 @@ def _stage(app, stage, container, raw, origin, base_dir) -> StageConfig:
         )
 
     routing = section(raw, "routing", where, RoutingSettings, {
-        "strategy": _choice("canary", "all-at-once"),
+        "strategy": _choice("canary", "all-at-once", "weighted"),
+        "steps": _steps,
+        "step-pause": _duration(0, 24 * 3600),
         "header": pattern(HEADER_NAME_PATTERN, "an HTTP header name of 1-40 characters"),
         "blue-value": pattern(HEADER_VALUE_PATTERN, "a header value (letters, digits, . _ ~ - * ?)"),
         "green-value": pattern(HEADER_VALUE_PATTERN, "a header value (letters, digits, . _ ~ - * ?)"),
@@ -301,6 +303,11 @@ def _stage(app, stage, container, raw, origin, base_dir) -> StageConfig:
             "user-data": _file(base_dir),
         }),
         subnets=_subnets(raw.get("subnets", []), where("subnets")),
+        analysis=section(raw, "analysis", where, AnalysisSettings, {
+            "alarms": lambda value, path: tuple(value),
+            "max-5xx-percent": lambda value, path: float(value),
+            "bake": _duration(0, 24 * 3600),
+        }),
     )
 
 
@@ -366,6 +373,13 @@ def _subnets(value: Any, path: str) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------------------------------------
 # Value parsers: each takes (value, key path) and returns the typed value or raises ConfigError.
+
+
+def _steps(value, path):
+    if not isinstance(value, list) or not value or not all(isinstance(v, int) and not isinstance(v, bool) for v in value) \
+            or value != sorted(set(value)) or value[0] < 1 or value[-1] != 100:
+        raise ConfigError(f"{path}: expected increasing percentages from 1 to 100 ending with 100, like [10, 50, 100], got {value!r}")
+    return tuple(value)
 
 
 def _choice(*allowed: str):

@@ -203,7 +203,9 @@ def _deploy(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
         draft.route_to(desired.canary(blue.target_group_arn, member.target_group))
         _unreference(draft, member)
     elif strategy == "weighted":
-        draft.route_to(desired.canary(blue.target_group_arn, member.target_group))
+        # Green testers reach the candidate during the steps, as in a canary.
+        if draft.routing.green != member.target_group:
+            draft.add(Route("green", member.target_group, draft.routing.green, draft.routing.green is None))
         _weighted_steps(draft, blue, member)
     else:
         _promote_to(draft, member)
@@ -383,7 +385,8 @@ def _retire(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
 
 
 def _shift(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
-    """One weighted step on its own: `weight` percent of the default route to the candidate."""
+    """One weighted step on its own: `weight` percent of the default route to the candidate
+    (100 promotes it, 0 takes it out of the default route)."""
     blue = require_blue(state)
     candidate = state.green
     if candidate is None:
@@ -391,13 +394,11 @@ def _shift(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     draft = Draft(state, cfg, "shift")
     _settle(draft, keep={candidate.target_group_arn})
     member = draft.members[candidate.asg_name]
+    # Like `phase route`, a single step does not wait: it refuses when the servers are not all
+    # ready (`phase wait` waits).
     if request.weight >= 100:
-        draft.add(WaitReady(member.name, member.label, member.target_group, member.version, cfg.wait.timeout))
         _promote_to(draft, member)
     elif draft.routing.share(member.target_group) != request.weight or not draft.routing.split:
-        if member.target_group not in draft.routing.referencing():
-            draft.add(Reference(member.name, member.target_group))
-        draft.add(WaitReady(member.name, member.label, member.target_group, member.version, cfg.wait.timeout))
         if request.weight == 0:
             draft.route_to(Routing(blue.target_group_arn, draft.routing.blue, draft.routing.green))
         else:
