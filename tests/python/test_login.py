@@ -1,0 +1,111 @@
+"""The header rules are never a way around the listener's login: every rule of ours runs the
+default action's authenticate actions before it routes, through the whole story, and follows
+when the default action's login changes. OIDC client secrets are never returned by AWS: the
+runner rewrites an OIDC action with UseExistingClientSecret, and refuses (exit 2) to create a
+rule it cannot give the secret to."""
+
+from __future__ import annotations
+
+from helpers import routing_generations, snapshot
+
+COGNITO = {"Type": "authenticate-cognito", "Order": 1, "AuthenticateCognitoConfig": {
+    "UserPoolArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_abcdef",
+    "UserPoolClientId": "client-1", "UserPoolDomain": "orders-login", "OnUnauthenticatedRequest": "deny"}}
+OIDC = {"Type": "authenticate-oidc", "Order": 1, "AuthenticateOidcConfig": {
+    "Issuer": "https://idp.example.com", "AuthorizationEndpoint": "https://idp.example.com/auth",
+    "TokenEndpoint": "https://idp.example.com/token", "UserInfoEndpoint": "https://idp.example.com/userinfo",
+    "ClientId": "orders", "ClientSecret": "s3cret-value"}}
+
+
+def log_in_first(aws, world, login: dict) -> None:
+    aws.elbv2.modify_listener(ListenerArn=world.listener_arn, DefaultActions=[
+        login, {"Type": "forward", "TargetGroupArn": world.target_group_arn, "Order": 2}])
+
+
+def our_rules(aws, world) -> list[dict]:
+    rules = [r for r in aws.elbv2.describe_rules(ListenerArn=world.listener_arn)["Rules"] if not r["IsDefault"]]
+    tags = {t["ResourceArn"]: {x["Key"]: x["Value"] for x in t["Tags"]}
+            for t in aws.elbv2.describe_tags(ResourceArns=[r["RuleArn"] for r in rules])["TagDescriptions"]}
+    return [r for r in rules if "kie-bluegreen:rule" in tags.get(r["RuleArn"], {})]
+
+
+def login_of(actions: list[dict]) -> list[tuple]:
+    ordered = sorted(actions, key=lambda a: a.get("Order", 0))
+    return [(a["Type"], {k: v for k, v in (a.get("AuthenticateCognitoConfig") or a.get("AuthenticateOidcConfig")).items()
+                         if k not in ("ClientSecret", "UseExistingClientSecret")})
+            for a in ordered if a["Type"].startswith("authenticate-")]
+
+
+def assert_every_rule_logs_in_first(aws, world):
+    default = aws.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0]["DefaultActions"]
+    rules = our_rules(aws, world)
+    assert len(rules) == 2
+    for rule in rules:
+        ordered = sorted(rule["Actions"], key=lambda a: a.get("Order", 0))
+        assert ordered[0]["Type"].startswith("authenticate-"), rule
+        assert login_of(rule["Actions"]) == login_of(default), rule
+
+
+def test_a_cognito_login_guards_every_header_rule_through_the_story(run, aws, world, make_config):
+    log_in_first(aws, world, COGNITO)
+    path = make_config(retire={"keep": 2})
+    story = [("init", "--version", "1.0.0"), ("deploy", "--version", "2.0.0"), ("promote",),
+             ("deploy", "--version", "3.0.0", "--strategy", "weighted"), ("rollback",),
+             ("rollback", "--generation", "1"), ("deploy", "--version", "4.0.0", "--strategy", "all-at-once")]
+    for argv in story:
+        result = run(path, *argv)
+        assert result.code == 0, (argv, result.err)
+        assert_every_rule_logs_in_first(aws, world)
+        default = aws.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0]["DefaultActions"]
+        assert login_of(default) == login_of([COGNITO]), argv  # the default keeps its login too
+    assert routing_generations(aws, world.listener_arn) == {"default": 4, "blue": 4, "green": None}
+
+
+def test_our_rules_follow_when_the_default_login_changes(run, aws, world, config_path):
+    log_in_first(aws, world, COGNITO)
+    assert run(config_path, "init", "--version", "1.0.0").code == 0
+    changed = {**COGNITO, "AuthenticateCognitoConfig": {**COGNITO["AuthenticateCognitoConfig"], "UserPoolClientId": "client-2"}}
+    log_in_first(aws, world, changed)
+    status = run(config_path, "--output", "json", "status")
+    assert [step["kind"] for step in status.json["pending"]] == ["sync-login", "sync-login"]
+    result = run(config_path, "deploy", "--version", "2.0.0")
+    assert result.code == 0, result.err
+    assert_every_rule_logs_in_first(aws, world)
+
+
+def test_an_oidc_login_cannot_be_given_to_a_new_rule(run, aws, world, config_path):
+    log_in_first(aws, world, OIDC)
+    before = snapshot(aws, world.listener_arn)
+    result = run(config_path, "init", "--version", "1.0.0")
+    assert result.code == 2
+    assert "authenticate-oidc" in result.err and "never returns the OIDC client secret" in result.err
+    assert "s3cret-value" not in result.err
+    assert snapshot(aws, world.listener_arn)["rules"] == before["rules"]
+
+
+def test_rules_that_already_log_in_with_oidc_are_rewritten_with_the_existing_secret(run, aws, world, config_path):
+    log_in_first(aws, world, OIDC)
+    for route, value, priority in (("blue", "blue", 100), ("green", "green", 101)):  # created by the operator
+        aws.elbv2.create_rule(
+            ListenerArn=world.listener_arn, Priority=priority,
+            Conditions=[{"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "x-client-mode", "Values": [value]}}],
+            Actions=[OIDC, {"Type": "fixed-response", "Order": 2, "FixedResponseConfig": {"StatusCode": "404"}}],
+            Tags=[{"Key": "kie-bluegreen:app", "Value": "orders"}, {"Key": "kie-bluegreen:stage", "Value": "production"},
+                  {"Key": "kie-bluegreen:rule", "Value": route}])
+    for argv in (("init", "--version", "1.0.0"), ("deploy", "--version", "2.0.0"), ("promote",)):
+        result = run(config_path, *argv)
+        assert result.code == 0, (argv, result.err)
+    # moto keeps what was written: both rules were rewritten without a secret, keeping AWS's
+    for rule in our_rules(aws, world):
+        config = next(a for a in rule["Actions"] if a["Type"] == "authenticate-oidc")["AuthenticateOidcConfig"]
+        assert config.get("UseExistingClientSecret") is True and "ClientSecret" not in config
+    assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
+
+
+def test_the_default_action_keeps_its_login_when_rewritten(run, aws, world, config_path):
+    login = COGNITO
+    log_in_first(aws, world, login)
+    for argv in (("init", "--version", "1.0.0"), ("deploy", "--version", "2.0.0", "--strategy", "all-at-once")):
+        assert run(config_path, *argv).code == 0
+    default = aws.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0]["DefaultActions"]
+    assert [a["Type"] for a in sorted(default, key=lambda a: a.get("Order", 0))] == [login["Type"], "forward"]
