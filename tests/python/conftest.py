@@ -16,7 +16,7 @@ from kie_bluegreen import cli, clock as clock_module, config as configuration
 from kie_bluegreen.aws.api import AwsApi
 from kie_bluegreen.aws.session import clients
 from kie_bluegreen.context import Context
-from kie_bluegreen.sandbox import scenario
+from kie_bluegreen.sandbox import moto_gaps, scenario
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +31,7 @@ def _aws_environment(monkeypatch):
 @pytest.fixture(scope="module")
 def moto_module():
     """One moto for a test module; each test gets its own account in it (see `aws`)."""
+    moto_gaps.install()
     with mock_aws(), shared_botocore_models():
         yield
 

@@ -242,3 +242,51 @@ def test_init_refuses_a_group_of_another_app(ctx, aws, world):
     with pytest.raises(Refused, match="already belongs to kie-bluegreen billing/production"):
         flows.init(ctx, "1.0.0")
     assert "kie-bluegreen:generation" not in group_tags(aws, world.asg_name)
+
+
+def test_new_group_copies_what_lives_beside_the_live_one(ctx, aws, world):
+    autoscaling, live = aws.autoscaling, world.asg_name
+    balancer = world.load_balancer_arn.split(":loadbalancer/")[1]
+    label = f"{balancer}/{world.target_group_arn.split(':', 5)[5]}"
+    autoscaling.put_scaling_policy(AutoScalingGroupName=live, PolicyName="requests", PolicyType="TargetTrackingScaling",
+                                   TargetTrackingConfiguration={"TargetValue": 500.0, "PredefinedMetricSpecification": {
+                                       "PredefinedMetricType": "ALBRequestCountPerTarget", "ResourceLabel": label}})
+    autoscaling.put_scaling_policy(AutoScalingGroupName=live, PolicyName="cpu-step", PolicyType="StepScaling",
+                                   AdjustmentType="ChangeInCapacity",
+                                   StepAdjustments=[{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}])
+    autoscaling.put_lifecycle_hook(AutoScalingGroupName=live, LifecycleHookName="warm-caches",
+                                   LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING", HeartbeatTimeout=300,
+                                   DefaultResult="CONTINUE")
+    topic = "arn:aws:sns:eu-west-1:123456789012:orders-scaling"
+    autoscaling.put_notification_configuration(AutoScalingGroupName=live, TopicARN=topic,
+                                               NotificationTypes=["autoscaling:EC2_INSTANCE_LAUNCH"])
+    autoscaling.put_warm_pool(AutoScalingGroupName=live, MinSize=1, PoolState="Stopped")
+    autoscaling.suspend_processes(AutoScalingGroupName=live, ScalingProcesses=["AZRebalance"])
+    autoscaling.put_scheduled_update_group_action(AutoScalingGroupName=live, ScheduledActionName="night",
+                                                  Recurrence="0 22 * * *", DesiredCapacity=2)
+    flows.init(ctx, "1.0.0")
+    result = flows.deploy(ctx, "2.0.0", "canary")
+    new = "orders-production-g2"
+    copied = next(line for line in result.changes if line.startswith(f"copied onto {new}"))
+    assert "2 scaling policies, 1 lifecycle hook, 1 notification configuration, warm pool" in copied
+    assert "not copied: scheduled actions" in copied and "CloudWatch alarms of step and simple scaling" in copied
+    policies = {p["PolicyName"]: p for p in autoscaling.describe_policies(AutoScalingGroupName=new)["ScalingPolicies"]}
+    new_tg = aws.elbv2.describe_target_groups(Names=[new])["TargetGroups"][0]["TargetGroupArn"]
+    assert policies["requests"]["TargetTrackingConfiguration"]["PredefinedMetricSpecification"]["ResourceLabel"] == \
+        f"{balancer}/{new_tg.split(':', 5)[5]}"  # counts the new group's requests, not the live one's
+    assert [h["LifecycleHookName"] for h in autoscaling.describe_lifecycle_hooks(AutoScalingGroupName=new)["LifecycleHooks"]] \
+        == ["warm-caches"]
+    assert autoscaling.describe_notification_configurations(AutoScalingGroupNames=[new])["NotificationConfigurations"][0]["TopicARN"] == topic
+    assert autoscaling.describe_warm_pool(AutoScalingGroupName=new)["WarmPoolConfiguration"]["MinSize"] == 1
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[new])["AutoScalingGroups"][0]
+    assert [p["ProcessName"] for p in group["SuspendedProcesses"]] == ["AZRebalance"]
+
+    def schedules(name):
+        return [a["ScheduledActionName"] for a in autoscaling.describe_scheduled_actions(
+            AutoScalingGroupName=name)["ScheduledUpdateGroupActions"]]
+
+    assert (schedules(live), schedules(new)) == (["night"], [])  # only blue scales on a schedule
+    flows.promote(ctx)
+    assert (schedules(live), schedules(new)) == ([], ["night"])
+    flows.rollback(ctx)
+    assert schedules(live) == ["night"]

@@ -49,6 +49,21 @@ class Story:
         # user data needs a pinned launch template version (provision refuses $Latest)
         admin.autoscaling.update_auto_scaling_group(
             AutoScalingGroupName=world.asg_name, LaunchTemplate={"LaunchTemplateId": world.launch_template_id, "Version": "1"})
+        # settings a new generation copies (or, for the schedule, moves when it becomes blue)
+        live = world.asg_name
+        admin.autoscaling.put_scaling_policy(AutoScalingGroupName=live, PolicyName="cpu", PolicyType="TargetTrackingScaling",
+                                             TargetTrackingConfiguration={"TargetValue": 50.0, "PredefinedMetricSpecification": {
+                                                 "PredefinedMetricType": "ASGAverageCPUUtilization"}})
+        admin.autoscaling.put_lifecycle_hook(AutoScalingGroupName=live, LifecycleHookName="boot", HeartbeatTimeout=60,
+                                             LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING", DefaultResult="CONTINUE")
+        admin.autoscaling.put_notification_configuration(AutoScalingGroupName=live, TopicARN="arn:aws:sns:eu-west-1:"
+                                                         f"{self.env.account}:scaling", NotificationTypes=["autoscaling:EC2_INSTANCE_LAUNCH"])
+        admin.autoscaling.enable_metrics_collection(AutoScalingGroupName=live, Granularity="1Minute",
+                                                    Metrics=["GroupInServiceInstances"])
+        admin.autoscaling.put_warm_pool(AutoScalingGroupName=live, MinSize=0, PoolState="Stopped")
+        admin.autoscaling.suspend_processes(AutoScalingGroupName=live, ScalingProcesses=["AZRebalance"])
+        admin.autoscaling.put_scheduled_update_group_action(AutoScalingGroupName=live, ScheduledActionName="night",
+                                                            Recurrence="0 22 * * *", DesiredCapacity=2)
         self.kie = FakeKieServer(version_from_launch_tags(admin.ec2))
         with open(os.path.join(directory, "user-data.sh"), "w", encoding="utf-8") as handle:
             handle.write("#!/bin/bash\necho {{release}}\n")

@@ -98,9 +98,15 @@ def test_the_shipped_generic_policy_is_the_generated_one():
     assert shipped == iam_policy.build(iam_policy.Scope.generic()), "regenerate: kie-bluegreen iam-policy --generic"
 
 
-def test_the_policy_fits_an_iam_managed_policy():
-    text = json.dumps(iam_policy.build(iam_policy.Scope.generic()), separators=(",", ":"))
-    assert len(text) < 6144  # IAM's limit for a managed policy, whitespace excluded
+def test_the_policy_fits_an_inline_role_policy_and_splits_into_managed_ones(run, config_path):
+    policy = iam_policy.build(iam_policy.Scope.generic())
+    assert iam_policy.size(policy) < iam_policy.INLINE_LIMIT  # IAM's limit for a role's inline policies
+    documents = iam_policy.managed(policy)
+    assert len(documents) > 1 and all(iam_policy.size(d) < iam_policy.MANAGED_LIMIT for d in documents)
+    assert [s for d in documents for s in d["Statement"]] == policy["Statement"]
+    result = run(config_path, "iam-policy", "--managed", "--instance-role", "kie-server-role")
+    assert result.code == 0 and len(json.loads(result.out)) == len(iam_policy.managed(json.loads(
+        run(config_path, "iam-policy", "--instance-role", "kie-server-role").out)))
 
 
 def test_write_actions_are_never_granted_on_everything_without_a_scoping_condition():
@@ -115,7 +121,8 @@ def test_write_actions_are_never_granted_on_everything_without_a_scoping_conditi
 def test_every_statement_but_pass_role_is_limited_to_the_region():
     for statement in iam_policy.build(iam_policy.Scope.generic())["Statement"]:
         region = statement["Condition"].get("StringEquals", {}).get("aws:RequestedRegion")
-        assert region == ("REGION" if statement["Sid"] != "PassInstanceRole" else None), statement["Sid"]
+        global_service = statement["Action"] == ["iam:PassRole"]  # IAM is global: no region to request
+        assert region == (None if global_service else "REGION"), statement["Sid"]
 
 
 def test_optional_features_cost_no_permission_when_off(world, tmp_path):

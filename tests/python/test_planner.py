@@ -50,7 +50,8 @@ def world(default, blue, green, groups, last=None, transition=None) -> FleetStat
         group = Group(generation, tagged, Release("com.myspace", "app", f"{generation}.0.0"),
                       f"orders-production-g{generation}", tg(generation), extra.get("capacity", Capacity(2, 4, 2)),
                       saved_capacity=extra.get("saved"), unrouted_at=extra.get("unrouted"), tagged_role=tagged,
-                      instances=2)
+                      instances=2, copied_from=None if generation == 1 else "orders-kie-1",
+                      schedules=extra.get("schedules", 0))
         built.append(Group(**{**group.__dict__, "role": effective_role(group, listener.routing)}))
     return FleetState(listener, tuple(built), asgs={})
 
@@ -74,7 +75,8 @@ def routing_after(state: FleetState, plan) -> Routing:
 
 def test_canary_0_to_canary_1_deploy():
     plan = planner.plan(planner.Request("deploy", "2.0.0", "canary"), CANARY_0, CONFIG)
-    assert steps(plan) == [("create-target-group", G2), ("create-group", G2), ("mark-generation", "header rules"),
+    assert steps(plan) == [("create-target-group", G2), ("create-group", G2), ("copy-settings", G2),
+                           ("mark-generation", "header rules"),
                            ("reference", G2), ("wait-ready", G2), ("route", "green"), ("unreference", G2)]
     assert routing_after(CANARY_0, plan) == Routing(tg(1), tg(1), new_target_group(G2))
 
@@ -163,6 +165,13 @@ def test_a_weight_0_reference_nobody_waits_for_is_removed():
     plan = planner.plan(planner.Request("cleanup"), leftover, CONFIG)
     assert steps(plan)[0] == ("unreference", G2)
     assert ("delete-group", G2) in steps(plan)
+
+
+def test_scheduled_actions_follow_the_blue_group():
+    state = world(1, 1, 2, [(1, Role.BLUE, {"schedules": 2}), (2, Role.GREEN)])
+    plan = planner.plan(planner.Request("promote"), state, CONFIG)
+    assert ("move-scheduled-actions", G2) in steps(plan)
+    assert next(s for s in plan.steps if s.kind == "move-scheduled-actions").source == "orders-production-g1"
 
 
 def test_retire_policy_terminate_deletes_the_previous_blue():

@@ -15,7 +15,7 @@ from .context import Context
 from .journal import Entry, Journal
 from .phases import provision, retire, route, wait_healthy
 from .state import FleetState
-from .steps import (Adopt, ClearUnrouted, MarkUnrouted, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
+from .steps import (Adopt, ClearUnrouted, CopySettings, MarkUnrouted, MoveSchedules, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
                     MarkGeneration, Plan, Record, Reference, Route, ScaleToZero, ScaleUp, SetRole, Shift, SyncLogin, Unreference, WaitReady, Watch, is_placeholder)
 
 _log = log.get("executor")
@@ -54,6 +54,7 @@ STEP_ACTIONS = {
     Adopt: provision.adopt,
     CreateTargetGroup: provision.create_target_group,
     CreateGroup: provision.create_group,
+    CopySettings: provision.copy_settings,
     MarkGeneration: provision.mark_generation,
     ScaleUp: provision.scale_up,
     Reference: route.reference,
@@ -65,6 +66,7 @@ STEP_ACTIONS = {
     Unreference: route.unreference,
     SyncLogin: route.sync_login,
     SetRole: route.set_role,
+    MoveSchedules: route.move_schedules,
     ClearUnrouted: route.clear_unrouted,
     MarkUnrouted: route.mark_unrouted,
     ScaleToZero: retire.scale_to_zero,

@@ -14,6 +14,7 @@ with each action removed.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -34,11 +35,19 @@ PLACEHOLDER_ROLE = "KIE_SERVER_INSTANCE_ROLE"
 DEPENDENT_ACTIONS = {
     "ec2:RunInstances": "autoscaling:CreateAutoScalingGroup with a launch template",
     "ec2:CreateTags": "autoscaling:CreateAutoScalingGroup when the launch template has tag specifications",
-    "iam:PassRole": "autoscaling:CreateAutoScalingGroup when the launch template has an instance profile",
+    "iam:PassRole": "autoscaling:CreateAutoScalingGroup when the launch template has an instance profile or the"
+                    " group uses a service-linked role other than the default; autoscaling:PutLifecycleHook with a role",
+    "ssm:GetParameters": "autoscaling:CreateAutoScalingGroup when the launch template's AMI is resolve:ssm:<parameter>",
 }
+PLACEHOLDER_AUTOSCALING_ROLE = "AUTOSCALING_ROLE"
+PLACEHOLDER_SSM_PARAMETER = "AMI_PARAMETER"
 
 READ_ACTIONS = (
     "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeLifecycleHooks",
+    "autoscaling:DescribeNotificationConfigurations",
+    "autoscaling:DescribePolicies",
+    "autoscaling:DescribeScheduledActions",
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeSubnets",
     "elasticloadbalancing:DescribeAccountLimits",
@@ -66,12 +75,15 @@ class Scope:
     stage: str
     instance_role: str | None  # role ARN for iam:PassRole; None: no statement
     launch_template: str = "*"  # a launch template id, or * for any in the account and region
+    # Roles passed to Auto Scaling: a custom service-linked role, lifecycle hook roles (ARNs).
+    autoscaling_roles: tuple[str, ...] = ()
+    ssm_parameters: tuple[str, ...] = ()  # parameters a `resolve:ssm:` AMI reads (names)
     kie_verify: bool = True  # reads instance addresses (ec2:DescribeInstances)
     user_data: bool = True  # writes launch template versions (ec2:CreateLaunchTemplateVersion)
 
     @classmethod
     def of(cls, config: StageConfig, instance_role: str | None = PLACEHOLDER_ROLE,
-           launch_template: str | None = None) -> "Scope":
+           launch_template: str | None = None, autoscaling_roles: tuple = (), ssm_parameters: tuple = ()) -> "Scope":
         match = LISTENER_ARN_PATTERN.fullmatch(config.listener_arn)
         if match is None:  # config.py already checked it; this is a guard for hand-built configs
             raise ConfigError(f"listener-arn: not an ALB listener ARN: {config.listener_arn!r}")
@@ -82,6 +94,8 @@ class Scope:
             listener_arn=config.listener_arn, app=config.app, stage=config.stage,
             instance_role=_role_arn(instance_role, partition, account) if instance_role else None,
             launch_template=_launch_template(launch_template),
+            autoscaling_roles=tuple(_role_arn(role, partition, account, "--autoscaling-role") for role in autoscaling_roles),
+            ssm_parameters=tuple(_parameter(name) for name in ssm_parameters),
             kie_verify=config.kie.verify, user_data=config.launch_template.user_data is not None,
         )
 
@@ -92,6 +106,8 @@ class Scope:
             partition="aws", region="REGION", account="ACCOUNT_ID", load_balancer="ALB_NAME/ALB_ID",
             listener_arn="arn:aws:elasticloadbalancing:REGION:ACCOUNT_ID:listener/app/ALB_NAME/ALB_ID/LISTENER_ID",
             app="APP", stage="STAGE", instance_role=f"arn:aws:iam::ACCOUNT_ID:role/{PLACEHOLDER_ROLE}",
+            autoscaling_roles=(f"arn:aws:iam::ACCOUNT_ID:role/{PLACEHOLDER_AUTOSCALING_ROLE}",),
+            ssm_parameters=(PLACEHOLDER_SSM_PARAMETER,),
         )
 
     def arn(self, service: str, resource: str, region: bool = True) -> str:
@@ -107,6 +123,25 @@ def build(scope: Scope) -> dict:
     """The policy document for one scope."""
     statements = [statement for statement in _statements(scope) if statement]
     return {"Version": VERSION, "Statement": statements}
+
+
+INLINE_LIMIT = 10240  # characters, whitespace excluded: all inline policies of one IAM role together
+MANAGED_LIMIT = 6144  # characters, whitespace excluded: one managed policy
+
+
+def size(policy: dict) -> int:
+    return len(json.dumps(policy, separators=(",", ":")))
+
+
+def managed(policy: dict, limit: int = MANAGED_LIMIT) -> list[dict]:
+    """The same statements split into documents that each fit a managed policy (in order)."""
+    documents: list[dict] = []
+    for statement in policy["Statement"]:
+        if documents and size({**documents[-1], "Statement": documents[-1]["Statement"] + [statement]}) < limit:
+            documents[-1]["Statement"].append(statement)
+        else:
+            documents.append({"Version": VERSION, "Statement": [statement]})
+    return documents
 
 
 def actions(policy: dict) -> list[str]:
@@ -149,7 +184,12 @@ def _statements(s: Scope) -> list[dict | None]:
                                       "elasticloadbalancing:ModifyTargetGroupAttributes"], any_target_group, ours),
         _allow("CreateServerGroups", ["autoscaling:CreateAutoScalingGroup"], new_asgs,
                _with(tagged_ours, {"ForAllValues:ArnLike": {"autoscaling:TargetGroupARNs": [new_target_groups]}})),
-        _allow("ManageServerGroups", ["autoscaling:DeleteAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup"],
+        # Resize, delete, copy the live group's settings onto a new one, move scheduled actions.
+        _allow("ManageServerGroups", ["autoscaling:DeleteAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup",
+                                      "autoscaling:EnableMetricsCollection", "autoscaling:PutLifecycleHook",
+                                      "autoscaling:PutNotificationConfiguration", "autoscaling:PutScalingPolicy",
+                                      "autoscaling:PutWarmPool", "autoscaling:SuspendProcesses",
+                                      "autoscaling:DeleteScheduledAction", "autoscaling:PutScheduledUpdateGroupAction"],
                any_asg, ours),
         _allow("TagServerGroups", ["autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags"], any_asg,
                _with(ours, only_our_keys)),
@@ -161,6 +201,11 @@ def _statements(s: Scope) -> list[dict | None]:
                _with(region, {"StringEquals": {"ec2:CreateAction": "RunInstances"}})),
         _allow("PassInstanceRole", ["iam:PassRole"], s.instance_role,
                {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}) if s.instance_role else None,
+        _allow("PassRolesToAutoScaling", ["iam:PassRole"], list(s.autoscaling_roles),
+               {"StringEquals": {"iam:PassedToService": "autoscaling.amazonaws.com"}}) if s.autoscaling_roles else None,
+        _allow("ResolveAmiParameters", ["ssm:GetParameters"],
+               [s.arn("ssm", f"parameter/{name.lstrip('/')}") for name in s.ssm_parameters], region)
+        if s.ssm_parameters else None,
         _allow("NewLaunchTemplateVersions", ["ec2:CreateLaunchTemplateVersion"], template, region) if s.user_data else None,
     ]
 
@@ -182,12 +227,18 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _role_arn(role: str, partition: str, account: str) -> str:
+def _role_arn(role: str, partition: str, account: str, option: str = "--instance-role") -> str:
     if ROLE_ARN_PATTERN.fullmatch(role):
         return role
     if ROLE_NAME_PATTERN.fullmatch(role):
         return f"arn:{partition}:iam::{account}:role/{role}"
-    raise ConfigError(f"--instance-role: expected a role name or ARN (arn:aws:iam::123456789012:role/NAME), got {role!r}")
+    raise ConfigError(f"{option}: expected a role name or ARN (arn:aws:iam::123456789012:role/NAME), got {role!r}")
+
+
+def _parameter(name: str) -> str:
+    if not re.fullmatch(r"/?[A-Za-z0-9_.\-/]{1,2048}", name):
+        raise ConfigError(f"--ssm-parameter: expected a parameter name like /aws/service/ami-amazon-linux-latest/..., got {name!r}")
+    return name
 
 
 def _launch_template(template: str | None) -> str:

@@ -27,6 +27,9 @@ TAG_UNROUTED_AT = TAG_PREFIX + "unrouted-at"
 # generation ever provisioned, so generation numbers never repeat after groups are deleted.
 TAG_RULE = TAG_PREFIX + "rule"
 TAG_LAST_GENERATION = TAG_PREFIX + "last-generation"
+# The group a generation's scaling policies, hooks and other settings were copied from (written
+# once they are all copied, so a stop before that copies again).
+TAG_COPIED_FROM = TAG_PREFIX + "copied-from"
 # On listener rules: the last promote or rollback, written before it changes any route
 # ("promote:2", "rollback:3:2"), so a re-run can tell its work is already done.
 TAG_TRANSITION = TAG_PREFIX + "transition"
@@ -97,6 +100,8 @@ class Group:
     unrouted_at: float | None = None  # epoch seconds when the last route to it was removed
     tagged_role: Role | None = None  # the role written in the group's tag
     instances: int = 0  # instances of any lifecycle state (launching, draining, terminating too)
+    copied_from: str | None = None  # the group its settings were copied from (None: not yet, or adopted)
+    schedules: int = 0  # scheduled actions on the group
 
     @property
     def version(self) -> str:

@@ -19,7 +19,7 @@ from .config import StageConfig
 from .errors import ConfigError, Refused
 from .model import FIXED_404, Capacity, Group, Release, Role, Routing
 from .state import FleetState, effective_role
-from .steps import (Adopt, ClearUnrouted, MarkUnrouted, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
+from .steps import (Adopt, ClearUnrouted, CopySettings, MarkUnrouted, MoveSchedules, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
                     MarkGeneration, Plan, Record, Reference, Route, ScaleToZero, ScaleUp, SetRole, Shift, Step,
                     SyncLogin, Unreference, WaitReady, Watch, new_target_group)
 from .aws.alb import same_login
@@ -219,15 +219,16 @@ def _provision(draft: Draft, blue: Group, candidate: Group | None, release: Rele
     if candidate is None:
         generation = state.next_generation
         name = cfg.group_name(generation)
-        orphan = next((o for o in state.orphans if o.name == name), None)
-        target_group = orphan.arn if orphan else new_target_group(name)
-        if orphan is None:
-            draft.add(CreateTargetGroup(name, blue.target_group_arn))
+        target_group = new_target_group(name)
+        # Also when a stopped run left it: creating finds it and copies its attributes again.
+        draft.add(CreateTargetGroup(name, blue.target_group_arn))
         draft.add(CreateGroup(name, generation, release, new_capacity(cfg, blue), target_group, blue.asg_name))
         member = _Member(name, generation, release.version, target_group, Role.GREEN, None)
         draft.members[name] = member
     else:
         member = draft.members[candidate.asg_name]
+    if member.group is None or member.group.copied_from is None:
+        draft.add(CopySettings(member.name, blue.asg_name, member.target_group, blue.target_group_arn))
     if draft.last_generation < member.generation:
         draft.add(MarkGeneration(member.generation))
     if member.target_group not in draft.routing.referencing():
@@ -464,6 +465,10 @@ def _finalize(draft: Draft, delete_retired: bool = False) -> None:
                 draft.add(ClearUnrouted(member.name))
             if group.saved_capacity is not None and not draft.of_kind_for(ScaleUp, member.name):
                 draft.add(ScaleUp(member.name, group.saved_capacity))  # it serves: forget the remembered size
+    blue = next((m for m in draft.members.values() if draft.role_of(m) == Role.BLUE), None)
+    for member in draft.members.values():
+        if blue is not None and member is not blue and member.group is not None and member.group.schedules:
+            draft.add(MoveSchedules(member.name, blue.name))
     for step in _retire_policy(draft, delete_retired):
         draft.add(step)
 

@@ -194,7 +194,8 @@ class Preflight:
         if found is None:
             raise AwsError(f"{source.name} launches from launch template {described} version {version}, which does not"
                            " exist; give the group an existing launch template version")
-        return f"{described} version {found.get('VersionNumber', version)} of {source.name}"
+        return f"{described} version {found.get('VersionNumber', version)} of {source.name}" + "".join(
+            f"; {note}" for note in _permissions_noted(source, found))
 
     def check_subnets(self) -> str:
         source, creates = self._launches()
@@ -301,6 +302,21 @@ class Preflight:
     def _target_vpc(self, source: AsgView) -> str | None:
         groups = [g for g in self.state.groups if g.asg_name == source.name and g.target_group_arn]
         return self.ctx.alb.target_group(groups[0].target_group_arn).get("VpcId") if groups else None
+
+
+def _permissions_noted(source: AsgView, template_version: dict) -> list[str]:
+    """Permissions AWS checks on the deployer's behalf when it launches the new group."""
+    notes = []
+    role = source.raw.get("ServiceLinkedRoleARN", "")
+    if role and not role.endswith("/AWSServiceRoleForAutoScaling"):
+        notes.append(f"the group uses the service-linked role {role}: the deployer needs iam:PassRole on it"
+                     f" (kie-bluegreen iam-policy --autoscaling-role {role})")
+    image = template_version.get("LaunchTemplateData", {}).get("ImageId", "")
+    if image.startswith("resolve:ssm:"):
+        parameter = image[len("resolve:ssm:"):].split(":")[0]
+        notes.append(f"the AMI comes from SSM parameter {parameter}: the deployer needs ssm:GetParameters on it"
+                     f" (kie-bluegreen iam-policy --ssm-parameter {parameter})")
+    return notes
 
 
 # -- entry points ------------------------------------------------------------------------------

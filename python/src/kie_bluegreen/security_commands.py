@@ -27,6 +27,9 @@ def register(subparsers) -> None:
         "iam-policy", help="print the least-privilege IAM policy (JSON) for this configuration and stage",
         description="Print the IAM policy the runner needs for the stage: every action it calls, scoped to the"
                     " listener, the stage's groups and their kie-bluegreen tags. See docs/iam-policy.md.")
+    parser.add_argument("--managed", action="store_true",
+                        help="split into documents that each fit an IAM managed policy (6,144 characters); by default"
+                             " one document, for an inline role policy (10,240)")
     parser.add_argument("--generic", action="store_true",
                         help="the placeholder version shipped in resources/ (needs no configuration)")
     roles = parser.add_mutually_exclusive_group()
@@ -36,6 +39,11 @@ def register(subparsers) -> None:
                        help="the launch template has no instance profile: grant no iam:PassRole")
     parser.add_argument("--launch-template", metavar="ID",
                         help="allow launching only from this launch template (lt-...); default: any in the region")
+    parser.add_argument("--autoscaling-role", metavar="ROLE", action="append", default=[],
+                        help="a role passed to Auto Scaling: the live group's service-linked role when it is not the"
+                             " default one, a lifecycle hook's role (repeatable; preflight names them)")
+    parser.add_argument("--ssm-parameter", metavar="NAME", action="append", default=[],
+                        help="the SSM parameter of a launch template whose AMI is resolve:ssm:NAME (repeatable)")
     parser.set_defaults(handler=_iam_policy, command_name="iam-policy")
 
 
@@ -76,7 +84,8 @@ def _iam_policy(args) -> CommandResult:
     else:
         cfg = configuration.load(args.config, args.stage)
         role = None if args.no_instance_role else (args.instance_role or iam_policy.PLACEHOLDER_ROLE)
-        scope = iam_policy.Scope.of(cfg, role, args.launch_template)
+        scope = iam_policy.Scope.of(cfg, role, args.launch_template, tuple(args.autoscaling_role),
+                                    tuple(args.ssm_parameter))
         if role == iam_policy.PLACEHOLDER_ROLE:
             _log.warning("no --instance-role: iam:PassRole names the placeholder role %s; pass --instance-role ROLE"
                          " (or --no-instance-role when the launch template has no instance profile)", role)
@@ -84,4 +93,7 @@ def _iam_policy(args) -> CommandResult:
     policy = iam_policy.build(scope)
     data = {"command": "iam-policy", "app": app, "stage": stage, "result": "ok", "exit_code": 0, "error": None,
             "policy": policy}
+    if args.managed:
+        data["managed"] = iam_policy.managed(policy)
+        return CommandResult(data=data, text=json.dumps(data["managed"], indent=2))
     return CommandResult(data=data, text=json.dumps(policy, indent=2))

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .aws import asg_settings
 from .aws.alb import ListenerView
 from .aws.asg import AsgView
 from .context import Context
-from .model import (FIXED_404, TAG_APP, TAG_CAPACITY, TAG_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
+from .model import (FIXED_404, TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
                     TAG_TRANSITION, TAG_UNROUTED_AT, Capacity, Group, Release, Role, Routing, is_target_group)
 
 
@@ -99,11 +100,12 @@ def read(ctx: Context, with_health: bool = False, listener: ListenerView | None 
     asgs = {view.name: view for view in ctx.asg.find_managed(cfg.app, cfg.stage)}
     attached = {arn for view in asgs.values() for arn in view.target_group_arns}
     existing = ctx.alb.existing_target_groups(attached)
+    schedules = asg_settings.schedules(ctx.api) if asgs else {}
     groups = []
     for view in asgs.values():
         group = _group(view, listener.routing, existing)
         if group is not None:
-            groups.append(group)
+            groups.append(replace(group, schedules=len(schedules.get(view.name, []))))
     if with_health:
         groups = [_with_health(ctx, group) for group in groups]
     groups.sort(key=lambda group: group.generation)
@@ -137,6 +139,7 @@ def _group(view: AsgView, routing: Routing, existing: dict) -> Group | None:
         unrouted_at=_seconds(view.tags.get(TAG_UNROUTED_AT, "")),
         tagged_role=tagged,
         instances=len(view.instances),
+        copied_from=view.tags.get(TAG_COPIED_FROM),
     )
     return replace(group, role=effective_role(group, routing))
 

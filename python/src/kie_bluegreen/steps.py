@@ -123,6 +123,27 @@ class CreateGroup(Step):
 
 
 @dataclass(frozen=True)
+class CopySettings(Step):
+    """Scaling policies, lifecycle hooks, notifications, metrics collection, warm pool and
+    suspended processes of the live group onto the new one."""
+
+    kind: ClassVar[str] = "copy-settings"
+    phase: ClassVar[str] = PROVISION
+    group: str
+    like: str
+    target_group: str  # the new group's target group (a target tracking label names it)
+    like_target_group: str
+
+    @property
+    def target(self) -> str:
+        return self.group
+
+    def describe(self, names):
+        return (f"copy the scaling policies, lifecycle hooks, notifications, metrics collection, warm pool and"
+                f" suspended processes of {self.like} onto {self.group}")
+
+
+@dataclass(frozen=True)
 class MarkGeneration(Step):
     kind: ClassVar[str] = "mark-generation"
     phase: ClassVar[str] = PROVISION
@@ -312,6 +333,23 @@ class SetRole(Step):
 
     def describe(self, names):
         return f"{self.group} {self.label} is now {self.role.value}"
+
+
+@dataclass(frozen=True)
+class MoveSchedules(Step):
+    """Only the blue group scales on a schedule: its scheduled actions follow it."""
+
+    kind: ClassVar[str] = "move-scheduled-actions"
+    phase: ClassVar[str] = ROUTE
+    source: str
+    group: str
+
+    @property
+    def target(self) -> str:
+        return self.group
+
+    def describe(self, names):
+        return f"move the scheduled actions of {self.source} to {self.group}, the blue group"
 
 
 @dataclass(frozen=True)

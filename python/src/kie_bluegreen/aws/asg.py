@@ -11,7 +11,8 @@ from .api import AwsApi, AwsCallError
 COPIED_SETTINGS = (
     "LaunchConfigurationName", "HealthCheckType", "HealthCheckGracePeriod", "TerminationPolicies",
     "DefaultCooldown", "NewInstancesProtectedFromScaleIn", "CapacityRebalance", "MaxInstanceLifetime",
-    "DefaultInstanceWarmup", "ServiceLinkedRoleARN", "Context", "PlacementGroup",
+    "DefaultInstanceWarmup", "ServiceLinkedRoleARN", "Context", "PlacementGroup", "InstanceMaintenancePolicy",
+    "AvailabilityZoneDistribution", "CapacityReservationSpecification",
 )
 
 

@@ -12,12 +12,13 @@ import re
 from typing import TYPE_CHECKING
 
 from .. import log, retry
+from ..aws import asg_settings
 from ..aws.asg import AsgView
 from ..context import Context
 from ..errors import ConfigError
-from ..model import (TAG_APP, TAG_CAPACITY, TAG_GENERATION, TAG_LAST_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
+from ..model import (TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_LAST_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
                      Release, Role)
-from ..steps import Adopt, CreateGroup, CreateTargetGroup, MarkGeneration, ScaleUp, new_target_group
+from ..steps import Adopt, CopySettings, CreateGroup, CreateTargetGroup, MarkGeneration, ScaleUp, new_target_group
 
 if TYPE_CHECKING:
     from ..executor import Run
@@ -82,6 +83,25 @@ def create_group(run: Run, step: CreateGroup) -> list[str]:
     changes.append(f"created auto scaling group {step.name} for {step.release} (min {step.capacity.min},"
                    f" max {step.capacity.max}, desired {step.capacity.desired})")
     return changes
+
+
+def copy_settings(run: Run, step: CopySettings) -> list[str]:
+    """What lives beside the live group, onto the new one; scheduled actions move later, when
+    the new group becomes blue."""
+    ctx = run.ctx
+    source = ctx.asg.find(step.like)
+    if source is None:
+        return []
+    settings = asg_settings.read(ctx.api, source.raw)
+    new_target_group = run.resolve(step.target_group)
+    labels = {asg_settings.label_of(step.like_target_group): asg_settings.label_of(new_target_group)}
+    copied = retry.aws_step(ctx.clock, lambda: asg_settings.copy(ctx.api, step.group, settings, labels))
+    retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.group, {TAG_COPIED_FROM: step.like}))
+    line = f"copied onto {step.group} from {step.like}: {', '.join(copied) or 'no settings to copy'}"
+    left = ["scheduled actions (they move to the group when it becomes blue)"] + settings.unreadable
+    if any(policy.get("PolicyType") in ("StepScaling", "SimpleScaling") for policy in settings.policies):
+        left.append("the CloudWatch alarms of step and simple scaling policies (point them at the new policies)")
+    return [f"{line}; not copied: {'; '.join(left)}"]
 
 
 def mark_generation(run: Run, step: MarkGeneration) -> list[str]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from .. import log, retry
+from ..aws import asg_settings
 from ..aws.alb import RuleSpec, forward_members
 from ..errors import AwsError, Refused
 from ..model import FIXED_404, TAG_APP, TAG_ROLE, TAG_STAGE, TAG_TRANSITION, TAG_UNROUTED_AT, Routing
-from ..steps import ClearUnrouted, MarkUnrouted, Record, Reference, Route, SetRole, Shift, SyncLogin, Unreference, Watch
+from ..steps import ClearUnrouted, MarkUnrouted, MoveSchedules, Record, Reference, Route, SetRole, Shift, SyncLogin, Unreference, Watch
 from . import wait_healthy
 
 if TYPE_CHECKING:
@@ -116,6 +117,15 @@ def mark_unrouted(run: Run, step: MarkUnrouted) -> list[str]:
     if view is not None and TAG_UNROUTED_AT not in view.tags:
         retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.group, {TAG_UNROUTED_AT: f"{ctx.clock.wall():.3f}"}))
     return []
+
+
+def move_schedules(run: Run, step: MoveSchedules) -> list[str]:
+    ctx = run.ctx
+    actions = asg_settings.schedules(ctx.api).get(step.source, [])
+    if not actions:
+        return []
+    retry.aws_step(ctx.clock, lambda: asg_settings.move_schedules(ctx.api, step.source, step.group, actions))
+    return [f"moved {len(actions)} scheduled actions from {step.source} to {step.group} (only the blue group scales on a schedule)"]
 
 
 def clear_unrouted(run: Run, step: ClearUnrouted) -> list[str]:

@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 
 from .. import __version__, log
-from . import health_patch, scenario
+from . import health_patch, moto_gaps, scenario
 from .aws_environment import ENVIRONMENT, pointed_at
 from .alb import AlbDataPlane, RulePropagation, TargetPicker, read_rules
 from .health import HEALTHY, HealthBoard, HealthChecker
@@ -62,6 +62,7 @@ class Sandbox:
 
     def start(self) -> "Sandbox":
         settings = self.settings
+        moto_gaps.install()
         try:
             self.moto = self._started(MotoServer(settings.moto_port))
             _post(self.moto.endpoint_url + "/moto-api/reset")  # a fresh world in a reused process
