@@ -50,6 +50,7 @@ class WriteCounter:
 FLOWS = {
     "canary deploy": ([], lambda ctx: flows.deploy(ctx, "2.0.0", "canary")),
     "all-at-once deploy": ([], lambda ctx: flows.deploy(ctx, "2.0.0", "all-at-once")),
+    "weighted deploy": ([], lambda ctx: flows.deploy(ctx, "2.0.0", "weighted")),
     "all-at-once deploy over a standby": (
         [lambda ctx: flows.deploy(ctx, "2.0.0", "all-at-once")], lambda ctx: flows.deploy(ctx, "3.0.0", "all-at-once")),
     "promote": ([lambda ctx: flows.deploy(ctx, "2.0.0", "canary")], lambda ctx: flows.promote(ctx)),
@@ -66,7 +67,9 @@ POLICIES = {
 
 
 def start(aws, monkeypatch, tmp_path, fake_clock, setup, policy):
-    world, path = fresh_world(aws, monkeypatch, tmp_path, retire=policy)
+    world, path = fresh_world(aws, monkeypatch, tmp_path, retire=policy,
+                              routing={"strategy": "canary", "steps": [20, 100], "step-pause": "1m"},
+                              analysis={"bake": "1m"})
     ctx = Context(configuration.load(path), AwsApi(aws), fake_clock)
     flows.init(ctx, "1.0.0")
     for command in setup:

@@ -21,7 +21,7 @@ from security_fixtures import PACKAGE, aws_call_sites, iam_actions_of_code
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 SHIPPED = REPOSITORY / "resources" / "kie-bluegreen" / "iam-policy.json"
-READ_PREFIXES = ("Describe",)
+READ_PREFIXES = ("Describe", "Get")
 OURS = {f"aws:ResourceTag/{TAG_APP}": "orders", f"aws:ResourceTag/{TAG_STAGE}": "production"}
 REQUEST_OURS = {f"aws:RequestTag/{TAG_APP}": "orders", f"aws:RequestTag/{TAG_STAGE}": "production",
                 "aws:TagKeys": [TAG_APP, TAG_STAGE]}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from .aws.alb import Alb
 from .aws.api import AwsApi
 from .aws.asg import Asg
+from .aws.cloudwatch import CloudWatch
 from .aws.ec2 import Ec2
 from .aws.session import clients
 from .clock import Clock
@@ -30,6 +31,7 @@ class Context:
         self.alb = Alb(self.api)
         self.asg = Asg(self.api)
         self.ec2 = Ec2(self.api)
+        self.cloudwatch = CloudWatch(self.api)
         if self.kie is None:
             self.kie = KieClient.from_environment(timeout=self.config.kie.timeout)
         if self.journal is None:

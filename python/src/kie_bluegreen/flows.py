@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import executor, log, planner, preflight, state as fleet
 from .context import Context
+from .analysis import AnalysisFailed
 from .errors import ConfigError, DeploymentFailed, KieBlueGreenError
 from .journal import Journal
 from .phases.wait_healthy import WaitTimeout
@@ -36,7 +37,20 @@ def _execute(ctx: Context, command: str, request: Request, phase: str | None = N
         executor.execute(ctx, pre.plan, pre.state)
     except WaitTimeout as exc:
         raise _wait_failed(ctx, request, exc, keep_failed) from None
+    except AnalysisFailed as exc:
+        raise _roll_back_automatically(ctx, exc) from None
     return _finish(ctx, command, pre.plan.message)
+
+
+def _roll_back_automatically(ctx: Context, exc: AnalysisFailed) -> KieBlueGreenError:
+    """An alarm fired during a weighted step or the bake: everyone back on the previous group
+    at once, the candidate retired as a rollback does."""
+    _log.info("%s: rolling back", exc)
+    state = fleet.read(ctx)
+    plan = planner.plan(Request("rollback"), state, ctx.config)
+    executor.execute(ctx, plan, state)
+    blue = fleet.read(ctx).blue
+    return DeploymentFailed(f"{exc}; rolled back automatically: everyone is on {blue.name if blue else 'the previous group'}")
 
 
 def _finish(ctx: Context, command: str, message: str | None) -> CommandResult:

@@ -48,6 +48,8 @@ READ_ACTIONS = (
     "autoscaling:DescribeNotificationConfigurations",
     "autoscaling:DescribePolicies",
     "autoscaling:DescribeScheduledActions",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:GetMetricData",
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeSubnets",
     "elasticloadbalancing:DescribeAccountLimits",

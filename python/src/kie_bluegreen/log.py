@@ -6,8 +6,20 @@ import sys
 LOGGER_NAME = "kie_bluegreen"
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a line is logged (a caller may redirect it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def setup(verbose: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger(LOGGER_NAME)
     root.handlers[:] = [handler]

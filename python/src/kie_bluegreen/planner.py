@@ -80,7 +80,8 @@ class Draft:
             left = tuple(m for m in self.routing.weights if m[0] != step.target_group)
             self.routing = replace(self.routing, weights=left if len(left) > 1 else ())
         elif isinstance(step, Shift):
-            self.routing = replace(self.routing, weights=((step.blue, 100 - step.weight), (step.to, step.weight)))
+            self.routing = replace(self.routing, default=step.to if step.weight >= 100 else step.blue,
+                                   weights=((step.blue, 100 - step.weight), (step.to, step.weight)))
         elif isinstance(step, SetRole):
             self.members[step.group].tagged = step.role
         elif isinstance(step, MarkGeneration):
@@ -258,17 +259,24 @@ def _weighted_steps(draft: Draft, blue: Group, member: _Member) -> None:
             return
         if weight > reached:
             draft.add(Shift(weight, member.target_group, blue.target_group_arn))
-        draft.add(Watch(member.name, cfg.routing.step_pause, f"{weight}% of the default route"))
+        draft.add(Watch(member.name, member.target_group, cfg.routing.step_pause, f"{weight}% of the default route"))
         reached = weight
 
 
 def _promote_to(draft: Draft, member: _Member) -> None:
-    """Everyone on the candidate (the design note's Canary-2); the bake, when configured."""
+    """Everyone on the candidate (the design note's Canary-2), then the bake when configured:
+    the previous group stays referenced with weight 0 meanwhile, health-checked and ready to
+    take the traffic back at once if an alarm fires."""
     draft.add(Record(f"promote:{member.generation}"))
-    draft.route_to(desired.promoted(member.target_group))
+    previous = draft.state.group_of(draft.routing.default)
     bake = draft.cfg.analysis.bake
-    if bake > 0:
-        draft.add(Watch(member.name, bake, "bake: the previous group is kept until it ends"))
+    if bake > 0 and previous is not None and previous.target_group_arn != member.target_group:
+        draft.add(Shift(100, member.target_group, previous.target_group_arn))
+        draft.route_to(desired.promoted(member.target_group))
+        draft.add(Watch(member.name, member.target_group, bake, "bake: the previous group is kept until it ends"))
+        draft.add(Unreference(previous.asg_name, previous.target_group_arn))
+    else:
+        draft.route_to(desired.promoted(member.target_group))
 
 
 # -- promote -------------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ from .errors import AwsError, ConfigError
 from .model import TAG_APP, TAG_PREFIX, TAG_STAGE, Role, is_target_group
 from .phases.provision import user_data_for
 from .state import FleetState
-from .steps import CreateGroup, CreateTargetGroup, Plan, Reference, Route, ScaleUp, Shift, SyncLogin, is_placeholder
+from .steps import (CreateGroup, CreateTargetGroup, Plan, Reference, Route, ScaleUp, Shift, SyncLogin, Watch,
+                    is_placeholder)
 
 TARGET_GROUP_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?")
 MAX_TAG_VALUE = 256  # ELB and Auto Scaling tag values
@@ -83,6 +84,7 @@ class Preflight:
             ("subnets", self.check_subnets),
             ("tags", self.check_tags),
             ("login", self.check_login),
+            ("alarms", self.check_alarms),
             ("quotas", self.check_quotas),
         ]
 
@@ -263,6 +265,19 @@ class Preflight:
                 f" {TAG_APP}={self.ctx.config.app}, {TAG_STAGE}={self.ctx.config.stage}, {TAG_PREFIX}rule=<blue|green>),"
                 " then run the command again")
         return f"header rules log users in like the default action ({kinds})"
+
+    def check_alarms(self) -> str:
+        """Every alarm a held step watches must exist (a typo must not silently watch nothing)."""
+        names = tuple(self.ctx.config.analysis.alarms)
+        if not names or not self.plan.of_kind(Watch.kind):
+            return "no step watches alarms"
+        found = self.ctx.cloudwatch.alarms(names)
+        missing = [name for name in names if name not in found]
+        if missing:
+            raise ConfigError(f"analysis.alarms: no CloudWatch alarm named {', '.join(missing)} in"
+                              f" {self.ctx.config.region}; fix the names or create the alarms")
+        states = ", ".join(f"{name} {alarm.state}" for name, alarm in sorted(found.items()))
+        return f"{len(found)} alarms: {states}"
 
     def check_quotas(self) -> str:
         balancer = self.listener.load_balancer_arn

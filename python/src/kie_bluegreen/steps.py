@@ -278,6 +278,7 @@ class Watch(Step):
     kind: ClassVar[str] = "watch"
     phase: ClassVar[str] = ROUTE
     group: str
+    target_group: str  # whose 5xx share is watched
     seconds: float
     why: str
 

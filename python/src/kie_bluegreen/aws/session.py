@@ -27,9 +27,10 @@ class Clients:
     elbv2: object
     autoscaling: object
     ec2: object
+    cloudwatch: object = None  # alarms and metrics of a weighted release or a bake
 
 
 def clients(region: str, session: boto3.session.Session | None = None) -> Clients:
     session = session or boto3.session.Session()
     make = lambda service: session.client(service, region_name=region, config=BOTOCORE_CONFIG)  # noqa: E731
-    return Clients(elbv2=make("elbv2"), autoscaling=make("autoscaling"), ec2=make("ec2"))
+    return Clients(elbv2=make("elbv2"), autoscaling=make("autoscaling"), ec2=make("ec2"), cloudwatch=make("cloudwatch"))

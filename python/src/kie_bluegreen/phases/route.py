@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from .. import log, retry
+from .. import analysis, log, retry
 from ..aws import asg_settings
 from ..aws.alb import RuleSpec, forward_members
 from ..errors import AwsError, Refused
@@ -49,12 +49,13 @@ def shift(run: Run, step: Shift) -> list[str]:
     ctx = run.ctx
     target, blue = run.resolve(step.to), run.resolve(step.blue)
     listener = run.listener
-    if listener.routing.split and listener.routing.share(target) == step.weight:
+    members = ((blue, 100 - step.weight), (target, step.weight))
+    if set(forward_members(listener.default_actions)) == set(members):
         return []
     require_ready(run, target, "a share of the default route")
-    members = ((blue, 100 - step.weight), (target, step.weight))
     retry.aws_step(ctx.clock, lambda: ctx.alb.set_default(listener, members))
-    _read_back(run, lambda routing: routing.share(target) == step.weight, f"default {step.weight}% -> {target}")
+    _read_back(run, lambda routing: routing.share(target) == step.weight and set(routing.weights) == set(members),
+               f"default {step.weight}% -> {target}")
     return [step.describe(run.names)]
 
 
@@ -135,15 +136,23 @@ def clear_unrouted(run: Run, step: ClearUnrouted) -> list[str]:
 
 
 def watch(run: Run, step: Watch) -> list[str]:
-    """Hold the step for its time, with a progress line now and then."""
+    """Hold the step for its time while watching the alarms and the 5xx share (analysis.*);
+    AnalysisFailed (the release is rolled back) as soon as one of them fires."""
     ctx = run.ctx
     _log.info("holding %s for %gs (%s)", step.group, step.seconds, step.why)
+    watcher = analysis.Watcher(ctx, run.listener.load_balancer_arn, run.resolve(step.target_group), step.why)
     started = ctx.clock.now()
-    while (left := step.seconds - (ctx.clock.now() - started)) > 0:
-        ctx.clock.sleep(min(left, WATCH_PROGRESS))
-        if step.seconds - (ctx.clock.now() - started) > 0:
-            _log.info("  %s: %.0fs left", step.why, step.seconds - (ctx.clock.now() - started))
-    return []
+    last_line = started
+    while True:
+        watcher.look()
+        left = step.seconds - (ctx.clock.now() - started)
+        if left <= 0:
+            break
+        ctx.clock.sleep(min(left, ctx.config.wait.poll_interval))
+        if ctx.clock.now() - last_line >= WATCH_PROGRESS and step.seconds - (ctx.clock.now() - started) > 0:
+            _log.info("  %s: %.0fs left, %s", step.why, step.seconds - (ctx.clock.now() - started), watcher.summary())
+            last_line = ctx.clock.now()
+    return watcher.notes()
 
 
 # -- shared -------------------------------------------------------------------------------------

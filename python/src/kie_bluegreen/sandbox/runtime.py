@@ -135,7 +135,7 @@ class Sandbox:
         session = boto3.session.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
                                         region_name=scenario.REGION)
         make = lambda service: session.client(service, endpoint_url=self.moto.endpoint_url, config=config)  # noqa: E731
-        return Clients(elbv2=make("elbv2"), autoscaling=make("autoscaling"), ec2=make("ec2"))
+        return Clients(elbv2=make("elbv2"), autoscaling=make("autoscaling"), ec2=make("ec2"), cloudwatch=make("cloudwatch"))
 
     def _config_overrides(self) -> dict:
         settings = self.settings
