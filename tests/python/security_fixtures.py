@@ -95,12 +95,23 @@ class EnforcedWorld:
 
     def grant(self, policy: dict) -> None:
         """The deployer's only permissions from now on."""
-        self.iam.put_user_policy(UserName="deployer", PolicyName="kie-bluegreen", PolicyDocument=json.dumps(policy))
+        self.iam.put_user_policy(UserName="deployer", PolicyName="kie-bluegreen", PolicyDocument=json.dumps(as_moto_checks(policy)))
+
+
+def as_moto_checks(policy: dict) -> dict:
+    """moto's IAM enforcement checks CloudWatch calls as `monitoring:<Action>` (the endpoint's
+    name); AWS's IAM action is `cloudwatch:<Action>`. Grant moto's name beside each one."""
+    statements = []
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        extra = [a.replace("cloudwatch:", "monitoring:", 1) for a in actions if a.startswith("cloudwatch:")]
+        statements.append({**statement, "Action": actions + extra})
+    return {**policy, "Statement": statements}
 
 
 def _user(iam, name: str, policy: dict) -> dict:
     iam.create_user(UserName=name)
-    iam.put_user_policy(UserName=name, PolicyName="kie-bluegreen", PolicyDocument=json.dumps(policy))
+    iam.put_user_policy(UserName=name, PolicyName="kie-bluegreen", PolicyDocument=json.dumps(as_moto_checks(policy)))
     return iam.create_access_key(UserName=name)["AccessKey"]
 
 

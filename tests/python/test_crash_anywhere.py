@@ -59,6 +59,9 @@ FLOWS = {
                                lambda ctx: flows.rollback(ctx)),
     "cleanup": ([lambda ctx: flows.deploy(ctx, "2.0.0", "canary"), lambda ctx: flows.rollback(ctx)],
                 lambda ctx: flows.cleanup(ctx)),
+    "fixed-pair canary deploy": ([], lambda ctx: flows.deploy(ctx, "2.0.0", "canary")),
+    "fixed-pair deploy reusing the standby": ([lambda ctx: flows.deploy(ctx, "2.0.0", "all-at-once")],
+                                              lambda ctx: flows.deploy(ctx, "3.0.0", "all-at-once")),
 }
 POLICIES = {
     "scale-to-zero": {"previous": "scale-to-zero", "keep": 1, "candidate": "keep"},
@@ -66,8 +69,8 @@ POLICIES = {
 }
 
 
-def start(aws, monkeypatch, tmp_path, fake_clock, setup, policy):
-    world, path = fresh_world(aws, monkeypatch, tmp_path, retire=policy,
+def start(aws, monkeypatch, tmp_path, fake_clock, setup, policy, topology="per-release"):
+    world, path = fresh_world(aws, monkeypatch, tmp_path, retire=policy, topology=topology,
                               routing={"strategy": "canary", "steps": [20, 100], "step-pause": "1m"},
                               analysis={"bake": "1m"})
     ctx = Context(configuration.load(path), AwsApi(aws), fake_clock)
@@ -78,7 +81,8 @@ def start(aws, monkeypatch, tmp_path, fake_clock, setup, policy):
 
 
 CASES = [(flow, policy) for flow in sorted(FLOWS) for policy in sorted(POLICIES)
-         if not (policy == "terminate" and flow in ("rollback after promote", "cleanup"))]
+         if not (policy == "terminate" and flow in ("rollback after promote", "cleanup"))
+         and not (flow.startswith("fixed-pair") and policy == "terminate")]
 
 
 @pytest.mark.slow
@@ -86,7 +90,8 @@ CASES = [(flow, policy) for flow in sorted(FLOWS) for policy in sorted(POLICIES)
 def test_killed_after_any_write_the_rerun_finishes_the_job(aws, monkeypatch, tmp_path, fake_clock, flow, policy):
     setup, command = FLOWS[flow]
     retire = POLICIES[policy]
-    world, ctx = start(aws, monkeypatch, tmp_path, fake_clock, setup, retire)
+    topology = "fixed-pair" if flow.startswith("fixed-pair") else "per-release"
+    world, ctx = start(aws, monkeypatch, tmp_path, fake_clock, setup, retire, topology)
     with monkeypatch.context() as patch:
         counter = WriteCounter(patch)
         command(ctx)
@@ -94,7 +99,7 @@ def test_killed_after_any_write_the_rerun_finishes_the_job(aws, monkeypatch, tmp
     assert counter.writes, f"{flow} wrote nothing"
 
     for kill_after in range(1, len(counter.writes) + 1):
-        world, ctx = start(aws, monkeypatch, tmp_path, fake_clock, setup, retire)
+        world, ctx = start(aws, monkeypatch, tmp_path, fake_clock, setup, retire, topology)
         where = f"{flow}, killed after write {kill_after} ({counter.writes[kill_after - 1]})"
         with monkeypatch.context() as patch:
             WriteCounter(patch, kill_after)

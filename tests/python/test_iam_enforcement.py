@@ -26,15 +26,19 @@ from fake_kie import FakeKieServer, version_from_launch_tags
 from security_fixtures import EnforcedWorld, run_cli
 
 G1, G2 = {"default": 1, "blue": 1, "green": None}, {"default": 2, "blue": 2, "green": None}
+PAIR = {"topology": "fixed-pair"}  # from this step on, the stage is a fixed pair
 STORY = (
     (("init", "--version", "1.0.0"), G1),
     (("deploy", "--version", "2.0.0"), {"default": 1, "blue": 1, "green": 2}),
-    (("promote",), G2),
+    (("promote",), G2),  # with a bake watching an alarm and the 5xx share
     (("deploy", "--version", "3.0.0"), {"default": 2, "blue": 2, "green": 3}),
     (("rollback",), G2),  # before promote: the candidate is dropped
     (("rollback", "--generation", "1"), G1),  # after promote: the standby generation comes back from zero servers
     (("cleanup",), G1),
     (("status",), G1),
+    (("init", "--version", "1.0.0"), G1, PAIR),  # creates the second group of the pair
+    (("deploy", "--version", "4.0.0", "--strategy", "all-at-once"), {"default": 4, "blue": 4, "green": None}, PAIR),
+    (("deploy", "--version", "5.0.0", "--strategy", "all-at-once"), {"default": 5, "blue": 5, "green": None}, PAIR),
 )
 POLICY = iam_policy.build(iam_policy.Scope.generic())
 ENFORCEABLE = sorted(set(iam_policy.actions(POLICY)) - set(iam_policy.DEPENDENT_ACTIONS))
@@ -67,18 +71,27 @@ class Story:
         self.kie = FakeKieServer(version_from_launch_tags(admin.ec2))
         with open(os.path.join(directory, "user-data.sh"), "w", encoding="utf-8") as handle:
             handle.write("#!/bin/bash\necho {{release}}\n")
-        document = scenario.config_document(world, **{
+        admin.cloudwatch.put_metric_alarm(AlarmName="orders-5xx", MetricName="HTTPCode_Target_5XX_Count",
+                                          Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
+                                          Threshold=10, ComparisonOperator="GreaterThanThreshold")
+        self.document = scenario.config_document(world, **{
             "kie": {"verify": True, "url": self.kie.url_template, "timeout": "2s"},
             "launch-template": {"user-data": "user-data.sh"},
             "retire": {"previous": "scale-to-zero", "keep": 1, "candidate": "terminate"},
+            "analysis": {"alarms": ["orders-5xx"], "max-5xx-percent": 5, "bake": "1m"},
         })
         self.config = os.path.join(directory, "kie-deploy.yaml")
-        with open(self.config, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(document, handle, sort_keys=False)
+        self.write({})
         monkeypatch.setattr("kie_bluegreen.context.Clock", FakeClock)  # no real waiting
         launch_template_versions_like_aws(monkeypatch)
 
-    def run(self, argv):
+    def write(self, overrides: dict) -> None:
+        stage = self.document["stages"]["production"]
+        with open(self.config, "w", encoding="utf-8") as handle:
+            yaml.safe_dump({**self.document, "stages": {"production": {**stage, **overrides}}}, handle, sort_keys=False)
+
+    def run(self, argv, overrides: dict | None = None):
+        self.write(overrides or {})
         return run_cli("--config", self.config, *argv)
 
     def routing(self) -> dict:
@@ -124,9 +137,9 @@ def first_use(moto_module, tmp_path_factory):
         used = record_actions(monkeypatch)
         first, outcomes = {}, []
         with enable_iam_authentication():
-            for index, (argv, _) in enumerate(STORY):
+            for index, (argv, _, *overrides) in enumerate(STORY):
                 used.clear()
-                outcome = story.run(argv)
+                outcome = story.run(argv, *overrides)
                 outcomes.append((outcome, story.routing()))
                 for action in used:
                     first.setdefault(action, index)
@@ -136,7 +149,7 @@ def first_use(moto_module, tmp_path_factory):
 
 def test_the_policy_is_enough_for_the_whole_story(first_use):
     _, outcomes = first_use
-    for (argv, expected), (outcome, routing) in zip(STORY, outcomes):
+    for (argv, expected, *_), (outcome, routing) in zip(STORY, outcomes):
         assert outcome.code == 0, f"{' '.join(argv)}: {outcome.err}"
         assert routing == expected, " ".join(argv)
 
@@ -152,12 +165,12 @@ def test_the_story_uses_every_action_of_the_policy(first_use):
 def test_without_any_one_action_a_flow_fails_naming_it(action, first_use, story):
     first, _ = first_use
     step = first[action]
-    for argv, expected in STORY[:step]:  # reach the step with the whole policy
-        assert story.run(argv).code == 0, " ".join(argv)
+    for argv, expected, *overrides in STORY[:step]:  # reach the step with the whole policy
+        assert story.run(argv, *overrides).code == 0, " ".join(argv)
     story.env.grant(iam_policy.actions_only({"Statement": [
         {"Action": [a for a in ENFORCEABLE if a != action]}]}))
-    argv = STORY[step][0]
-    outcome = story.run(argv)
+    argv, _, *overrides = STORY[step]
+    outcome = story.run(argv, *overrides)
     assert outcome.code == 4, f"{' '.join(argv)} without {action}: exit {outcome.code} {outcome.err}"
     message = outcome.err.strip().splitlines()[-1]
     assert action in message and "kie-bluegreen iam-policy" in message, message

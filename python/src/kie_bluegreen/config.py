@@ -116,7 +116,13 @@ class StageConfig:
     launch_template: LaunchTemplateSettings = field(default_factory=LaunchTemplateSettings)
     subnets: tuple[str, ...] = ()  # empty: copied from the live group
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    topology: str = "per-release"  # per-release | fixed-pair | single-group
+    pair: tuple[str, ...] = ()  # fixed-pair: the two groups; () = the live one and <app>-<stage>-pair
 
+    @property
+    def pair_name(self) -> str:
+        """The second group of a fixed pair that init creates when `pair` does not name two."""
+        return f"{self.app}-{self.stage}-pair"
     def release(self, version: str) -> Release:
         return self.container.release(check_version(version))
 
@@ -232,7 +238,7 @@ def parse(document: Any, stage: str | None, base_dir: str = ".") -> StageConfig:
 
 STAGE_KEYS = {
     "region", "listener-arn", "routing", "capacity", "wait", "retire", "kie",
-    "target-group", "launch-template", "subnets", "analysis",
+    "target-group", "launch-template", "subnets", "analysis", "topology", "pair",
 }
 
 
@@ -303,6 +309,8 @@ def _stage(app, stage, container, raw, origin, base_dir) -> StageConfig:
             "user-data": _file(base_dir),
         }),
         subnets=_subnets(raw.get("subnets", []), where("subnets")),
+        topology=_choice("per-release", "fixed-pair", "single-group")(raw.get("topology", "per-release"), where("topology")),
+        pair=tuple(raw.get("pair", ())),
         analysis=section(raw, "analysis", where, AnalysisSettings, {
             "alarms": lambda value, path: tuple(value),
             "max-5xx-percent": lambda value, path: float(value),

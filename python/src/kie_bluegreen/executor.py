@@ -15,7 +15,7 @@ from .context import Context
 from .journal import Entry, Journal
 from .phases import provision, retire, route, wait_healthy
 from .state import FleetState
-from .steps import (Adopt, ClearUnrouted, CopySettings, MarkUnrouted, MoveSchedules, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
+from .steps import (Adopt, AdoptSpare, CreatePairGroup, DetachTargetGroup, EmptyGroup, Repoint, ClearUnrouted, CopySettings, MarkUnrouted, MoveSchedules, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
                     MarkGeneration, Plan, Record, Reference, Route, ScaleToZero, ScaleUp, SetRole, Shift, SyncLogin, Unreference, WaitReady, Watch, is_placeholder)
 
 _log = log.get("executor")
@@ -52,6 +52,11 @@ class Run:
 
 STEP_ACTIONS = {
     Adopt: provision.adopt,
+    AdoptSpare: provision.adopt_spare,
+    CreatePairGroup: provision.create_pair_group,
+    EmptyGroup: provision.empty_group,
+    Repoint: provision.repoint,
+    DetachTargetGroup: provision.detach_target_group,
     CreateTargetGroup: provision.create_target_group,
     CreateGroup: provision.create_group,
     CopySettings: provision.copy_settings,

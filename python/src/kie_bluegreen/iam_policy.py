@@ -120,6 +120,11 @@ class Scope:
         """Names of the groups the runner creates: `<app>-<stage>-g<N>` (config.group_name)."""
         return f"{self.app}-{self.stage}-g"
 
+    @property
+    def pair_group(self) -> str:
+        """The second group of a fixed pair that init creates (config.pair_name)."""
+        return f"{self.app}-{self.stage}-pair"
+
 
 def build(scope: Scope) -> dict:
     """The policy document for one scope."""
@@ -166,6 +171,7 @@ def _statements(s: Scope) -> list[dict | None]:
     new_target_groups = s.arn("elasticloadbalancing", f"targetgroup/{s.group_prefix}*/*")
     any_asg = s.arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*")
     new_asgs = s.arn("autoscaling", f"autoScalingGroup:*:autoScalingGroupName/{s.group_prefix}*")
+    pair_asg = s.arn("autoscaling", f"autoScalingGroup:*:autoScalingGroupName/{s.pair_group}")
     template = s.arn("ec2", f"launch-template/{s.launch_template}")
     region = {"StringEquals": {"aws:RequestedRegion": s.region}}
     ours = _with(region, {"StringEquals": {f"aws:ResourceTag/{TAG_APP}": s.app, f"aws:ResourceTag/{TAG_STAGE}": s.stage}})
@@ -184,14 +190,16 @@ def _statements(s: Scope) -> list[dict | None]:
         _allow("CreateTargetGroups", ["elasticloadbalancing:CreateTargetGroup"], new_target_groups, tagged_ours),
         _allow("ManageTargetGroups", ["elasticloadbalancing:DeleteTargetGroup",
                                       "elasticloadbalancing:ModifyTargetGroupAttributes"], any_target_group, ours),
-        _allow("CreateServerGroups", ["autoscaling:CreateAutoScalingGroup"], new_asgs,
+        _allow("CreateServerGroups", ["autoscaling:CreateAutoScalingGroup"], [new_asgs, pair_asg],
                _with(tagged_ours, {"ForAllValues:ArnLike": {"autoscaling:TargetGroupARNs": [new_target_groups]}})),
         # Resize, delete, copy the live group's settings onto a new one, move scheduled actions.
         _allow("ManageServerGroups", ["autoscaling:DeleteAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup",
                                       "autoscaling:EnableMetricsCollection", "autoscaling:PutLifecycleHook",
                                       "autoscaling:PutNotificationConfiguration", "autoscaling:PutScalingPolicy",
                                       "autoscaling:PutWarmPool", "autoscaling:SuspendProcesses",
-                                      "autoscaling:DeleteScheduledAction", "autoscaling:PutScheduledUpdateGroupAction"],
+                                      "autoscaling:DeleteScheduledAction", "autoscaling:PutScheduledUpdateGroupAction",
+                                      "autoscaling:AttachLoadBalancerTargetGroups",
+                                      "autoscaling:DetachLoadBalancerTargetGroups"],
                any_asg, ours),
         _allow("TagServerGroups", ["autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags"], any_asg,
                _with(ours, only_our_keys)),

@@ -30,6 +30,9 @@ TAG_LAST_GENERATION = TAG_PREFIX + "last-generation"
 # The group a generation's scaling policies, hooks and other settings were copied from (written
 # once they are all copied, so a stop before that copies again).
 TAG_COPIED_FROM = TAG_PREFIX + "copied-from"
+# A reused group of a fixed pair leaving its previous target group: noted before it detaches,
+# so a stop before the target group is deleted still knows which one to delete.
+TAG_LEAVING = TAG_PREFIX + "leaving-target-group"
 # On listener rules: the last promote or rollback, written before it changes any route
 # ("promote:2", "rollback:3:2"), so a re-run can tell its work is already done.
 TAG_TRANSITION = TAG_PREFIX + "transition"
@@ -102,6 +105,8 @@ class Group:
     instances: int = 0  # instances of any lifecycle state (launching, draining, terminating too)
     copied_from: str | None = None  # the group its settings were copied from (None: not yet, or adopted)
     schedules: int = 0  # scheduled actions on the group
+    target_groups: tuple[str, ...] = ()  # every existing target group it registers into
+    leaving: str | None = None  # a target group it is leaving (fixed pair), to delete
 
     @property
     def version(self) -> str:

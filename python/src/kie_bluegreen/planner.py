@@ -12,14 +12,15 @@ executes what is left. The refusal rules of every command live here, once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from . import routing as desired
 from .config import StageConfig
 from .errors import ConfigError, Refused
-from .model import FIXED_404, Capacity, Group, Release, Role, Routing
+from .model import FIXED_404, TAG_LEAVING, Capacity, Group, Release, Role, Routing
 from .state import FleetState, effective_role
-from .steps import (Adopt, ClearUnrouted, CopySettings, MarkUnrouted, MoveSchedules, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
+from .steps import (Adopt, AdoptSpare, CreatePairGroup, DetachTargetGroup, EmptyGroup, Repoint, ClearUnrouted, CopySettings, MarkUnrouted, MoveSchedules, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
                     MarkGeneration, Plan, Record, Reference, Route, ScaleToZero, ScaleUp, SetRole, Shift, Step,
                     SyncLogin, Unreference, WaitReady, Watch, new_target_group)
 from .aws.alb import same_login
@@ -165,7 +166,38 @@ def _init(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     current = draft.routing
     _sync_login(draft)
     draft.route_to(Routing(current.default, current.blue or blue_target, current.green or FIXED_404))
+    if cfg.topology == "fixed-pair":
+        _init_pair(draft, request.adopt or blue.asg_name)
     return draft.plan()
+
+
+def pair_of(cfg: StageConfig, live: str) -> tuple[str, str]:
+    """Fixed pair: the two groups, the live one first."""
+    if cfg.pair:
+        if live not in cfg.pair:
+            raise ConfigError(f"pair: the listener forwards to {live}, which is not one of {', '.join(cfg.pair)}")
+        return live, next(name for name in cfg.pair if name != live)
+    return live, cfg.pair_name
+
+
+def pair_members(state: FleetState, cfg: StageConfig) -> set[str]:
+    """Fixed pair: the stage's two groups (those `pair` names, or the adopted live group and
+    <app>-<stage>-pair). Groups named like per-release generations are left from before a switch
+    of topology and retired as such."""
+    if cfg.pair:
+        return set(cfg.pair) & set(state.asgs)
+    per_release = re.compile(re.escape(cfg.group_name(0)[:-1]) + r"\d+$")
+    return {name for name in state.asgs if not per_release.fullmatch(name)}
+
+
+def _init_pair(draft: Draft, live: str) -> None:
+    """The second group of a fixed pair: the one `pair` names, or a copy of the live group at
+    zero servers."""
+    state, cfg = draft.state, draft.cfg
+    if pair_members(state, cfg) - {live}:
+        return  # the pair is complete
+    _, other = pair_of(cfg, live)
+    draft.add(AdoptSpare(other) if cfg.pair else CreatePairGroup(other, live))
 
 
 # -- deploy --------------------------------------------------------------------------------------
@@ -217,7 +249,9 @@ def _deploy(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
 def _provision(draft: Draft, blue: Group, candidate: Group | None, release: Release) -> _Member:
     """Steps that create (or finish creating) the candidate and make AWS health-check it."""
     state, cfg = draft.state, draft.cfg
-    if candidate is None:
+    if candidate is None and cfg.topology == "fixed-pair":
+        member = _reuse_idle(draft, blue, release)
+    elif candidate is None:
         generation = state.next_generation
         name = cfg.group_name(generation)
         target_group = new_target_group(name)
@@ -228,13 +262,60 @@ def _provision(draft: Draft, blue: Group, candidate: Group | None, release: Rele
         draft.members[name] = member
     else:
         member = draft.members[candidate.asg_name]
-    if member.group is None or member.group.copied_from is None:
+        if cfg.topology == "fixed-pair":  # a reused group that a stopped run left half-way
+            _leave(draft, candidate.asg_name, candidate.generation, candidate.target_groups, candidate.leaving)
+            if candidate.capacity.desired == 0:
+                draft.add(ScaleUp(candidate.asg_name, new_capacity(cfg, blue)))
+    if cfg.topology == "per-release" and (member.group is None or member.group.copied_from is None):
         draft.add(CopySettings(member.name, blue.asg_name, member.target_group, blue.target_group_arn))
     if draft.last_generation < member.generation:
         draft.add(MarkGeneration(member.generation))
     if member.target_group not in draft.routing.referencing():
         draft.add(Reference(member.name, member.target_group))
     return member
+
+
+def _reuse_idle(draft: Draft, blue: Group, release: Release) -> _Member:
+    """Fixed pair: the group that does not serve runs the new release, in a new target group.
+    Its previous generation is gone for good (its target group is deleted)."""
+    state, cfg = draft.state, draft.cfg
+    others = sorted(pair_members(state, cfg) - {blue.asg_name})
+    if not others:
+        raise Refused(f"fixed-pair: {cfg.app}/{cfg.stage} has no second group; run `kie-bluegreen init` to create"
+                      " or adopt it")
+    if len(others) > 1:
+        raise Refused(f"fixed-pair: besides {blue.asg_name} the stage has {len(others)} groups ({', '.join(others)});"
+                      " a pair has two: name them with `pair: [a, b]`")
+    idle = others[0]
+    view = state.asgs[idle]
+    generation = state.next_generation
+    name = cfg.group_name(generation)
+    target_group = new_target_group(name)
+    draft.add(CreateTargetGroup(name, blue.target_group_arn))
+    if view.capacity.desired > 0 or view.instances:
+        draft.add(EmptyGroup(idle, cfg.wait.timeout))
+    draft.add(Repoint(idle, generation, release, target_group))
+    previous = draft.members[idle].group if idle in draft.members else None
+    old = previous.target_groups if previous else tuple(view.target_group_arns)
+    _leave(draft, idle, generation, old, previous.leaving if previous else view.tags.get(TAG_LEAVING))
+    draft.add(ScaleUp(idle, new_capacity(cfg, blue)))
+    member = _Member(idle, generation, release.version, target_group, Role.GREEN, None)
+    draft.members[idle] = member
+    return member
+
+
+def _leave(draft: Draft, group: str, generation: int, target_groups, leaving: str | None = None) -> None:
+    """A reused group leaves the target groups of what it ran before, which are deleted: that
+    generation is gone for good. `leaving`: one it noted it was leaving (a stop after the detach)."""
+    old = [arn for arn in target_groups if target_group_name(arn) != draft.cfg.group_name(generation)]
+    for arn in old + ([leaving] if leaving and leaving not in old else []):
+        draft.add(DetachTargetGroup(group, arn))
+        draft.add(DeleteTargetGroup(target_group_name(arn), arn,
+                                    f"its generation is gone: {group} now runs generation {generation}", group))
+
+
+def target_group_name(arn: str) -> str:
+    return arn.split(":targetgroup/")[-1].split("/")[0]
 
 
 def new_capacity(cfg: StageConfig, blue: Group) -> Capacity:
@@ -363,7 +444,11 @@ def _rollback_target(state: FleetState, blue: Group, generation: int | None) -> 
     target = next((g for g in state.groups if g.generation == generation), None)
     if target is None or target.role not in (Role.STANDBY, Role.RETIRED) or not target.target_group_arn:
         have = ", ".join(f"g{g.generation} {g.role.value}" for g in state.groups)
-        raise Refused(f"--generation {generation}: not a standby or kept generation (have: {have})")
+        reused = ""
+        if target is None and generation < state.next_generation:
+            reused = ("; in a fixed pair a group is reused by the release after next, and the generation it ran"
+                      " is gone" if state.spares or len(state.groups) == 2 else "; it was deleted")
+        raise Refused(f"--generation {generation}: not a standby or kept generation (have: {have}){reused}")
     return target
 
 
@@ -490,6 +575,16 @@ def _retire_policy(draft: Draft, delete_retired: bool) -> list[Step]:
     keep = 0 if policy.previous == "terminate" else policy.keep
     steps: list[Step] = []
     existing = [m for m in draft.members.values() if m.group is not None and m.target_group not in referenced]
+    if draft.cfg.topology == "fixed-pair":
+        # The two groups are never deleted: one that does not serve keeps its target group (a
+        # standby can come back) and is scaled to zero unless retire.previous is standby.
+        pair = pair_members(draft.state, draft.cfg)
+        for member in [m for m in existing if m.name in pair]:
+            role = draft.role_of(member)
+            zero = role == Role.RETIRED or (role == Role.STANDBY and policy.previous != "standby")
+            if zero and member.group.capacity.desired > 0:
+                steps.append(ScaleToZero(member.name, member.label, member.group.capacity))
+        existing = [m for m in existing if m.name not in pair]
     standby = sorted((m for m in existing if draft.role_of(m) == Role.STANDBY), key=lambda m: -m.generation)
     for index, member in enumerate(standby):
         group = member.group

@@ -15,7 +15,7 @@ from .aws import asg_settings
 from .aws.alb import ListenerView
 from .aws.asg import AsgView
 from .context import Context
-from .model import (FIXED_404, TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
+from .model import (FIXED_404, TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_LEAVING, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
                     TAG_TRANSITION, TAG_UNROUTED_AT, Capacity, Group, Release, Role, Routing, is_target_group)
 
 
@@ -35,6 +35,7 @@ class FleetState:
     groups: tuple  # Group, oldest generation first
     asgs: dict  # ASG name -> AsgView (what a new group copies from)
     orphans: tuple = ()  # OrphanTargetGroup
+    spares: tuple = ()  # fixed pair: our Auto Scaling groups that run no generation (AsgView)
 
     @property
     def routing(self) -> Routing:
@@ -101,15 +102,17 @@ def read(ctx: Context, with_health: bool = False, listener: ListenerView | None 
     attached = {arn for view in asgs.values() for arn in view.target_group_arns}
     existing = ctx.alb.existing_target_groups(attached)
     schedules = asg_settings.schedules(ctx.api) if asgs else {}
-    groups = []
+    groups, spares = [], []
     for view in asgs.values():
         group = _group(view, listener.routing, existing)
-        if group is not None:
+        if group is None:
+            spares.append(view)
+        else:
             groups.append(replace(group, schedules=len(schedules.get(view.name, []))))
     if with_health:
         groups = [_with_health(ctx, group) for group in groups]
     groups.sort(key=lambda group: group.generation)
-    state = FleetState(listener, tuple(groups), asgs)
+    state = FleetState(listener, tuple(groups), asgs, spares=tuple(spares))
     return replace(state, orphans=_orphans(ctx, state, attached))
 
 
@@ -121,7 +124,10 @@ def _group(view: AsgView, routing: Routing, existing: dict) -> Group | None:
         return None  # tagged app/stage but not a generation of ours: leave it alone
     named = [arn for arn in view.target_group_arns if arn in existing]
     ours = [arn for arn in named if arn in routing.referencing() | {routing.default}]
-    target_group = (ours or named or [None])[0]
+    # A reused group of a fixed pair may still be in its previous generation's target group for
+    # a moment: its own is the one named after its generation.
+    own = [arn for arn in named if existing[arn].get("TargetGroupName", "").endswith(f"-g{generation}")]
+    target_group = (ours or own or named or [None])[0]
     try:
         saved = Capacity.parse(view.tags[TAG_CAPACITY]) if TAG_CAPACITY in view.tags else None
     except ValueError:
@@ -140,6 +146,8 @@ def _group(view: AsgView, routing: Routing, existing: dict) -> Group | None:
         tagged_role=tagged,
         instances=len(view.instances),
         copied_from=view.tags.get(TAG_COPIED_FROM),
+        target_groups=tuple(named),
+        leaving=view.tags.get(TAG_LEAVING),
     )
     return replace(group, role=effective_role(group, routing))
 

@@ -144,6 +144,94 @@ class CopySettings(Step):
 
 
 @dataclass(frozen=True)
+class CreatePairGroup(Step):
+    """Fixed pair: the second group, a copy of the live one at zero servers."""
+
+    kind: ClassVar[str] = "create-pair-group"
+    phase: ClassVar[str] = INIT
+    name: str
+    like: str
+
+    @property
+    def target(self) -> str:
+        return self.name
+
+    def describe(self, names):
+        return f"create {self.name}, the second group of the pair, as a copy of {self.like} at zero servers"
+
+
+@dataclass(frozen=True)
+class AdoptSpare(Step):
+    """Fixed pair: the named second group joins the stage (tagged app and stage, no generation)."""
+
+    kind: ClassVar[str] = "adopt-spare"
+    phase: ClassVar[str] = INIT
+    name: str
+
+    @property
+    def target(self) -> str:
+        return self.name
+
+    def describe(self, names):
+        return f"take {self.name} as the second group of the pair"
+
+
+@dataclass(frozen=True)
+class EmptyGroup(Step):
+    """Fixed pair: the idle group's previous release leaves before the group is reused."""
+
+    kind: ClassVar[str] = "empty-group"
+    phase: ClassVar[str] = PROVISION
+    group: str
+    timeout: float
+
+    @property
+    def target(self) -> str:
+        return self.group
+
+    def describe(self, names):
+        return f"scale {self.group} to zero and wait until its servers are gone (AWS drains them)"
+
+
+@dataclass(frozen=True)
+class Repoint(Step):
+    """Fixed pair: the idle group runs the new generation: its tags (and launch template
+    version) name the new release, it registers into the new target group, not the old ones."""
+
+    kind: ClassVar[str] = "repoint-group"
+    phase: ClassVar[str] = PROVISION
+    group: str
+    generation: int
+    release: Release
+    target_group: str
+
+    @property
+    def target(self) -> str:
+        return self.group
+
+    def describe(self, names):
+        return (f"point {self.group} at generation {self.generation} ({self.release}): register into"
+                f" {_name(names, self.target_group)}")
+
+
+@dataclass(frozen=True)
+class DetachTargetGroup(Step):
+    """Fixed pair: a reused group leaves the target group of the generation it ran before."""
+
+    kind: ClassVar[str] = "detach-target-group"
+    phase: ClassVar[str] = PROVISION
+    group: str
+    arn: str
+
+    @property
+    def target(self) -> str:
+        return self.group
+
+    def describe(self, names):
+        return f"{self.group} leaves {_name(names, self.arn)}"
+
+
+@dataclass(frozen=True)
 class MarkGeneration(Step):
     kind: ClassVar[str] = "mark-generation"
     phase: ClassVar[str] = PROVISION
@@ -430,6 +518,7 @@ class DeleteTargetGroup(Step):
     name: str
     arn: str
     why: str
+    left_by: str | None = None  # the group that noted it was leaving it
 
     @property
     def target(self) -> str:

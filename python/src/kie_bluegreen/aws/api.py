@@ -88,6 +88,8 @@ def _translate(exc: Exception, service: str, operation: str, client) -> Exceptio
         error = exc.response.get("Error", {})
         code = error.get("Code", "Unknown")
         message = error.get("Message", str(exc))
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403 and code not in ACCESS_DENIED_CODES:
+            code = "AccessDenied"  # an answer botocore could not parse, but a 403 all the same
         if code in ACCESS_DENIED_CODES:
             text = (f"AWS refused {action} ({code}): {message}. The credentials in use need the permission"
                     f" {action}; `kie-bluegreen iam-policy` prints the policy the runner needs")

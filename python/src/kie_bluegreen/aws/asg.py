@@ -82,7 +82,7 @@ class Asg:
         raw = self.api.pages("autoscaling", "describe_auto_scaling_groups", "AutoScalingGroups")
         return [view for view in map(AsgView.of, raw) if target_group_arn in view.target_group_arns and not view.deleting]
 
-    def create_like(self, name: str, source: AsgView, capacity: Capacity, target_group_arn: str,
+    def create_like(self, name: str, source: AsgView, capacity: Capacity, target_group_arn: str | None,
                     tags: dict, propagate: set, launch_template_version: str | None, subnets: tuple) -> None:
         settings = {key: source.raw[key] for key in COPIED_SETTINGS if key in source.raw}
         if "MixedInstancesPolicy" in source.raw:
@@ -108,10 +108,25 @@ class Asg:
             "autoscaling", "create_auto_scaling_group",
             AutoScalingGroupName=name,
             MinSize=capacity.min, MaxSize=capacity.max, DesiredCapacity=capacity.desired,
-            TargetGroupARNs=[target_group_arn],
+            TargetGroupARNs=[target_group_arn] if target_group_arn else [],
             Tags=_tag_list(name, {**copied_tags, **tags}, copied_propagate | propagate),
             **settings,
         )
+
+    def attach(self, name: str, target_group_arn: str) -> None:
+        self.api.call("autoscaling", "attach_load_balancer_target_groups", AutoScalingGroupName=name,
+                      TargetGroupARNs=[target_group_arn])
+
+    def detach(self, name: str, target_group_arns: list[str]) -> None:
+        self.api.call("autoscaling", "detach_load_balancer_target_groups", AutoScalingGroupName=name,
+                      TargetGroupARNs=list(target_group_arns))
+
+    def use_template_version(self, name: str, template: dict, version: str) -> None:
+        """Launch new servers of the group from this version of its launch template."""
+        key = {"LaunchTemplateId": template["LaunchTemplateId"]} if "LaunchTemplateId" in template else {
+            "LaunchTemplateName": template["LaunchTemplateName"]}
+        self.api.call("autoscaling", "update_auto_scaling_group", AutoScalingGroupName=name,
+                      LaunchTemplate={**key, "Version": version})
 
     def set_capacity(self, name: str, capacity: Capacity) -> None:
         self.api.call("autoscaling", "update_auto_scaling_group", AutoScalingGroupName=name,

@@ -114,6 +114,16 @@ def move_schedules(api: AwsApi, source: str, target: str, actions: list[dict]) -
                  ScheduledActionName=action["ScheduledActionName"])
 
 
+def relabel_policies(api: AwsApi, name: str, labels: dict[str, str]) -> None:
+    """Target tracking policies of the group that count requests of a target group it left now
+    count those of the one it joined (updated in place: a put of the same name)."""
+    for policy in api.pages("autoscaling", "describe_policies", "ScalingPolicies", AutoScalingGroupName=name):
+        present = _present(policy, POLICY_FIELDS)
+        moved = _relabelled(present, labels)
+        if moved != present:
+            api.call("autoscaling", "put_scaling_policy", AutoScalingGroupName=name, **moved)
+
+
 def label_of(target_group_arn: str) -> str:
     """'targetgroup/<name>/<id>': the target group's part of an ALBRequestCountPerTarget label."""
     return target_group_arn.split(":", 5)[5]

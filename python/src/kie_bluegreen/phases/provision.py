@@ -12,13 +12,17 @@ import re
 from typing import TYPE_CHECKING
 
 from .. import log, retry
+from . import retire
+from .wait_healthy import Readiness, WaitTimeout
 from ..aws import asg_settings
 from ..aws.asg import AsgView
 from ..context import Context
 from ..errors import ConfigError
-from ..model import (TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_LAST_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
-                     Release, Role)
-from ..steps import Adopt, CopySettings, CreateGroup, CreateTargetGroup, MarkGeneration, ScaleUp, new_target_group
+from ..model import (TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_LAST_GENERATION, TAG_RELEASE,
+                     TAG_LEAVING, TAG_ROLE, TAG_STAGE, TAG_UNROUTED_AT, Capacity, Release, Role)
+from ..steps import (Adopt, AdoptSpare, CopySettings, CreateGroup, CreatePairGroup, CreateTargetGroup, DetachTargetGroup,
+                     EmptyGroup,
+                     MarkGeneration, Repoint, ScaleUp, new_target_group)
 
 if TYPE_CHECKING:
     from ..executor import Run
@@ -102,6 +106,91 @@ def copy_settings(run: Run, step: CopySettings) -> list[str]:
     if any(policy.get("PolicyType") in ("StepScaling", "SimpleScaling") for policy in settings.policies):
         left.append("the CloudWatch alarms of step and simple scaling policies (point them at the new policies)")
     return [f"{line}; not copied: {'; '.join(left)}"]
+
+
+def create_pair_group(run: Run, step: CreatePairGroup) -> list[str]:
+    """Fixed pair: the second group, a copy of the live one (settings included) at zero servers."""
+    ctx, cfg = run.ctx, run.ctx.config
+    if ctx.asg.find(step.name) is not None:
+        return []
+    live = run.state.asgs.get(step.like) or ctx.asg.find(step.like)
+    tags = {TAG_APP: cfg.app, TAG_STAGE: cfg.stage}
+    retry.aws_step(ctx.clock, lambda: ctx.asg.create_like(
+        step.name, live, Capacity(0, live.capacity.max, 0), None, tags, set(), None, cfg.subnets))
+    settings = asg_settings.read(ctx.api, live.raw)
+    copied = retry.aws_step(ctx.clock, lambda: asg_settings.copy(ctx.api, step.name, settings, {}))
+    return [f"created {step.name}, the second group of the pair, at zero servers (copied: {', '.join(copied) or 'no settings'})"]
+
+
+def adopt_spare(run: Run, step: AdoptSpare) -> list[str]:
+    ctx, cfg = run.ctx, run.ctx.config
+    view = ctx.asg.find(step.name)
+    if view is None:
+        raise ConfigError(f"pair: no Auto Scaling group named {step.name!r} in {cfg.region}")
+    owner = (view.tags.get(TAG_APP), view.tags.get(TAG_STAGE))
+    if owner == (cfg.app, cfg.stage):
+        return []
+    if owner[0]:
+        raise ConfigError(f"pair: {step.name} already belongs to kie-bluegreen {owner[0]}/{owner[1]}")
+    retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.name, {TAG_APP: cfg.app, TAG_STAGE: cfg.stage}))
+    return [f"took {step.name} as the second group of the pair"]
+
+
+def empty_group(run: Run, step: EmptyGroup) -> list[str]:
+    """Scale the idle group of a pair to zero and wait until AWS has drained and terminated its
+    servers, so the new release starts on new servers only."""
+    ctx = run.ctx
+    view = ctx.asg.find(step.group)
+    changes = []
+    if view.capacity.desired > 0:
+        retire.wait_propagated(run, step.group)
+        retry.aws_step(ctx.clock, lambda: ctx.asg.set_capacity(step.group, Capacity(0, view.capacity.max, 0)))
+        changes.append(f"scaled {step.group} to zero to reuse it")
+    started = ctx.clock.now()
+    left = retry.poll(ctx.clock, lambda: ctx.asg.find(step.group), lambda found: not found.instances,
+                      step.timeout, ctx.config.wait.poll_interval)
+    if left.instances:
+        raise WaitTimeout(step.group, "(previous release)", Readiness(desired=0), ctx.clock.now() - started,
+                          f"{len(left.instances)} servers are still draining or terminating; run the command again later")
+    return changes
+
+
+def repoint(run: Run, step: Repoint) -> list[str]:
+    """The idle group of a pair runs the new generation: launch template version (with a user
+    data template), the new target group in, the old ones out (target tracking policies follow),
+    and its tags last: they commit the change for the next run to see."""
+    ctx = run.ctx
+    target_group = run.resolve(step.target_group)
+    view = ctx.asg.find(step.group)
+    run.owners[target_group] = step.group
+    run.versions[step.group] = step.release.version
+    run.names[target_group] = run.names[step.target_group] = f"{step.group} g{step.generation} ({step.release.version})"
+    if view.tags.get(TAG_GENERATION) == str(step.generation) and target_group in view.target_group_arns:
+        return []  # its tags, written last, say it is done
+    user_data = user_data_for(ctx, view, step.generation, step.release)
+    changes: list[str] = []
+    version = _launch_template_version(ctx, changes, view, step.generation, step.release, user_data)
+    if version is not None:
+        retry.aws_step(ctx.clock, lambda: ctx.asg.use_template_version(step.group, view.launch_template, version))
+    if target_group not in view.target_group_arns:
+        retry.aws_step(ctx.clock, lambda: ctx.asg.attach(step.group, target_group), also=retry.not_yet_visible)
+    labels = {asg_settings.label_of(arn): asg_settings.label_of(target_group) for arn in view.target_group_arns}
+    retry.aws_step(ctx.clock, lambda: asg_settings.relabel_policies(ctx.api, step.group, labels))
+    tags = ctx.tags(step.generation, step.release, Role.GREEN)
+    retry.aws_step(ctx.clock, lambda: ctx.alb.tag(target_group, tags), also=retry.not_yet_visible)
+    retry.aws_step(ctx.clock, lambda: ctx.asg.untag(step.group, [TAG_UNROUTED_AT]))
+    retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.group, tags, PROPAGATED_TAGS))
+    return changes + [step.describe(run.names)]
+
+
+def detach_target_group(run: Run, step: DetachTargetGroup) -> list[str]:
+    ctx = run.ctx
+    view = ctx.asg.find(step.group)
+    if view is None or step.arn not in view.target_group_arns:
+        return []
+    retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.group, {TAG_LEAVING: step.arn}))  # noted first: see TAG_LEAVING
+    retry.aws_step(ctx.clock, lambda: ctx.asg.detach(step.group, [step.arn]))
+    return [step.describe(run.names)]
 
 
 def mark_generation(run: Run, step: MarkGeneration) -> list[str]:

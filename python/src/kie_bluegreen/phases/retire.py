@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .. import log, retry
 from ..errors import Refused
-from ..model import TAG_CAPACITY, TAG_UNROUTED_AT, Capacity
+from ..model import TAG_CAPACITY, TAG_LEAVING, TAG_UNROUTED_AT, Capacity
 from ..steps import DeleteGroup, DeleteTargetGroup, ScaleToZero
 
 if TYPE_CHECKING:
@@ -73,6 +73,8 @@ def delete_group(run: Run, step: DeleteGroup) -> list[str]:
 def delete_target_group(run: Run, step: DeleteTargetGroup) -> list[str]:
     ctx = run.ctx
     retry.aws_step(ctx.clock, lambda: ctx.alb.delete_target_group(step.arn))
+    if step.left_by:
+        retry.aws_step(ctx.clock, lambda: ctx.asg.untag(step.left_by, [TAG_LEAVING]))
     return [step.describe(run.names)]
 
 

@@ -3,9 +3,11 @@
 - PutNotificationConfiguration / DescribeNotificationConfigurations /
   DeleteNotificationConfiguration: the SNS notifications of an Auto Scaling group (Amazon EC2
   Auto Scaling API reference). A new generation copies the live group's.
-- Scheduled action names are unique per Auto Scaling group on AWS (PutScheduledUpdateGroupAction
-  "creates or updates a scheduled scaling action for an Auto Scaling group"); moto keys them by
-  name alone, so the same name on a second group replaced the first group's.
+- Scheduled action and scaling policy names are unique per Auto Scaling group on AWS
+  (PutScheduledUpdateGroupAction "creates or updates a scheduled scaling action for an Auto
+  Scaling group", PutScalingPolicy "creates or updates a scaling policy for an Auto Scaling
+  group"); moto keys them by name alone, so the same name on a second group replaced the first
+  group's.
 
 `install()` is process-wide and idempotent: the sandbox and the tests call it before they use
 moto. Only test and sandbox code imports this module.
@@ -66,9 +68,20 @@ def delete_scheduled_action(self, auto_scaling_group_name: str, scheduled_action
         raise ValidationError("Scheduled action name not found")
 
 
+_put_policy = AutoScalingBackend.put_scaling_policy
+
+
+def put_scaling_policy(self, name, *args, **kwargs):
+    policy = _put_policy(self, name, *args, **kwargs)
+    self.policies.pop(name, None)
+    self.policies[(policy.auto_scaling_group_name, name)] = policy
+    return policy
+
+
 def install() -> None:
     for handler in (put_notification_configuration, describe_notification_configurations,
                     delete_notification_configuration):
         setattr(AutoScalingResponse, handler.__name__, handler)
     AutoScalingBackend.put_scheduled_update_group_action = put_scheduled_update_group_action
     AutoScalingBackend.delete_scheduled_action = delete_scheduled_action
+    AutoScalingBackend.put_scaling_policy = put_scaling_policy
