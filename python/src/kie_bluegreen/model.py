@@ -33,6 +33,9 @@ TAG_COPIED_FROM = TAG_PREFIX + "copied-from"
 # A reused group of a fixed pair leaving its previous target group: noted before it detaches,
 # so a stop before the target group is deleted still knows which one to delete.
 TAG_LEAVING = TAG_PREFIX + "leaving-target-group"
+# On listener rules: the topology the stage runs (per-release, fixed-pair, single-group), so a
+# switch of `topology` in the configuration is seen.
+TAG_TOPOLOGY = TAG_PREFIX + "topology"
 # On listener rules: the last promote or rollback, written before it changes any route
 # ("promote:2", "rollback:3:2"), so a re-run can tell its work is already done.
 TAG_TRANSITION = TAG_PREFIX + "transition"

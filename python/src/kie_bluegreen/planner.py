@@ -168,7 +168,18 @@ def _init(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     draft.route_to(Routing(current.default, current.blue or blue_target, current.green or FIXED_404))
     if cfg.topology == "fixed-pair":
         _init_pair(draft, request.adopt or blue.asg_name)
+    if state.topology != cfg.topology and (state.topology or cfg.topology != "per-release"):
+        _check_topology_switch(state, cfg)
+        draft.add(Record(None, cfg.topology))
     return draft.plan()
+
+
+def _check_topology_switch(state: FleetState, cfg: StageConfig) -> None:
+    """The topology may change only at rest: not while a candidate is deployed."""
+    recorded = state.topology or "per-release"
+    if recorded != cfg.topology and state.green is not None:
+        raise Refused(f"topology: the stage runs {recorded} and a release is in progress ({state.green.name});"
+                      f" promote it or roll it back before switching to {cfg.topology}")
 
 
 def pair_of(cfg: StageConfig, live: str) -> tuple[str, str]:
@@ -206,6 +217,7 @@ def _init_pair(draft: Draft, live: str) -> None:
 def _deploy(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     """Deploy `version`; without one (a single phase of a deploy in progress), the candidate's."""
     blue = require_blue(state)
+    _check_topology_switch(state, cfg)
     candidate = state.green
     if request.version is None:
         if candidate is None:
@@ -348,7 +360,7 @@ def _promote_to(draft: Draft, member: _Member) -> None:
     """Everyone on the candidate (the design note's Canary-2), then the bake when configured:
     the previous group stays referenced with weight 0 meanwhile, health-checked and ready to
     take the traffic back at once if an alarm fires."""
-    draft.add(Record(f"promote:{member.generation}"))
+    draft.add(Record(f"promote:{member.generation}", draft.cfg.topology))
     previous = draft.state.group_of(draft.routing.default)
     bake = draft.cfg.analysis.bake
     if bake > 0 and previous is not None and previous.target_group_arn != member.target_group:
@@ -365,6 +377,7 @@ def _promote_to(draft: Draft, member: _Member) -> None:
 
 def _promote(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     blue = require_blue(state)
+    _check_topology_switch(state, cfg)
     candidate = state.green
     draft = Draft(state, cfg, "promote")
     _settle(draft, keep={candidate.target_group_arn} if candidate else set())
@@ -391,6 +404,7 @@ def _promote(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
 
 def _rollback(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     blue = require_blue(state)
+    _check_topology_switch(state, cfg)
     candidate = state.green
     generation = request.generation
     draft = Draft(state, cfg, "rollback")
@@ -399,7 +413,7 @@ def _rollback(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
             raise Refused(f"green candidate {candidate.name} is deployed; roll it back first (no --generation)")
         # Before promote: everyone back on blue, the candidate retired.
         _settle(draft, keep=set())
-        draft.add(Record(f"rollback:{candidate.generation}:{blue.generation}"))
+        draft.add(Record(f"rollback:{candidate.generation}:{blue.generation}", cfg.topology))
         _retire_intent(draft, draft.members[candidate.asg_name])
         draft.route_to(desired.at_rest(blue.target_group_arn))
         _unreference(draft, draft.members[candidate.asg_name])
@@ -420,7 +434,7 @@ def _rollback(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     if member.target_group not in draft.routing.referencing():
         draft.add(Reference(member.name, member.target_group))
     draft.add(WaitReady(member.name, member.label, member.target_group, member.version, cfg.wait.timeout))
-    draft.add(Record(f"rollback:{blue.generation}:{target.generation}"))
+    draft.add(Record(f"rollback:{blue.generation}:{target.generation}", cfg.topology))
     _retire_intent(draft, draft.members[blue.asg_name])
     draft.route_to(desired.at_rest(target.target_group_arn))
     _finalize(draft)

@@ -16,7 +16,7 @@ from .aws.alb import ListenerView
 from .aws.asg import AsgView
 from .context import Context
 from .model import (FIXED_404, TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_LEAVING, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
-                    TAG_TRANSITION, TAG_UNROUTED_AT, Capacity, Group, Release, Role, Routing, is_target_group)
+                    TAG_TOPOLOGY, TAG_TRANSITION, TAG_UNROUTED_AT, Capacity, Group, Release, Role, Routing, is_target_group)
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,11 @@ class FleetState:
     def next_generation(self) -> int:
         existing = max((group.generation for group in self.groups), default=0)
         return max(existing, self.listener.last_generation) + 1
+
+    @property
+    def topology(self) -> str | None:
+        """The topology recorded on our rules (None: not recorded yet, i.e. per-release)."""
+        return self.listener.tag_value(TAG_TOPOLOGY)
 
     @property
     def transition(self) -> str | None:

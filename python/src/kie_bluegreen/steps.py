@@ -304,18 +304,21 @@ class WaitReady(Step):
 
 @dataclass(frozen=True)
 class Record(Step):
-    """Write down the transition on our rules before any route changes, so a re-run knows it."""
+    """Write down the transition (and the topology) on our rules before any route changes, so a
+    re-run knows it."""
 
     kind: ClassVar[str] = "record"
     phase: ClassVar[str] = ROUTE
-    transition: str
+    transition: str | None
+    topology: str
 
     @property
     def target(self) -> str:
         return "header rules"
 
     def describe(self, names):
-        return f"record {self.transition.replace(':', ' ', 1)} on the header rules"
+        what = self.transition.replace(":", " ", 1) if self.transition else f"topology {self.topology}"
+        return f"record {what} on the header rules"
 
 
 @dataclass(frozen=True)

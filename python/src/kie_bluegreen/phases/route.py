@@ -14,7 +14,7 @@ from .. import analysis, log, retry
 from ..aws import asg_settings
 from ..aws.alb import RuleSpec, forward_members
 from ..errors import AwsError, Refused
-from ..model import FIXED_404, TAG_APP, TAG_ROLE, TAG_STAGE, TAG_TRANSITION, TAG_UNROUTED_AT, Routing
+from ..model import FIXED_404, TAG_APP, TAG_ROLE, TAG_STAGE, TAG_TOPOLOGY, TAG_TRANSITION, TAG_UNROUTED_AT, Routing
 from ..steps import ClearUnrouted, MarkUnrouted, MoveSchedules, Record, Reference, Route, SetRole, Shift, SyncLogin, Unreference, Watch
 from . import wait_healthy
 
@@ -95,9 +95,11 @@ def sync_login(run: Run, step: SyncLogin) -> list[str]:
 
 def record(run: Run, step: Record) -> list[str]:
     ctx = run.ctx
-    rules = [rule.arn for rule in run.listener.ours.values() if rule.tags.get(TAG_TRANSITION) != step.transition]
+    tags = {TAG_TOPOLOGY: step.topology, **({TAG_TRANSITION: step.transition} if step.transition else {})}
+    listener = run.reread_listener()  # rules an earlier step of this run created are there too
+    rules = [rule.arn for rule in listener.ours.values() if any(rule.tags.get(k) != v for k, v in tags.items())]
     if rules:
-        retry.aws_step(ctx.clock, lambda: ctx.alb.tag(rules, {TAG_TRANSITION: step.transition}))
+        retry.aws_step(ctx.clock, lambda: ctx.alb.tag(rules, tags))
     return []  # bookkeeping, not a change worth reporting
 
 
