@@ -1,4 +1,4 @@
-"""The command line contract (DESIGN 4.2): JSON fields, exit codes, messages, no tracebacks."""
+"""The command line contract: JSON fields, exit codes, messages, no tracebacks, and the habits every command shares."""
 
 from __future__ import annotations
 
