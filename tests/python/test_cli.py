@@ -1,7 +1,8 @@
-"""The command line contract (DESIGN 4.2): JSON fields, exit codes, messages, no tracebacks."""
+"""The command line contract: JSON fields, exit codes, messages, no tracebacks, and the habits every command shares."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 
@@ -142,3 +143,102 @@ def test_plan_result_tells_the_pipeline_whether_there_is_work(run, config_path):
     live = run(config_path, "--output", "json", "plan", "--version", "1.0.0").json
     assert live["result"] == "unchanged" and live["planned"] == []
     assert live["message"] == "1.0.0 is already live on orders-kie-1 g1 (1.0.0)"
+
+
+# -- command-line habits -------------------------------------------------------------------------
+
+GLOBAL_OPTIONS = ("--config", "--stage", "--output", "--verbose")
+
+
+def test_every_command_accepts_the_global_options():
+    from kie_bluegreen import cli
+    parser = cli.build_parser()
+    commands = list(cli._command_parsers(parser))
+    assert {p.prog for p in commands} >= {"kie-bluegreen status", "kie-bluegreen phase wait", "kie-bluegreen probe",
+                                         "kie-bluegreen jenkins trigger", "kie-bluegreen sandbox up", "kie-bluegreen version"}
+    for command in commands:
+        assert set(GLOBAL_OPTIONS) <= set(command._option_string_actions), command.prog
+
+
+def test_global_options_after_the_command(run, config_path):
+    assert run(None, "init", "--version", "1.0.0", "--config", config_path).code == 0
+    status = run(None, "status", "--stage", "production", "--output", "json", "--config", config_path)
+    assert status.code == 0, status.err
+    assert (status.json["command"], status.json["stage"], status.json["blue"]["version"]) == ("status", "production", "1.0.0")
+    deployed = run(None, "deploy", "--config", config_path, "--version", "2.0.0", "--output", "json", "--verbose")
+    assert deployed.code == 0 and deployed.json["green"]["version"] == "2.0.0"
+    assert logging.getLogger("kie_bluegreen").level == logging.DEBUG  # --verbose after the command took effect
+    # subcommands too, and mixed with options before the command
+    waited = run(None, "--config", config_path, "phase", "wait", "--output", "json")
+    assert waited.code == 0 and waited.json["command"] == "phase wait"
+    assert run(None, "phase", "--output", "json", "retire", "--config", config_path).json["command"] == "phase retire"
+
+
+def test_an_option_after_the_command_wins_over_the_same_option_before_it(run, config_path):
+    run(config_path, "init", "--version", "1.0.0")
+    result = run(config_path, "--output", "json", "status", "--output", "text")
+    assert result.code == 0 and "x-client-mode: green" in result.out
+    result = run(config_path, "--stage", "nope", "status", "--stage", "production", "--output", "json")
+    assert result.code == 0 and result.json["stage"] == "production"
+
+
+@pytest.mark.parametrize("argv", [
+    ("--version", "2.0.0", "deploy"),
+    ("--version", "2.0.0", "deploy", "--version", "2.0.0"),
+    ("--version",),
+    ("--output", "json", "--version", "2.0.0", "status"),
+])
+def test_version_before_the_command_is_an_error_not_the_program_version(run, config_path, aws, world, argv):
+    from helpers import snapshot
+    run(config_path, "init", "--version", "1.0.0")
+    before = snapshot(aws, world.listener_arn)
+    result = run(config_path, *argv)
+    assert result.code == 2
+    assert "--version names the release and goes after the command, e.g. kie-bluegreen deploy --version 2.0.0" in result.err
+    assert "kie-bluegreen -V" in result.err and "0.1.0" not in result.out.replace('"', "")
+    assert snapshot(aws, world.listener_arn) == before
+    if "json" in argv:
+        assert result.json["exit_code"] == 2 and "--version names the release" in result.json["error"]
+
+
+def test_program_version(run):
+    from kie_bluegreen import __version__
+    for option in ("-V", "--program-version"):
+        result = run(None, option)
+        assert (result.code, result.out) == (0, f"kie-bluegreen {__version__}\n")
+    data = run(None, "version", "--output", "json").json
+    assert (data["command"], data["result"], data["version"]) == ("version", "ok", __version__)
+    assert run(None, "version").out == f"kie-bluegreen {__version__}\n"
+
+
+@pytest.mark.parametrize("argv", [("-V", "deploy", "--version", "2.0.0"), ("deploy", "--version", "2.0.0", "-V"),
+                                  ("--program-version", "status")])
+def test_program_version_runs_no_command(run, config_path, aws, world, argv):
+    from helpers import snapshot
+    run(config_path, "init", "--version", "1.0.0")
+    before = snapshot(aws, world.listener_arn)
+    result = run(config_path, *argv)
+    assert result.code == 2 and "prints the program's version and runs no command" in result.err
+    assert snapshot(aws, world.listener_arn) == before
+
+
+def test_no_command_is_a_usage_error(run):
+    result = run(None)
+    assert result.code == 2 and "the following arguments are required: COMMAND" in result.err
+
+
+def test_every_configuration_problem_on_its_own_line(run, tmp_path, world):
+    from kie_bluegreen.sandbox import scenario
+    import yaml
+    document = scenario.config_document(world)
+    document["defaults"] = {"wait": {"tmeout": "5m"}, "retire": {"keep": -1}, "routing": {"header": "Host"}}
+    path = tmp_path / "kie-deploy.yaml"
+    path.write_text(yaml.safe_dump(document))
+    result = run(str(path), "--output", "json", "deploy", "--version", "2.0.0")
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert [line.split(": ")[1] for line in lines] == [
+        "defaults.routing.header", "defaults.wait.tmeout", "defaults.retire.keep"]
+    assert all(line.startswith("kie-bluegreen: defaults.") for line in lines)
+    assert "did you mean 'timeout'?" in lines[1]
+    assert result.json["error"].splitlines() == [line.removeprefix("kie-bluegreen: ") for line in lines]

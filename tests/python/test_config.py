@@ -64,7 +64,7 @@ MISTAKES = [
     ("defaults.wait.tmeout", "1m", "defaults.wait.tmeout: unknown key; allowed here: poll-interval, timeout"),
     ("stages.production.routng", {}, "stages.production.routng: unknown key"),
     ("stages.production.routing.strategy", "blue-green",
-     "stages.production.routing.strategy: expected one of canary, all-at-once, got 'blue-green'"),
+     "stages.production.routing.strategy: expected one of canary, all-at-once, weighted, got 'blue-green'"),
     ("defaults.retire.previous", "delete", "defaults.retire.previous: expected one of standby, scale-to-zero, terminate"),
     ("defaults.retire.keep", -1, "defaults.retire.keep: expected a whole number from 0 to 10, got -1"),
     ("defaults.kie.verify", "yes", "defaults.kie.verify: expected true or false, got 'yes'"),
@@ -170,10 +170,23 @@ def test_schema_knows_exactly_the_parser_keys():
     assert set(stage) == config.STAGE_KEYS
     sections = {"routing": config.RoutingSettings, "wait": config.WaitSettings, "retire": config.RetireSettings,
                 "kie": config.KieSettings, "target-group": config.TargetGroupSettings,
-                "launch-template": config.LaunchTemplateSettings}
+                "launch-template": config.LaunchTemplateSettings, "analysis": config.AnalysisSettings}
     for key, settings in sections.items():
         fields = {name.replace("_", "-") for name in settings.__dataclass_fields__}
         assert set(stage[key]["properties"]) == fields, key
         for name, prop in stage[key]["properties"].items():
-            if "default" in prop and name != "timeout" and name != "poll-interval":
-                assert getattr(settings(), name.replace("-", "_")) == prop["default"], f"{key}.{name}"
+            if "default" in prop:
+                assert getattr(settings(), name.replace("-", "_")) == _typed_default(prop), f"{key}.{name}"
+    assert config.StageConfig.__dataclass_fields__["topology"].default == stage["topology"]["default"]
+    assert set(stage["topology"]["enum"]) == set(config.TOPOLOGIES)
+    assert set(stage["routing"]["properties"]["strategy"]["enum"]) == set(config.STRATEGIES)
+    notify = stage["notify"]["items"]["properties"]
+    assert set(notify) == set(config.NOTIFY_KINDS) | {"events"}
+    assert notify["events"]["items"]["enum"] == list(config.NOTIFY_EVENTS)
+
+
+def _typed_default(prop: dict):
+    """A schema default as the parser types it: durations in seconds, lists as tuples."""
+    if prop.get("$ref") == "#/$defs/duration":
+        return config.parse_duration(prop["default"])
+    return tuple(prop["default"]) if isinstance(prop["default"], list) else prop["default"]

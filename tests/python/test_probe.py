@@ -1,7 +1,11 @@
 """The probe: URL completion, answer classification, statistics, and real traffic to a local server."""
 
 import json
+import re
+import subprocess
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -155,3 +159,75 @@ def test_probe_command_usage_errors_exit_2(argv, message, capsys, monkeypatch):
     monkeypatch.delenv("KIE_SERVER_PASSWORD", raising=False)
     assert cli.main(["probe", "--url", "http://127.0.0.1:9"] + argv) == 2
     assert message in capsys.readouterr().err
+
+
+# -- the timeline, live ----------------------------------------------------------------------------
+
+
+def test_live_timeline_writes_each_second_once_it_is_complete():
+    from kie_bluegreen.probe.summary import LiveTimeline, render
+    samples = [Sample(10.1, 0.002, 200, "ok", "1.0.0"), Sample(10.6, 0.004, 200, "ok", "2.0.0"),
+               Sample(12.2, 0.010, 503, "http-503", None), Sample(12.9, 0.001, 404, "expected-404", None)]
+    written = []
+    live = LiveTimeline(10.0, written.append)
+    live.add([samples[1], samples[0]])  # in the order they completed
+    live.write_until(10.9)  # second 0 is not over yet
+    assert len(written) == 1  # the header
+    live.write_until(11.0)
+    assert written[1].startswith("    0s         2       0")
+    live.add(samples[2:])
+    live.write_until(12.5)  # second 1 is over (nothing was sent), second 2 is not
+    assert len(written) == 3 and written[2].startswith("    1s         0")
+    live.finish()
+    expected = render(summarize(samples), timeline(samples, 10.0)).splitlines()[:-2]  # without the summary lines
+    assert written == expected
+
+
+class _HeldClient:
+    """A probe client whose request waits until the test releases it."""
+    release = None
+
+    def __init__(self, *args):
+        pass
+
+    def send(self):
+        started = time.monotonic()
+        self.release.wait(5)
+        return Sample(started, time.monotonic() - started, 200, "ok", "1.0.0")
+
+    def close(self):
+        pass
+
+
+def test_settled_waits_for_the_answers_of_requests_in_flight(monkeypatch):
+    from kie_bluegreen.probe import traffic as traffic_module
+    _HeldClient.release = threading.Event()
+    monkeypatch.setattr(traffic_module, "Client", _HeldClient)
+    traffic = Traffic("http://x", rate=1000, duration=0.001, workers=1).start()
+    time.sleep(0.1)
+    settled, samples = traffic.settled()
+    assert samples == [] and settled < traffic.started + 0.05 < time.monotonic() - 0.05  # held back by the request
+    _HeldClient.release.set()
+    assert traffic.wait(5)
+    settled, samples = traffic.settled()
+    assert len(samples) == 1 and settled >= samples[0].started + samples[0].latency
+
+
+def test_probe_streams_its_timeline_into_a_pipe(kie_like_server):
+    """In a Jenkins log or a file each line shows as its second completes, not at the end."""
+    process = subprocess.Popen([sys.executable, "-m", "kie_bluegreen", "probe", "--url", kie_like_server["url"],
+                                "--rate", "10", "--duration", "3"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    arrived = []  # (seconds since start, line)
+    started = time.monotonic()
+    try:
+        for line in process.stdout:
+            arrived.append((time.monotonic() - started, line))
+    finally:
+        process.kill()
+        process.wait()
+    lines = [line for _, line in arrived]
+    assert lines[0].startswith("  time  requests") and re.match(r"^    0s +\d+ +0 ", lines[1])
+    summary_at = next(at for at, line in arrived if line.startswith("30 requests, 0 failed"))
+    # the line of second 0 came about two seconds before the summary, not together with it
+    assert summary_at - arrived[1][0] > 1.0, arrived

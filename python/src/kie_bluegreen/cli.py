@@ -2,8 +2,14 @@
 
 Each command group lives in its own module and registers itself with `register(subparsers)`,
 setting `handler` (args -> CommandResult). This module is only the frame around them and the
-single error boundary: a user sees a one-line message and a documented exit code, never a
-traceback (unless --verbose).
+single error boundary: a user sees a message (one line per problem) and a documented exit code,
+never a traceback (unless --verbose).
+
+Habits kept here for every command:
+- the global options (--config, --stage, --output, --verbose) work before or after the command
+  and its subcommand;
+- `--version` only ever names a release, and only after a command that takes one; the program's
+  own version is `-V` / `--program-version` or the `version` command, and neither runs a command.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import platform
 import sys
 import traceback
 
@@ -45,6 +52,48 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(self, secrets.Redactor.from_environment()(message))
 
 
+GLOBAL_OPTIONS_TITLE = "global options (before or after the command)"
+PROGRAM_VERSION_OPTIONS = ("-V", "--program-version")
+MISPLACED_VERSION = ("--version names the release and goes after the command, e.g. kie-bluegreen deploy --version 2.0.0;"
+                     " the program's own version is kie-bluegreen -V (or: kie-bluegreen version)")
+
+
+def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """--config, --stage, --output, --verbose on `parser`. The program's parser holds the
+    defaults; on every command parser they default to SUPPRESS, so that an option given before
+    the command is not overwritten by the command parser's default, and one given after it wins."""
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
+    group = parser.add_argument_group(GLOBAL_OPTIONS_TITLE)
+    known = parser._option_string_actions  # options a command defines itself (e.g. jenkins --stage) stay its own
+    if "--config" not in known:
+        group.add_argument("--config", default=default("kie-deploy.yaml"), help="stage configuration file (default: kie-deploy.yaml)")
+    if "--stage" not in known:
+        group.add_argument("--stage", default=default(None), help="stage of the configuration; optional when the file has only one")
+    if "--output" not in known:
+        group.add_argument("--output", choices=("text", "json"), default=default("text"), help="result format on stdout (default: text)")
+    if "--verbose" not in known:
+        group.add_argument("--verbose", action="store_true", default=default(False), help="debug logs on stderr")
+
+
+def _command_parsers(parser: argparse.ArgumentParser):
+    """Every parser below `parser`: commands, their subcommands (phase wait, jenkins trigger, ...)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):  # aliases map to the same parser
+                yield child
+                yield from _command_parsers(child)
+
+
+class _MisplacedVersion(argparse.Action):
+    """`--version` before the command: refused, so that `kie-bluegreen --version 2.0.0 deploy`
+    can never look like a deploy that succeeded."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(MISPLACED_VERSION)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="kie-bluegreen",
@@ -53,23 +102,46 @@ def build_parser() -> argparse.ArgumentParser:
         + ". AWS credentials, region overrides and endpoint come from the standard boto3 chain"
         " (AWS_PROFILE, AWS_ENDPOINT_URL, ...).",
     )
-    parser.add_argument("--config", default="kie-deploy.yaml", help="stage configuration file (default: kie-deploy.yaml)")
-    parser.add_argument("--stage", help="stage of the configuration; optional when the file has only one")
-    parser.add_argument("--output", choices=("text", "json"), default="text", help="result format on stdout (default: text)")
-    parser.add_argument("--verbose", action="store_true", help="debug logs on stderr")
-    parser.add_argument("--version", action="version", version=f"kie-bluegreen {__version__}")
+    _global_options(parser, defaults=True)
+    parser.add_argument(*PROGRAM_VERSION_OPTIONS, dest="program_version", action="store_true",
+                        help="print the program's version and exit (alone: it runs no command)")
+    parser.add_argument("--version", nargs="?", action=_MisplacedVersion, help=argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    subparsers.required = True
+    # Not required here: `-V` runs alone; main() asks for a command otherwise.
     for module in _command_modules():
         module.register(subparsers)
+    _register_version(subparsers)
+    for command_parser in _command_parsers(parser):
+        _global_options(command_parser, defaults=False)
     return parser
+
+
+def _register_version(subparsers) -> None:
+    parser = subparsers.add_parser("version", help="print the program's version (also: -V)",
+                                   description="Print the version of the runner (and of Python).")
+    parser.set_defaults(handler=_version_command, command_name="version")
+
+
+def _version_command(args) -> CommandResult:
+    data = {"command": "version", "result": "ok", "exit_code": 0, "error": None,
+            "version": __version__, "python": platform.python_version()}
+    return CommandResult(data=data, text=f"kie-bluegreen {__version__}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     try:
+        command = _program_version_with_command(parser, argv)
+        if command:  # checked before parsing: the command's own errors would hide this one
+            parser.error(f"{'/'.join(PROGRAM_VERSION_OPTIONS)} prints the program's version and runs no command;"
+                         f" run it alone, or the command alone, not both (got {command})")
         args = parser.parse_args(argv)
+        if args.program_version:
+            print(f"kie-bluegreen {__version__}")
+            return 0
+        if args.command is None:
+            parser.error("the following arguments are required: COMMAND")
     except _UsageError as exc:
         return _usage_error(exc, argv)
     log.setup(args.verbose)
@@ -94,6 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     return result.exit_code
 
 
+def _program_version_with_command(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
+    """The command named next to -V / --program-version, if any."""
+    if not set(argv) & set(PROGRAM_VERSION_OPTIONS):
+        return None
+    commands = next(action.choices for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    return next((token for token in argv if token in commands), None)
+
+
 def _usage_error(exc: _UsageError, argv: list[str]) -> int:
     """argparse's own message on stderr (exit 2), and the JSON object when it was asked for."""
     exc.parser.print_usage(sys.stderr)
@@ -111,8 +191,9 @@ def _wants_json(argv: list[str]) -> bool:
 
 
 def _print(result: CommandResult, output: str, redact: secrets.Redactor) -> None:
-    if result.error:
-        print(redact(f"kie-bluegreen: {result.error}"), file=sys.stderr)
+    if result.error:  # one line per problem (a configuration can have several), each prefixed
+        for line in str(result.error).splitlines() or [""]:
+            print(redact(f"kie-bluegreen: {line}"), file=sys.stderr)
     if output == "json":
         print(json.dumps(redact.data(result.data), indent=2, sort_keys=False, default=lambda value: redact(str(value))))
     elif result.text:

@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 import os
 
-from .. import log
+from .. import log, secrets
 from ..config import parse_duration
 from ..errors import ConfigError
 from ..report import CommandResult
-from .client import basic_auth, target_url
-from .summary import render, summarize, timeline
+from .client import Sample, basic_auth, target_url
+from .summary import LiveTimeline, render, summarize, timeline
 from .traffic import Traffic
 
 LOG = log.get("probe")
 # The runner's variables (kie.py), as Jenkins' withCredentials provides them.
 USER_VARIABLE, PASSWORD_VARIABLE = "KIE_SERVER_USER", "KIE_SERVER_PASSWORD"
 MAX_RATE = 5000
+POLL_SECONDS = 0.2  # how often the live timeline looks for completed seconds
 
 
 def register(subparsers) -> None:
@@ -42,7 +43,8 @@ def register(subparsers) -> None:
     parser.add_argument("--user", help=f"KIE Server user for basic authentication (default: ${USER_VARIABLE};"
                         f" password from ${PASSWORD_VARIABLE})")
     parser.add_argument("--timeline", action=argparse.BooleanOptionalAction, default=True,
-                        help="print the per-second timeline in text output (default: yes)")
+                        help="print the per-second timeline in text output, each line as soon as its second is"
+                             " complete (flushed: also into files and Jenkins logs) (default: yes)")
     parser.set_defaults(handler=run, command_name="probe")
 
 
@@ -83,7 +85,8 @@ def run(args) -> CommandResult:
 
     LOG.info("probing %s at %g requests/s for %gs", url, args.rate, duration)
     traffic = Traffic(url, args.rate, headers, timeout, frozenset(args.expect_status), duration)
-    samples = traffic.run()
+    live = args.timeline and args.output == "text"
+    samples = run_live(traffic, _stdout_line) if live else traffic.run()
     summary = summarize(samples)
     seconds = timeline(samples, traffic.started)
     passed = summary.failed <= args.max_failures
@@ -99,6 +102,37 @@ def run(args) -> CommandResult:
         "summary": summary.to_dict(),
         "timeline": seconds,
     }
-    text = render(summary, seconds if args.timeline else None)
+    text = render(summary, seconds if args.timeline and not live else None)  # live: already written
     error = None if passed else f"{summary.failed} of {summary.requests} requests failed (at most {args.max_failures} allowed)"
     return CommandResult(data=data, text=text, exit_code=0 if passed else 1, error=error)
+
+
+def run_live(traffic: Traffic, write, poll: float = POLL_SECONDS) -> list[Sample]:
+    """Run the traffic, writing the timeline line by line as the seconds complete; return
+    every sample in send order (as Traffic.run)."""
+    traffic.start()
+    timeline_ = LiveTimeline(traffic.started, write)
+    seen = 0
+
+    def catch_up(settled_only: bool) -> None:
+        nonlocal seen
+        settled, new = traffic.settled(seen)
+        seen += len(new)
+        timeline_.add(new)
+        if settled_only:
+            timeline_.write_until(settled)
+
+    try:
+        while not traffic.wait(poll):
+            catch_up(settled_only=True)
+    except KeyboardInterrupt:
+        traffic.stop()
+    samples = traffic.join()
+    catch_up(settled_only=False)
+    timeline_.finish()
+    return samples
+
+
+def _stdout_line(line: str) -> None:
+    # Flushed at once: stdout is block-buffered when it is a file or a pipe (a Jenkins log).
+    print(secrets.Redactor.from_environment()(line), flush=True)

@@ -2,6 +2,9 @@
 answers took, so a slow or hanging server shows up as latency and failures instead of quietly
 lowering the rate. A pool of workers, each with its own keep-alive connection, takes the next
 due slot; the pool is sized so one worker may hang for a few hundred milliseconds unnoticed.
+
+While it runs, `settled()` tells up to when the record is complete (no request sent before that
+moment is still waiting for its answer), so a live timeline can print each second once, final.
 """
 
 from __future__ import annotations
@@ -25,13 +28,14 @@ class Traffic:
         self.samples: list[Sample] = []
         self.started: float | None = None
         self._next_slot = 0
+        self._in_flight: dict[int, float] = {}  # worker -> when its current request was sent
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> "Traffic":
         self.started = time.monotonic()
-        self._threads = [threading.Thread(target=self._work, name=f"probe-{index}", daemon=True)
+        self._threads = [threading.Thread(target=self._work, args=(index,), name=f"probe-{index}", daemon=True)
                          for index in range(self.workers)]
         for thread in self._threads:
             thread.start()
@@ -47,6 +51,20 @@ class Traffic:
             thread.join()
         with self._lock:
             return sorted(self.samples, key=lambda sample: sample.started)
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the traffic to end; True when it has."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
+
+    def settled(self, start: int = 0) -> tuple[float, list[Sample]]:
+        """(moment, samples[start:] in the order they completed): every request sent before
+        `moment` (time.monotonic()) has completed and is among the samples."""
+        with self._lock:
+            now = time.monotonic()
+            return min([now, *self._in_flight.values()]), self.samples[start:]
 
     def run(self) -> list[Sample]:
         """Send for `duration` seconds (or until interrupted) and return the samples."""
@@ -66,15 +84,18 @@ class Traffic:
             return None
         return due
 
-    def _work(self) -> None:
+    def _work(self, index: int) -> None:
         client = Client(self.url, self.headers, self.timeout, self.expect_status)
         try:
             while not self._stop.is_set():
                 due = self._due()
                 if due is None or self._stop.wait(max(0.0, due - time.monotonic())):
                     return
+                with self._lock:  # before the request: its sample.started is not earlier than this
+                    self._in_flight[index] = time.monotonic()
                 sample = client.send()
                 with self._lock:
                     self.samples.append(sample)
+                    del self._in_flight[index]
         finally:
             client.close()
