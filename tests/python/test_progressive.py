@@ -151,7 +151,7 @@ def test_phase_shift_runs_one_step_and_promote_jumps_to_100(run, make_config, aw
 def test_a_configuration_error_names_the_key():
     from kie_bluegreen import config
     from kie_bluegreen.sandbox import scenario
-    with pytest.raises(ConfigError, match="routing.steps: expected increasing percentages"):
+    with pytest.raises(ConfigError, match="defaults.routing.steps: expected strictly increasing percentages"):
         config.parse({**scenario.config_document(_FakeWorld()), "defaults": {"routing": {"steps": [50, 10, 100]}}},
                      "production")
 
