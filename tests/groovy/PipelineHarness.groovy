@@ -106,6 +106,7 @@ class PipelineHarness {
             env            : env,
             currentBuild   : currentBuild,
             params         : params,
+            scm            : [$class: 'GitSCM'],
             _              : null,
         ]
         steps.each { name, value -> binding.setVariable(name, value) }
@@ -438,7 +439,7 @@ class PipelineHarness {
         record('sh', [args])
         String script = args.script
         def outcome
-        if (script.contains('"$KIE_BG_RUNNER"')) {
+        if (isRunnerCall(script)) {
             String command = expand(script).split(' --output json ')[1].split(' >')[0]
             Map answer = runner.call(command, new LinkedHashMap(env))
             def json = answer.json
@@ -463,6 +464,11 @@ class PipelineHarness {
         return args.returnStdout ? outcome.toString() : null
     }
 
+    /** A runner call of the library (not a smoke test's own use of $KIE_BG_RUNNER). */
+    static boolean isRunnerCall(String script) {
+        return script.startsWith('"$KIE_BG_RUNNER" --config ') && script.contains(' --output json ')
+    }
+
     /** The script with "$VAR" replaced by the environment, as the shell would run it. */
     String expand(String script) {
         return script.replaceAll(/"\$([A-Z_][A-Z0-9_]*)"/) { all, name -> env[name] ?: '' }
@@ -477,7 +483,7 @@ class PipelineHarness {
 
     /** The runner calls: each [command: 'phase provision --version 2.0.0', call: the sh call]. */
     List<Map> runnerCalls() {
-        return callsOf('sh').findAll { it.args[0].script.contains('"$KIE_BG_RUNNER"') }.collect { call ->
+        return callsOf('sh').findAll { isRunnerCall(it.args[0].script) }.collect { call ->
             String script = call.args[0].script.replaceAll(/"\$([A-Z_][A-Z0-9_]*)"/) { all, name -> call.env[name] ?: '' }
             [command: script.split(' --output json ')[1].split(' >')[0], call: call]
         }
