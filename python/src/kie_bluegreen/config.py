@@ -1,4 +1,4 @@
-"""Stage configuration: `kie-deploy.yaml` -> a frozen, validated StageConfig (DESIGN 4.1).
+"""Stage configuration: `kie-deploy.yaml` -> a frozen, validated StageConfig.
 
 `defaults` is deep-merged under the chosen stage, then every key is checked. A mistake is a
 ConfigError whose message starts with the key path, e.g.

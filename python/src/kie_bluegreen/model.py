@@ -104,7 +104,7 @@ class Group:
         return replace(self, role=role)
 
     def summary(self) -> dict:
-        """The JSON shape of DESIGN 4.2."""
+        """The JSON shape of a group in `--output json` (README "Output")."""
         return {
             "generation": self.generation,
             "release": str(self.release),
