@@ -126,10 +126,10 @@ class Interruptions implements Serializable {
             Class cause = Class.forName('jenkins.model.CauseOfInterruption')
             Class interruption = Class.forName('org.jenkinsci.plugins.workflow.steps.FlowInterruptedException')
             Object[] noCauses = java.lang.reflect.Array.newInstance(cause, 0)
-            def probe = interruption.getConstructor(result, Boolean.TYPE, noCauses.getClass())
-                                    .newInstance(result.ABORTED, true, noCauses)
+            // FlowInterruptedException(Result, CauseOfInterruption...): the constructor every version has
+            def probe = interruption.getConstructor(result, noCauses.getClass()).newInstance(result.ABORTED, noCauses)
             probe.causes.size()
-            probe.actualInterruption
+            actualInterruption(probe)
             return null
         } catch (ClassNotFoundException notJenkins) {
             return null
