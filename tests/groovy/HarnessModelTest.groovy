@@ -109,6 +109,25 @@ class HarnessModelTest {
         assertEquals('deploy #3', jenkins.locks.holder('r'))
     }
 
+    @Test
+    void 'a build interrupted after it got the lock but before it ran fails inside the lock and releases it'() {
+        PipelineHarness waiter
+        PipelineHarness holder = started({ lock(resource: 'r') { input(message: 'hold') }; echo('released') })
+        holder.onStep = { String step ->
+            if (step == 'echo') {
+                jenkins.stop(waiter, 'dave')   // the waiter got the lock but has not run yet
+            }
+        }
+        waiter = started({ lock(resource: 'r') { echo('inside') } })
+        jenkins.settle()
+        jenkins.proceed(holder, 'alice')
+        jenkins.settle()
+
+        assertEquals('ABORTED', waiter.result)
+        assertEquals([], waiter.callsOf('echo'))
+        assertNull(jenkins.locks.holder('r'))
+    }
+
     // ---- input ----
 
     @Test

@@ -245,7 +245,11 @@ class PipelineHarness {
         return value
     }
 
+    /** The build stops waiting: it goes on when the scheduler lets it. An interruption arriving
+     *  before then reaches its next step. */
     void wakeWith(Object value, Throwable failure) {
+        waitContext = null
+        waitingFor = null
         wakeValue = value
         wakeFailure = failure
     }
@@ -262,7 +266,6 @@ class PipelineHarness {
             pending = e
             return
         }
-        waitContext = null
         switch (context.kind) {
             case 'lock':
                 jenkins.locks.leaveQueue(this, context.resource)
