@@ -1,7 +1,15 @@
 // kieBlueGreenDeploy: deploys a new version of the KIE container next to the live one and
 // switches the ALB listener rules to it, one pipeline stage per runner phase; for a canary,
 // waits for a person to promote or roll back. Help: kieBlueGreenDeploy.txt.
+//
+// Milestones: two on every path on which the step returns, both passed under the stage's lock
+// right before the runner changes AWS ("deploy <version>" after the plan, "decision on
+// <version>" before promote or rollback). An older build is therefore cancelled only while it
+// waits (for the lock or at the gate) or at one of its own milestones, never inside a runner
+// call, and later steps keep the same milestone ordinals whatever path this one took.
 import groovy.transform.Field
+import kiebluegreen.Gate
+import kiebluegreen.Interruptions
 
 @Field final Map DEFAULTS = [
     version    : null,
@@ -14,86 +22,99 @@ import groovy.transform.Field
 
 Map call(Map config = [:]) {
     Map cfg = kieRunner.settings('kieBlueGreenDeploy', DEFAULTS, config, ['stage', 'version'])
-    boolean canary = cfg.strategy == 'canary'
+    return kieRunner.guarded(cfg) {
+        Map rolledOut = rollOut(cfg)
+        rolledOut.atGate ? atGate(cfg) : rolledOut.result
+    }
+}
+
+/** Plan, then the phases, under the lock on an agent; promote or retire too when no person is
+ *  asked. Returns [result: the last runner result, atGate: whether a person decides next]. */
+Map rollOut(Map cfg) {
     Map result
+    boolean gate = false
+    String version = cfg.version
     kieRunner.withRunner(cfg) {
-        stage('Plan') {
-            result = kieRunner.run(cfg, 'plan')
-        }
+        result = kieRunner.phase(cfg, 'Plan', 'plan')
+        kieRunner.passMilestone(cfg, "deploy ${version}")
         if (result.result == 'unchanged') {
-            echo("kieBlueGreenDeploy: ${cfg.version} is already live on ${cfg.stage}, nothing to do")
+            kieRunner.passMilestone(cfg, "decision on ${version}")
+            kieRunner.describe(cfg, "${version} is already live, nothing to do")
             return
         }
-        stage('Provision') {
-            kieRunner.run(cfg, 'provision')
-        }
-        stage('Wait healthy') {
-            kieRunner.run(cfg, 'wait')
-        }
-        stage('Rewrite rules') {
-            result = kieRunner.run(cfg, 'route')
-        }
+        kieRunner.phase(cfg, 'Provision', 'provision')
+        kieRunner.phase(cfg, 'Wait healthy', 'wait')
+        result = kieRunner.phase(cfg, 'Rewrite rules', 'route')
         if (cfg.smokeTest) {
-            stage('Smoke test') {
-                smokeTest(cfg)
-            }
+            smokeTest(cfg)
         }
-        if (!canary) {
-            stage('Retire') {
-                result = kieRunner.run(cfg, 'retire')
-            }
+        if (cfg.strategy == 'all-at-once') {
+            kieRunner.passMilestone(cfg, "decision on ${version}")
+            result = kieRunner.phase(cfg, 'Retire', 'retire')
+            kieRunner.describe(cfg, "${version} deployed all at once")
+        } else if (cfg.autoPromote) {
+            kieRunner.passMilestone(cfg, "decision on ${version}")
+            result = kieRunner.phase(cfg, 'Promote', 'promote')
+            kieRunner.describe(cfg, "${version} promoted automatically (autoPromote)")
+        } else if (!cfg.gate) {
+            kieRunner.passMilestone(cfg, "decision on ${version}")
+            kieRunner.describe(cfg, "${version} is a canary behind the green header, waiting for kiePromote or kieRollback")
+        } else {
+            gate = true
         }
     }
-    if (result.result == 'unchanged' || !canary) {
-        return result
-    }
-    if (cfg.autoPromote) {
-        return promote(cfg, 'promoted automatically (autoPromote)')
-    }
-    if (!cfg.gate) {
-        kieRunner.describe(cfg, "${cfg.version} is a canary behind the green header, waiting for kiePromote or kieRollback")
-        return result
-    }
-    Map answer = kieRunner.approve(cfg, "Promote ${cfg.version} to all traffic of ${cfg.stage}?", ['Promote', 'Roll back'])
-    switch (answer.interrupted ?: answer.choice) {
-        case 'Promote':
-            return promote(cfg, "promoted by ${answer.approver}")
-        case 'Roll back':
-            kieRunner.runStage(cfg, 'Roll back', 'rollback')
-            kieRunner.stopBuild(cfg, "${cfg.version} rolled back by ${answer.approver}")
-            break
-        case 'timeout':
-            String late = "nobody approved within ${cfg.gate.timeout} minutes"
-            if (cfg.onTimeout == 'rollback') {
-                kieRunner.runStage(cfg, 'Roll back', 'rollback')
-                kieRunner.stopBuild(cfg, "${cfg.version} rolled back: ${late}", answer.exception)
-            } else {
-                kieRunner.stopBuild(cfg, "${cfg.version} kept as a canary: ${late}; " +
-                                         'promote or roll it back later with kiePromote / kieRollback', answer.exception)
-            }
-            break
-        case 'superseded':
-            kieRunner.stopBuild(cfg, "${cfg.version} left to a newer build that passed the approval", answer.exception)
-            break
-        default: // 'abort': a person aborted the gate or the build
-            kieRunner.runStage(cfg, 'Roll back', 'rollback')
-            kieRunner.stopBuild(cfg, "${cfg.version} rolled back: the approval was aborted", answer.exception)
-    }
+    return [result: result, atGate: gate]
 }
 
-Map promote(Map cfg, String why) {
-    Map result = kieRunner.runStage(cfg, 'Promote', 'promote')
-    kieRunner.describe(cfg, "${cfg.version} ${why}")
-    return result
+/** The gate, then what its answer or interruption means. Only a person's decision (Promote,
+ *  Roll back, the input's Abort) or the gate's own timeout leads to a runner call; a stop, an
+ *  enclosing timeout or a newer build leave the canary as it is and say so. */
+Map atGate(Map cfg) {
+    String version = cfg.version
+    Map answer = kieRunnerGate.ask(cfg, "Promote ${version} to all traffic of ${cfg.stage}?", ['Promote', 'Roll back'])
+    Map why = answer.interruption
+    if (!why) {
+        String who = Gate.approver(answer.approver)
+        if (answer.choice == 'Promote') {
+            Map result = kieRunnerGate.onCanary(cfg, 'promote')
+            kieRunner.describe(cfg, "${version} promoted by ${who}")
+            return result
+        }
+        if (answer.choice == 'Roll back') {
+            kieRunnerGate.onCanary(cfg, 'rollback')
+            kieRunner.stopBuild(cfg, 'ABORTED', "${version} rolled back by ${who}")
+        }
+        kieRunner.stopBuild(cfg, 'ABORTED', "the answer of ${who} carried no decision (Promote or Roll back), " +
+                                            "nothing was done: ${kieRunnerGate.canaryStays(cfg)}")
+    }
+    String what = Interruptions.phrase(why, cfg.gate.timeout)
+    if (why.kind == 'rejected' || (why.kind == 'gate-timeout' && cfg.onTimeout == 'rollback')) {
+        kieRunnerGate.onCanary(cfg, 'rollback')
+        kieRunner.stopBuild(cfg, 'ABORTED', "${version} rolled back: ${what}", answer.exception)
+    }
+    if (why.kind == 'superseded') {
+        kieRunner.stopBuild(cfg, 'NOT_BUILT', "${what}; nothing was changed at the gate: the canary ${version} stays " +
+                                              "behind the green header for ${why.by} or a person to promote or roll back " +
+                                              '(kiePromote / kieRollback or the promotion and rollback jobs)', answer.exception)
+    }
+    kieRunner.stopBuild(cfg, 'ABORTED', "${version} not decided: ${what}; ${kieRunnerGate.canaryStays(cfg)}", answer.exception)
 }
 
-/** Runs the caller's smoke test against the new servers; rolls back when it fails. */
+/** Runs the caller's smoke test on the agent, under the lock. When it fails, the new version is
+ *  rolled back and the failure goes on; when it is interrupted, nothing more is started. */
 def smokeTest(Map cfg) {
-    try {
-        cfg.smokeTest.call()
-    } catch (Exception e) {
-        echo("kieBlueGreenDeploy: the smoke test failed (${e.message}), rolling back ${cfg.version}")
-        kieRunner.run(cfg, 'rollback')
-        throw e
+    stage(kieRunner.stageName(cfg, 'Smoke test')) {
+        cfg.activity = 'the smoke test'
+        try {
+            cfg.smokeTest.call()
+        } catch (Exception e) {
+            if (Interruptions.isInterruption(e)) {
+                throw e
+            }
+            echo("kieBlueGreenDeploy: the smoke test failed (${e.message}), rolling back ${cfg.version}")
+            kieRunner.run(cfg, 'rollback')
+            kieRunner.describe(cfg, "${cfg.version} rolled back: the smoke test failed (${e.message})")
+            throw e
+        }
     }
 }

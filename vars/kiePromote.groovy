@@ -1,5 +1,6 @@
 // kiePromote: the canary (green) of a stage becomes the live version (default rule and blue
 // header), after an optional approval gate. Help: kiePromote.txt.
+// One milestone on every path on which it returns, under the stage's lock, before promote.
 import groovy.transform.Field
 
 @Field final Map DEFAULTS = [
@@ -9,5 +10,7 @@ import groovy.transform.Field
 
 Map call(Map config = [:]) {
     Map cfg = kieRunner.settings('kiePromote', DEFAULTS, config, ['stage'])
-    return kieRunner.decide(cfg, 'Promote', 'promote', "Promote the canary of ${cfg.stage} to all traffic?")
+    return kieRunner.guarded(cfg) {
+        kieRunnerGate.decide(cfg, 'Promote', 'promote', "Promote the canary of ${cfg.stage} to all traffic?")
+    }
 }

@@ -13,10 +13,10 @@ class JobScriptsTest {
     }
 
     /** Runs a job script as the generated job would, with the tokens replaced. */
-    def runJob(String name, Map params) {
-        String text = TOKENS.inject(job(name)) { String s, token -> s.replace(token.key, token.value) }
+    def runJob(String name, Map params, Map tokens = TOKENS) {
+        String text = tokens.inject(job(name)) { String s, token -> s.replace(token.key, token.value) }
         h.params.putAll(params)
-        h.load(text, "${name}.groovy").run()
+        h.run { h.load(text, "${name}.groovy").run() }
     }
 
     Throwable failingJob(String name, Map params) {
@@ -49,15 +49,42 @@ class JobScriptsTest {
     }
 
     @Test
-    void 'promote job: writes the embedded config and promotes the stage'() {
+    void 'promote job: stashes the embedded config, then promotes the stage on an agent taken under the lock'() {
+        h.jenkins.fleet.call('phase provision --version 2.0.0', [KIE_BG_STAGE: 'production'])
         runJob('promote', [CONFIRM: true, REASON: ' testers approved 2.0.0 '])
 
         assertEquals(['promote'], h.runnerCommands())
         Map write = h.callsOf('writeFile')[0]
         assertEquals([file: 'kie-deploy.yaml', text: 'YXBwOiBvcmRlcnMK', encoding: 'Base64'], write.args[0])
-        assertEquals(['linux'], h.callsOf('node')[0].args)
-        assertEquals('production', h.runnerCalls()[0].call.env.KIE_BG_STAGE)
+        assertEquals([[name: 'kie-deploy', includes: 'kie-deploy.yaml']], h.callsOf('stash')[0].args)
+        assertFalse(PipelineHarness.inside(h.callsOf('stash')[0], 'lock'))
+        assertEquals([['linux'], ['linux']], h.callsOf('node')*.args)
+        Map run = h.runnerCalls()[0].call
+        assertTrue(run.stack.findIndexOf { it.step == 'lock' } < run.stack.findIndexOf { it.step == 'node' })
+        assertEquals(['kie-deploy'], h.callsOf('unstash')[0].args)
+        assertEquals('production', run.env.KIE_BG_STAGE)
         assertEquals('production: Promote: testers approved 2.0.0', h.currentBuild.description)
+    }
+
+    @Test
+    void 'a job waiting for the stage lock holds no executor'() {
+        FakeJenkins jenkins = new FakeJenkins()
+        jenkins.fleet.seconds['status'] = 600
+        PipelineHarness deploy = jenkins.build('orders-deploy')
+        deploy.start { kieDeploymentStatus(stage: 'production') }
+        jenkins.settle()
+        assertEquals('kie-bluegreen status', deploy.waitingFor)
+
+        h = jenkins.build('orders-production-rollback')
+        String text = TOKENS.inject(job('rollback')) { String s, token -> s.replace(token.key, token.value) }
+        h.params.putAll([CONFIRM: true, REASON: 'INC-77', GENERATION: ''])
+        h.start { h.load(text, 'rollback.groovy').run() }
+        jenkins.settle()
+        assertEquals('the lock kie-bluegreen-production', h.waitingFor)
+
+        jenkins.advance(600_000)
+        assertTrue(h.done)
+        assertEquals([], jenkins.eventsOf('executor held'))
     }
 
     @Test
@@ -70,10 +97,12 @@ class JobScriptsTest {
         assertEquals([], h.runnerCommands())
 
         h = new PipelineHarness()
+        h.jenkins.fleet.call('phase provision --version 2.0.0', [KIE_BG_STAGE: 'production'])
         runJob('rollback', [CONFIRM: true, REASON: 'orders fail', GENERATION: ''])
         assertEquals(['rollback'], h.runnerCommands())
 
         h = new PipelineHarness()
+        h.runner = { String command, Map env -> [exit: 0, json: PipelineHarness.result(command, env)] }
         runJob('rollback', [CONFIRM: true, REASON: 'orders fail', GENERATION: ' 4 '])
         assertEquals(['rollback --generation 4'], h.runnerCommands())
 
@@ -85,10 +114,9 @@ class JobScriptsTest {
 
     @Test
     void 'a job with an empty agent token runs on any agent'() {
-        String text = TOKENS.inject(job('promote')) { String s, token -> s.replace(token.key, token.key == '@@AGENT@@' ? '' : token.value) }
-        h.params.putAll([CONFIRM: true, REASON: 'ok'])
-        h.load(text, 'promote.groovy').run()
-        assertEquals([], h.callsOf('node')[0].args)
+        h.jenkins.fleet.call('phase provision --version 2.0.0', [KIE_BG_STAGE: 'production'])
+        runJob('promote', [CONFIRM: true, REASON: 'ok'], TOKENS + ['@@AGENT@@': ''])
+        assertEquals([[], []], h.callsOf('node')*.args)
         assertEquals(['promote'], h.runnerCommands())
     }
 }

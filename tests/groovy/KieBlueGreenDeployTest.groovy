@@ -3,26 +3,28 @@ import org.junit.Test
 
 import static org.junit.Assert.*
 
-/** kieBlueGreenDeploy: the runner commands, stages, gate, lock and agent of each path. */
+/** kieBlueGreenDeploy: the runner commands, stages, gate, lock, agent and milestones of each path. */
 class KieBlueGreenDeployTest {
     PipelineHarness h = new PipelineHarness()
     Map canary = [config: 'kie-deploy.yaml', stage: 'staging', version: '2.0.0', strategy: 'canary',
                   approval: [submitter: 'kie-admins', timeout: 60], autoPromote: false]
     List phases = ['plan --version 2.0.0', 'phase provision --version 2.0.0', 'phase wait', 'phase route --strategy canary']
+    List stages = ['Plan (staging)', 'Provision (staging)', 'Wait healthy (staging)', 'Rewrite rules (staging)']
 
     @Test
-    void 'canary promoted at the gate: every phase, the gate, then promote'() {
+    void 'canary promoted at the gate: every phase, the gate, then promote after checking the canary'() {
         Map result = h.step('kieBlueGreenDeploy', canary)
 
-        assertEquals(phases + ['promote'], h.runnerCommands())
-        assertEquals(['Plan', 'Provision', 'Wait healthy', 'Rewrite rules', 'Approval', 'Promote'], h.stages())
+        assertEquals(phases + ['status', 'promote'], h.runnerCommands())
+        assertEquals(stages + ['Approval (staging)', 'Promote (staging)'], h.stages())
         assertEquals('promote', result.command)
-        assertNull(h.currentBuild.result)
-        assertTrue(h.currentBuild.description.contains('2.0.0 promoted by alice'))
+        assertEquals('SUCCESS', h.result)
+        assertEquals('staging: 2.0.0 promoted by alice', h.currentBuild.description)
+        assertEquals([blue: '2.0.0', green: null, standby: ['1.0.0']], h.jenkins.fleet.summary('staging'))
     }
 
     @Test
-    void 'the gate asks the submitter to choose Promote or Roll back, inside a timeout, between milestones'() {
+    void 'the gate asks the submitter to choose, inside a timeout, outside node and lock'() {
         h.step('kieBlueGreenDeploy', canary)
 
         Map input = h.callsOf('input')[0]
@@ -31,38 +33,46 @@ class KieBlueGreenDeployTest {
         assertEquals('APPROVER', ask.submitterParameter)
         assertEquals([$class: 'ChoiceParameterDefinition', name: 'DECISION', choices: 'Promote\nRoll back',
                       description: 'What to do with the new version'], ask.parameters[0])
-        Map timeout = input.stack.find { it.step == 'timeout' }
-        assertEquals([time: 60, unit: 'MINUTES'], timeout.args[0])
-        List steps = h.calls*.step
-        int inputAt = steps.indexOf('input')
-        assertEquals('milestone', steps.subList(0, inputAt).findAll { it in ['milestone', 'sh'] }[-1])
-        assertEquals('milestone', steps.subList(inputAt, steps.size()).find { it in ['milestone', 'sh'] })
+        assertEquals([time: 60, unit: 'MINUTES'], input.stack.find { it.step == 'timeout' }.args[0])
+        assertFalse(PipelineHarness.inside(input, 'node'))
+        assertFalse(PipelineHarness.inside(input, 'lock'))
+        assertEquals([], h.jenkins.eventsOf('executor held'))
     }
 
     @Test
-    void 'the gate waits outside node and outside lock, whatever the answer'() {
-        [{ Map a -> [DECISION: 'Promote', APPROVER: 'alice'] },
-         { Map a -> [DECISION: 'Roll back', APPROVER: 'bob'] },
-         { Map a -> throw PipelineHarness.timeoutExpired() },
-         { Map a -> throw PipelineHarness.abortedBy('carol') }].each { person ->
+    void 'two milestones, each under the lock right before AWS changes: after the plan and after the gate'() {
+        h.step('kieBlueGreenDeploy', canary)
+
+        assertEquals(['0: kie-bluegreen staging: deploy 2.0.0', '1: kie-bluegreen staging: decision on 2.0.0'], h.milestones())
+        h.callsOf('milestone').each { assertTrue(PipelineHarness.inside(it, 'lock')) }
+        List sequence = h.calls.findAll { it.step in ['milestone', 'input'] || it.args[0] instanceof Map && it.args[0].label?.startsWith('kie-bluegreen ') }
+                               .collect { it.step == 'sh' ? it.args[0].label - 'kie-bluegreen ' : it.step }
+        assertEquals(['plan', 'milestone', 'phase provision', 'phase wait', 'phase route', 'input', 'milestone', 'status', 'promote'],
+                     sequence)
+    }
+
+    @Test
+    void 'every path on which the step returns passes the same two milestones'() {
+        Map paths = [
+            'approved'        : [:],
+            'autoPromote'     : [autoPromote: true],
+            'approval false'  : [approval: false],
+            'all-at-once'     : [strategy: 'all-at-once'],
+            'already live'    : [version: '1.0.0'],
+        ]
+        paths.each { name, extra ->
             PipelineHarness run = new PipelineHarness()
-            run.person = person
-            try {
-                run.step('kieBlueGreenDeploy', canary)
-            } catch (Exception ignored) {
-            }
-            List inputs = run.callsOf('input')
-            assertEquals(1, inputs.size())
-            assertFalse(PipelineHarness.inside(inputs[0], 'node'))
-            assertFalse(PipelineHarness.inside(inputs[0], 'lock'))
+            run.step('kieBlueGreenDeploy', canary + extra)
+            assertEquals(name, 2, run.milestones().size())
+            assertEquals(name, [0, 1], run.callsOf('milestone')*.ordinal)
         }
     }
 
     @Test
-    void 'every runner call runs on an agent under the stage lock'() {
+    void 'every runner call runs on an agent under the stage lock, taken before the agent'() {
         h.step('kieBlueGreenDeploy', canary)
 
-        assertEquals(5, h.runnerCalls().size())
+        assertEquals(6, h.runnerCalls().size())
         h.callsOf('sh').each { call ->
             assertTrue(PipelineHarness.inside(call, 'node'))
             Map lock = call.stack.find { it.step == 'lock' }
@@ -91,7 +101,7 @@ class KieBlueGreenDeployTest {
         assertEquals('kie-deploy.yaml', env.KIE_BG_CONFIG)
         assertEquals('canary', env.KIE_BG_STRATEGY)
         assertEquals('.kie-bluegreen/venv-0.1.0/bin/kie-bluegreen', env.KIE_BG_RUNNER)
-        assertEquals('kie-bluegreen==0.1.0', env.KIE_BG_PIP_SPEC)
+        assertFalse(env.containsKey('KIE_BG_GENERATION'))
     }
 
     @Test
@@ -100,17 +110,19 @@ class KieBlueGreenDeployTest {
 
         assertEquals(['plan --version 2.0.0', 'phase provision --version 2.0.0', 'phase wait',
                       'phase route --strategy all-at-once', 'phase retire'], h.runnerCommands())
-        assertEquals(['Plan', 'Provision', 'Wait healthy', 'Rewrite rules', 'Retire'], h.stages())
+        assertEquals(['Plan (staging)', 'Provision (staging)', 'Wait healthy (staging)', 'Rewrite rules (staging)',
+                      'Retire (staging)'], h.stages())
         assertEquals([], h.callsOf('input'))
         assertEquals('phase', result.command)
     }
 
     @Test
-    void 'autoPromote skips the gate and promotes'() {
+    void 'autoPromote skips the gate and promotes under the same lock'() {
         h.step('kieBlueGreenDeploy', canary + [autoPromote: true])
 
         assertEquals(phases + ['promote'], h.runnerCommands())
         assertEquals([], h.callsOf('input'))
+        assertEquals(1, h.callsOf('lock').size())
     }
 
     @Test
@@ -120,96 +132,140 @@ class KieBlueGreenDeployTest {
         assertEquals(phases, h.runnerCommands())
         assertEquals([], h.callsOf('input'))
         assertEquals('phase', result.command)
-        assertNull(h.currentBuild.result)
+        assertEquals('SUCCESS', h.result)
+        assertEquals([blue: '1.0.0', green: '2.0.0', standby: []], h.jenkins.fleet.summary('staging'))
     }
 
     @Test
-    void 'Roll back at the gate rolls back and stops the build as ABORTED'() {
-        h.person = { Map a -> [DECISION: 'Roll back', APPROVER: 'bob'] }
+    void 'Roll back at the gate rolls back and stops the build as ABORTED, naming who'() {
+        h.person = Person.approves('bob', 'Roll back')
 
         Throwable thrown = h.failing('kieBlueGreenDeploy', canary)
 
-        assertEquals(phases + ['rollback'], h.runnerCommands())
-        assertEquals('ABORTED', h.currentBuild.result)
+        assertEquals(phases + ['status', 'rollback'], h.runnerCommands())
+        assertEquals('ABORTED', h.result)
         assertTrue(thrown instanceof StepError)
-        assertTrue(thrown.message, thrown.message.contains('2.0.0 rolled back by bob'))
-        assertEquals('Roll back', h.stages()[-1])
+        assertEquals('kieBlueGreenDeploy: 2.0.0 rolled back by bob', thrown.message)
+        assertEquals('Roll back (staging)', h.stages()[-1])
+        assertEquals([blue: '1.0.0', green: null, standby: []], h.jenkins.fleet.summary('staging'))
     }
 
     @Test
-    void 'a timeout at the gate rolls back by default and ends ABORTED'() {
-        h.person = { Map a -> throw PipelineHarness.timeoutExpired() }
+    void 'the gate own timeout rolls back by default and ends ABORTED'() {
+        h.person = Person.nobody()
 
         Throwable thrown = h.failing('kieBlueGreenDeploy', canary)
 
-        assertEquals(phases + ['rollback'], h.runnerCommands())
-        assertEquals('ABORTED', h.currentBuild.result)
+        assertEquals(phases + ['status', 'rollback'], h.runnerCommands())
+        assertEquals('ABORTED', h.result)
         assertTrue(thrown instanceof FlowInterruptedException)
+        assertEquals('staging: 2.0.0 rolled back: nobody approved within 60 minutes', h.currentBuild.description)
+        assertEquals(60 * 60_000L, h.jenkins.now)
     }
 
     @Test
-    void 'a timeout at the gate with onTimeout keep leaves the canary and ends ABORTED'() {
-        h.person = { Map a -> throw PipelineHarness.timeoutExpired() }
+    void 'the gate own timeout with onTimeout keep leaves the canary and ends ABORTED'() {
+        h.person = Person.nobody()
 
         Throwable thrown = h.failing('kieBlueGreenDeploy', canary + [onTimeout: 'keep'])
 
         assertEquals(phases, h.runnerCommands())
-        assertEquals('ABORTED', h.currentBuild.result)
+        assertEquals('ABORTED', h.result)
         assertTrue(thrown instanceof FlowInterruptedException)
-        assertTrue(h.currentBuild.description.contains('kept as a canary'))
+        assertTrue(h.currentBuild.description, h.currentBuild.description.contains('2.0.0 not decided: nobody approved within 60 minutes'))
+        assertEquals([blue: '1.0.0', green: '2.0.0', standby: []], h.jenkins.fleet.summary('staging'))
     }
 
     @Test
-    void 'on older Jenkins a timeout shows as a rejection by SYSTEM, and is still a timeout'() {
-        h.person = { Map a -> throw PipelineHarness.abortedBy('SYSTEM') }
-
-        h.failing('kieBlueGreenDeploy', canary + [onTimeout: 'keep'])
-
-        assertEquals(phases, h.runnerCommands())
-        assertEquals('ABORTED', h.currentBuild.result)
-    }
-
-    @Test
-    void 'a person aborting the gate rolls back and ends ABORTED, not FAILURE'() {
-        h.person = { Map a -> throw PipelineHarness.abortedBy('carol') }
+    void 'the input Abort rolls back, ends ABORTED not FAILURE, and names who aborted'() {
+        h.person = Person.aborts('carol')  // not a submitter: Job/Cancel is enough to abort
 
         Throwable thrown = h.failing('kieBlueGreenDeploy', canary + [onTimeout: 'keep'])
 
-        assertEquals(phases + ['rollback'], h.runnerCommands())
-        assertEquals('ABORTED', h.currentBuild.result)
+        assertEquals(phases + ['status', 'rollback'], h.runnerCommands())
+        assertEquals('ABORTED', h.result)
         assertTrue(thrown instanceof FlowInterruptedException)
-        assertFalse(thrown instanceof StepError)
+        assertEquals('staging: 2.0.0 rolled back: the approval was aborted by carol', h.currentBuild.description)
     }
 
     @Test
-    void 'the stop button while waiting also rolls back'() {
-        h.person = { Map a -> throw PipelineHarness.stoppedBy('dave') }
-
-        h.failing('kieBlueGreenDeploy', canary)
-
-        assertEquals(phases + ['rollback'], h.runnerCommands())
-        assertEquals('ABORTED', h.currentBuild.result)
-    }
-
-    @Test
-    void 'a newer build passing the milestone leaves the canary to it: no rollback'() {
-        h.person = { Map a -> throw PipelineHarness.supersededBy('#43') }
+    void 'the stop button at the gate leaves the canary, names who stopped, starts no rollback'() {
+        h.person = Person.stopsTheBuild('dave')
 
         h.failing('kieBlueGreenDeploy', canary)
 
         assertEquals(phases, h.runnerCommands())
-        assertEquals('ABORTED', h.currentBuild.result)
+        assertEquals('ABORTED', h.result)
+        assertEquals('staging: 2.0.0 not decided: the build was stopped by dave; the canary 2.0.0 stays behind the green ' +
+                     'header; promote or roll it back with kiePromote / kieRollback or the promotion and rollback jobs',
+                     h.currentBuild.description)
     }
 
     @Test
-    void 'a version already live: plan only'() {
-        h.runner = { String command, Map env -> [exit: 0, json: PipelineHarness.result(command, env) + [result: 'unchanged']] }
+    void 'on pipeline-input-step before 495 every interruption of the gate is a rejection by SYSTEM: nothing is undone'() {
+        h.jenkins.inputStep = 'before-495'
+        h.person = Person.nobody()
 
-        Map result = h.step('kieBlueGreenDeploy', canary)
+        h.failing('kieBlueGreenDeploy', canary)
 
-        assertEquals(['plan --version 2.0.0'], h.runnerCommands())
+        assertEquals(phases, h.runnerCommands())
+        assertEquals('ABORTED', h.result)
+        assertTrue(h.currentBuild.description, h.currentBuild.description.contains('Rejected by SYSTEM'))
+    }
+
+    @Test
+    void 'the one-button endpoint answers without a decision: nothing is done, the canary stays'() {
+        h.person = Person.clicksProceed('alice')
+
+        Throwable thrown = h.failing('kieBlueGreenDeploy', canary)
+
+        assertEquals(phases, h.runnerCommands())
+        assertEquals('ABORTED', h.result)
+        assertTrue(thrown.message, thrown.message.startsWith('kieBlueGreenDeploy: the answer of alice carried no decision'))
+    }
+
+    @Test
+    void 'a canary promoted meanwhile by someone else is not promoted again, one of another version is refused'() {
+        h.person = { FakeJenkins jenkins, PipelineHarness build, Map args ->
+            jenkins.fleet.call('promote', [KIE_BG_STAGE: 'staging'])   // the promotion job ran meanwhile
+            jenkins.proceed(build, 'alice', [DECISION: 'Promote'])
+        }
+        h.step('kieBlueGreenDeploy', canary)
+        assertEquals(phases + ['status'], h.runnerCommands())
+        assertEquals('SUCCESS', h.result)
+
+        PipelineHarness other = new PipelineHarness()
+        other.person = { FakeJenkins jenkins, PipelineHarness build, Map args ->
+            jenkins.fleet.call('rollback', [KIE_BG_STAGE: 'staging'])
+            jenkins.fleet.call('phase provision --version 2.1.0', [KIE_BG_STAGE: 'staging'])
+            jenkins.proceed(build, 'alice', [DECISION: 'Promote'])
+        }
+        Throwable thrown = other.failing('kieBlueGreenDeploy', canary)
+        assertEquals(phases + ['status'], other.runnerCommands())
+        assertEquals('kieBlueGreenDeploy: the canary of staging is no longer 2.0.0 (green: 2.1.0, blue: 1.0.0): ' +
+                     'someone promoted or rolled it back meanwhile; nothing was done', thrown.message)
+    }
+
+    @Test
+    void 'a version already live: plan only, no gate'() {
+        Map result = h.step('kieBlueGreenDeploy', canary + [version: '1.0.0'])
+
+        assertEquals(['plan --version 1.0.0'], h.runnerCommands())
         assertEquals([], h.callsOf('input'))
         assertEquals('unchanged', result.result)
+    }
+
+    @Test
+    void 'a refused plan fails the build before any milestone: it cancels nobody'() {
+        h.jenkins.fleet.call('phase provision --version 1.5.0', [KIE_BG_STAGE: 'staging'])
+
+        Throwable thrown = h.failing('kieBlueGreenDeploy', canary)
+
+        assertEquals(['plan --version 2.0.0'], h.runnerCommands())
+        assertEquals([], h.callsOf('milestone'))
+        assertTrue(thrown.message, thrown.message.startsWith(
+            'kieBlueGreenDeploy: kie-bluegreen plan failed with exit code 3 (refused by the current state): green candidate'))
+        assertEquals('FAILURE', h.result)
     }
 
     @Test
@@ -231,8 +287,9 @@ class KieBlueGreenDeployTest {
     }
 
     @Test
-    void 'every runner exit code is explained'() {
-        [2: 'usage or configuration error', 3: 'refused by the current state', 4: 'AWS refused or was unreachable'].each { code, meaning ->
+    void 'every runner exit code is explained, with the words of the shared schema'() {
+        [2: 'usage or configuration error', 3: 'refused by the current state',
+         4: 'AWS (or Jenkins) refused or was unreachable', 126: 'the runner could not be started'].each { code, meaning ->
             PipelineHarness run = new PipelineHarness()
             run.runner = { String command, Map env ->
                 [exit: code, json: PipelineHarness.result(command, env) + [result: 'error', error: 'boom']]
@@ -266,7 +323,20 @@ class KieBlueGreenDeployTest {
         assertEquals(phases + ['rollback'], h.runnerCommands())
         assertEquals(['.kie-bluegreen/venv-0.1.0/bin/kie-bluegreen'], seen)
         assertEquals([], h.callsOf('input'))
-        assertNotEquals('ABORTED', h.currentBuild.result)
+        assertEquals('FAILURE', h.result)
+    }
+
+    @Test
+    void 'a smoke test that is interrupted starts no rollback'() {
+        Closure smoke = { h.binding.getVariable('input').call([message: 'smoke test waits']) }
+        h.person = Person.stopsTheBuild('dave')
+
+        Throwable thrown = h.failing('kieBlueGreenDeploy', canary + [smokeTest: smoke])
+
+        assertTrue(thrown instanceof FlowInterruptedException)
+        assertEquals(phases, h.runnerCommands())
+        assertEquals('ABORTED', h.result)
+        assertTrue(h.currentBuild.description, h.currentBuild.description.contains('stopped by dave while the smoke test'))
     }
 
     @Test
@@ -278,7 +348,7 @@ class KieBlueGreenDeployTest {
         assertTrue(PipelineHarness.inside(probe, 'node'))
         assertTrue(PipelineHarness.inside(probe, 'lock'))
         assertTrue(h.calls.indexOf(probe) < h.calls.findIndexOf { it.step == 'input' })
-        assertEquals(['Plan', 'Provision', 'Wait healthy', 'Rewrite rules', 'Smoke test', 'Approval', 'Promote'], h.stages())
+        assertEquals(stages + ['Smoke test (staging)', 'Approval (staging)', 'Promote (staging)'], h.stages())
     }
 
     @Test
@@ -294,32 +364,6 @@ class KieBlueGreenDeployTest {
     }
 
     @Test
-    void 'the runner is installed on the agent before it runs, from the library resource'() {
-        h.step('kieBlueGreenDeploy', canary + [runnerSpec: 'git+https://git.example.com/kie-bluegreen.git@v0.1.0#subdirectory=python'])
-
-        Map install = h.callsOf('sh').find { it.args[0].script.contains('install-runner.sh') }
-        assertEquals('sh "$KIE_BG_HOME/install-runner.sh"', install.args[0].script)
-        assertEquals('git+https://git.example.com/kie-bluegreen.git@v0.1.0#subdirectory=python', install.env.KIE_BG_PIP_SPEC)
-        assertEquals('.kie-bluegreen/venv-0.1.0', install.env.KIE_BG_VENV)
-        assertEquals(new File(PipelineHarness.ROOT, 'resources/kie-bluegreen/install-runner.sh').text,
-                     h.files['.kie-bluegreen/install-runner.sh'])
-        assertTrue(h.calls.indexOf(install) < h.calls.indexOf(h.runnerCalls()[0].call))
-    }
-
-    @Test
-    void 'a runner already on the agent is used as it is, no install'() {
-        h.env.KIE_BLUEGREEN_RUNNER = '/opt/kie-bluegreen/bin/kie-bluegreen'
-        h.step('kieBlueGreenDeploy', canary)
-
-        h.runnerCalls().each { assertEquals('/opt/kie-bluegreen/bin/kie-bluegreen', it.call.env.KIE_BG_RUNNER) }
-        assertEquals('', h.callsOf('sh')[0].env.KIE_BG_PIP_SPEC)
-
-        PipelineHarness withParameter = new PipelineHarness()
-        withParameter.step('kieBlueGreenDeploy', canary + [runner: 'kie-bluegreen'])
-        assertEquals('kie-bluegreen', withParameter.runnerCalls()[0].call.env.KIE_BG_RUNNER)
-    }
-
-    @Test
     void 'the config comes from the stash on the agent, before any runner call'() {
         h.step('kieBlueGreenDeploy', canary + [stash: 'kie-deploy'])
 
@@ -330,20 +374,28 @@ class KieBlueGreenDeployTest {
     }
 
     @Test
-    void 'called inside node: runs there without a gate, refuses to wait for a person there'() {
-        h.binding.getVariable('node').call('builder') {
-            h.step('kieBlueGreenDeploy', canary + [autoPromote: true])
+    void 'called inside node: refused at once, before any lock, runner call or gate'() {
+        Throwable thrown = PipelineHarness.thrownBy('inside node') {
+            h.run { node('builder') { kieBlueGreenDeploy(canary + [autoPromote: true]) } }
         }
-        assertEquals(1, h.callsOf('node').size())
-        assertEquals(phases + ['promote'], h.runnerCommands())
 
-        PipelineHarness gated = new PipelineHarness()
-        Throwable thrown
-        gated.binding.getVariable('node').call('builder') {
-            thrown = gated.failing('kieBlueGreenDeploy', canary)
-        }
         assertTrue(thrown.message, thrown.message.startsWith('kieBlueGreenDeploy: call it outside node {}'))
-        assertEquals([], gated.callsOf('sh'))
-        assertEquals([], gated.callsOf('input'))
+        assertEquals([], h.callsOf('lock'))
+        assertEquals([], h.runnerCalls())
+    }
+
+    @Test
+    void 'staging and production in one pipeline: stage names never repeat, milestones keep counting'() {
+        h.run {
+            kieBlueGreenDeploy(canary)
+            kieBlueGreenDeploy(canary + [stage: 'production'])
+        }
+
+        List names = h.stages()
+        assertEquals(names.unique(false), names)
+        assertEquals(['Plan (production)', 'Provision (production)', 'Wait healthy (production)', 'Rewrite rules (production)',
+                      'Approval (production)', 'Promote (production)'], names.drop(6))
+        assertEquals([0, 1, 2, 3], h.callsOf('milestone')*.ordinal)
+        assertEquals(2, h.callsOf('input')*.args*.getAt(0)*.id.unique().size())
     }
 }

@@ -1,58 +1,102 @@
 import groovy.json.JsonOutput
-import jenkins.model.CauseOfInterruption
+import hudson.model.Result
+import hudson.model.User
 import org.codehaus.groovy.control.CompilerConfiguration
 import org.codehaus.groovy.control.customizers.ImportCustomizer
 import org.codehaus.groovy.runtime.InvokerHelper
-import org.jenkinsci.plugins.pipeline.milestone.CancelledCause
 import org.jenkinsci.plugins.workflow.steps.FlowInterruptedException
 import org.jenkinsci.plugins.workflow.steps.TimeoutStepExecution
 import org.jenkinsci.plugins.workflow.support.steps.input.Rejection
+import sandboxmodel.Sandbox
 
-/** What the `error` step throws (Jenkins: hudson.AbortException): fails the build. */
-class StepError extends RuntimeException {
-    StepError(String message) {
-        super(message)
-    }
-}
+import java.nio.file.NoSuchFileException
+import java.util.concurrent.Semaphore
+import java.util.concurrent.TimeUnit
 
 /**
- * A tiny Jenkins for the vars/ scripts: loads them on plain Groovy with a shared Binding whose
- * closures stand for the pipeline steps, records every step call with its arguments, the
- * block steps around it (`stack`) and the environment it saw, and runs the closures of block
- * steps. The runner (`kie-bluegreen` in sh) and the person at `input` are test-controlled.
+ * One build of a job in a FakeJenkins: the vars/ scripts loaded on plain Groovy 2.4 with a
+ * Binding whose closures stand for the pipeline steps. Every step call is recorded with its
+ * arguments, the block steps around it (`stack`) and the environment it saw. The runner
+ * (`kie-bluegreen` in sh) is the shared FakeFleet unless a test sets `runner`; the person at an
+ * input is `person` (see Person).
+ *
+ * The steps behave as the plugins do where the library depends on it (each with its source):
+ * lock (LockableResources), milestone (Milestones), input (FakeJenkins#proceed, #proceedEmpty,
+ * #abort), timeout and withEnv below, interruptions (FakeJenkins#interrupt, #stop), the build
+ * result (FakeRunWrapper) and the Groovy sandbox for an untrusted library (sandboxmodel.Sandbox).
  */
 class PipelineHarness {
     static final File ROOT = new File(System.getProperty('kie.root', '.')).canonicalFile
     static final Map<String, Class> COMPILED = [:]
     static final List<String> BLOCKS = ['node', 'lock', 'stage', 'timeout', 'withEnv', 'withCredentials', 'dir']
-    static final List<String> SIMPLE = ['echo', 'milestone', 'unstash', 'stash', 'checkout', 'archiveArtifacts',
+    static final List<String> SIMPLE = ['echo', 'unstash', 'stash', 'checkout', 'archiveArtifacts',
                                         'properties', 'junit', 'cleanWs', 'deleteDir']
+    /** TimeoutStepExecution.GRACE_PERIOD: after a timeout expired, the body has a minute to end
+     *  before the timeout step fails whatever runs inside it ("terminating with extreme prejudice"). */
+    static final long GRACE_MILLIS = 60_000L
+
+    final FakeJenkins jenkins
+    final String job
+    final int number
 
     /** Every step call: [step: name, args: arguments without the body, stack: enclosing block
      *  calls (outermost first), env: copy of the environment at the call]. */
     final List<Map> calls = []
     final List<Map> stack = []
-    final Map env = [BUILD_TAG: 'jenkins-app-42']
-    final Map currentBuild = [result: null, description: null, number: 42]
+    final Map env
+    final FakeRunWrapper currentBuild
     final Map params = [:]
     /** The workspace: path -> text. */
     final Map<String, String> files = ['kie-deploy.yaml': 'app: orders\n']
     final Binding binding = new Binding()
 
-    /** The runner: (command words after --output json, env) -> [exit: int, json: Map|String|null]. */
-    Closure runner = { String command, Map env -> [exit: 0, json: result(command, env)] }
-    /** The person at an input step: (input arguments) -> the input's return value, or throws. */
-    Closure person = { Map args -> [DECISION: 'Promote', APPROVER: 'alice'] }
+    /** The runner: (command words after --output json, env) -> [exit: int, json: Map|String|null, seconds: n]. */
+    Closure runner
+    /** The person at this build's inputs: (jenkins, build, input arguments) -> answers through an endpoint. */
+    Closure person = Person.approves('alice')
     /** Any other sh: (script, env) -> exit code or stdout. */
     Closure shell = { String script, Map env -> 0 }
+    /** Called at the start of every step with its name: lets a test interrupt the build there. */
+    Closure onStep = null
+    /** false: the library runs untrusted, in the Groovy sandbox. */
+    boolean trusted = true
 
+    // the build's life
+    boolean done = false
+    Object returned
+    Throwable thrown
+    String result
+    String waitingFor
+    private Map waitContext
+    private Object wakeValue
+    private Throwable wakeFailure
+    private FlowInterruptedException pending
+    private Integer lastOrdinal
+    private int nodeIds = 0
+    private final Semaphore go = new Semaphore(0)
+    private Thread thread
+
+    /** A build of its own, in a Jenkins of its own: what most tests need. */
     PipelineHarness() {
+        this(new FakeJenkins(), 'app', 42)
+        jenkins.builds[job] << this
+    }
+
+    PipelineHarness(FakeJenkins jenkins, String job, int number) {
+        this.jenkins = jenkins
+        this.job = job
+        this.number = number
+        this.env = [BUILD_TAG: "jenkins-${job}-${number}".toString(), JOB_NAME: job, BUILD_NUMBER: number.toString()] +
+                   jenkins.globalEnvironment
+        this.currentBuild = new FakeRunWrapper(number)
+        this.runner = { String command, Map env -> jenkins.fleet.call(command, env) }
         BLOCKS.each { name -> binding.setVariable(name, { Object[] args -> block(name, args) }) }
         SIMPLE.each { name -> binding.setVariable(name, { Object[] args -> record(name, args); null }) }
         Map steps = [
             sh             : { Object[] args -> sh(args[0]) },
             error          : { String message -> record('error', [message]); throw new StepError(message) },
-            input          : { Map args -> record('input', [args]); person.call(args) },
+            input          : { Map args -> input(args) },
+            milestone      : { Object[] args -> milestone(args) },
             usernamePassword: { Map args -> [usernamePassword: args] },
             isUnix         : { -> true },
             fileExists     : { String path -> record('fileExists', [path]); files.containsKey(path) },
@@ -62,16 +106,25 @@ class PipelineHarness {
             env            : env,
             currentBuild   : currentBuild,
             params         : params,
+            scm            : [$class: 'GitSCM'],
             _              : null,
         ]
         steps.each { name, value -> binding.setVariable(name, value) }
-        new File(ROOT, 'vars').listFiles().findAll { it.name.endsWith('.groovy') }.each { file ->
+        libraryScripts().each { file ->
             binding.setVariable(file.name - '.groovy', load(file.text, file.name))
         }
     }
 
+    String getName() {
+        return "${job} #${number}".toString()
+    }
+
+    static List<File> libraryScripts() {
+        return new File(ROOT, 'vars').listFiles().findAll { it.name.endsWith('.groovy') }.sort { it.name }
+    }
+
     /** Compiles a script once per test run (with Jenkins' default imports), a fresh instance
-     *  bound to this harness each time. */
+     *  bound to this build each time. */
     Script load(String text, String name) {
         Class type = COMPILED[text]
         if (type == null) {
@@ -88,9 +141,50 @@ class PipelineHarness {
         return config
     }
 
+    // ---- running the build ----
+
+    /** Starts the build with a pipeline script (a closure over the steps); it runs when the
+     *  FakeJenkins lets it (settle, advance, runUntilDone). */
+    void start(Closure pipelineScript) {
+        if (done || thread != null) {
+            throw new IllegalStateException("${name} was already started")
+        }
+        Script pipeline = load('', 'Jenkinsfile')
+        Closure script = (Closure) pipelineScript.clone()
+        script.delegate = pipeline
+        script.resolveStrategy = Closure.DELEGATE_FIRST
+        Set<String> library = (libraryScripts().collect { it.name - '.groovy' } + ['kiebluegreen']) as Set
+        thread = new Thread({
+            go.acquire()
+            if (!trusted) {
+                Sandbox.untrusted(library)
+            }
+            try {
+                returned = script.call()
+            } catch (Throwable t) {
+                thrown = t
+            }
+            finish()
+            jenkins.yieldTurn()
+        } as Runnable, name)
+        thread.daemon = true
+        thread.start()
+        jenkins.started(this)
+    }
+
+    /** Runs a pipeline script as this build until it ends; returns what it returned or throws what it threw. */
+    def run(Closure script) {
+        start(script)
+        jenkins.runUntilDone(this)
+        if (thrown != null) {
+            throw thrown
+        }
+        return returned
+    }
+
     /** Calls a step like a Jenkinsfile does, e.g. step('kiePromote', [stage: 'staging']). */
     def step(String name, Map args) {
-        return binding.getVariable(name).call(args)
+        return run { binding.getVariable(name).call(args) }
     }
 
     /** Calls a step and returns what it threw (fails when it did not throw). */
@@ -108,7 +202,113 @@ class PipelineHarness {
         throw new AssertionError("${what} was expected to fail")
     }
 
+    /** The build ends: its result is the worst of what was set and what ended it (an
+     *  interruption's own result, FAILURE for anything else) as CpsThreadGroup and
+     *  WorkflowRun#finish set it; then the milestone step's completion rule runs. */
+    private void finish() {
+        Result end = Result.SUCCESS
+        if (thrown instanceof FlowInterruptedException) {
+            end = ((FlowInterruptedException) thrown).result
+        } else if (thrown != null) {
+            end = Result.FAILURE
+        }
+        currentBuild.worsen(end)
+        result = currentBuild.result
+        done = true
+        jenkins.inputs.findAll { it.build == this }.each { it.settled = true }
+        jenkins.milestonesOf(job).completed(this)
+    }
+
+    /** Scheduler side: let the build run until it waits or ends. */
+    void resume() {
+        go.release()
+    }
+
+    /** Build side: wait until woken; returns the value given, or throws the failure given. */
+    Object park(String what, Map context) {
+        if (context.kind in ['lock', 'input'] && stack.any { it.step == 'node' }) {
+            jenkins.events << [kind: 'executor held', build: name, waitingFor: what]
+        }
+        waitingFor = what
+        waitContext = context
+        jenkins.yieldTurn()
+        go.acquire()
+        waitingFor = null
+        waitContext = null
+        Throwable failure = wakeFailure
+        Object value = wakeValue
+        wakeFailure = null
+        wakeValue = null
+        if (failure != null) {
+            throw failure
+        }
+        return value
+    }
+
+    /** The build stops waiting: it goes on when the scheduler lets it. An interruption arriving
+     *  before then reaches its next step. */
+    void wakeWith(Object value, Throwable failure) {
+        waitContext = null
+        waitingFor = null
+        wakeValue = value
+        wakeFailure = failure
+    }
+
+    /** An interruption reaches the build: the step it waits in fails with it (a lock wait
+     *  leaves the queue, an input is settled, a runner call is stopped), or, while the build
+     *  runs, its next step does. */
+    void deliver(FlowInterruptedException e) {
+        if (done) {
+            return
+        }
+        Map context = waitContext
+        if (context == null) {
+            pending = e
+            return
+        }
+        switch (context.kind) {
+            case 'lock':
+                jenkins.locks.leaveQueue(this, context.resource)
+                jenkins.wake(this, null, e)
+                break
+            case 'input':
+                context.request.settled = true
+                // before 495.ve9c153f6067b_ InputStepExecution#stop aborted the input as SYSTEM
+                // (doAbort under ACL.SYSTEM) instead of failing with the interruption itself
+                jenkins.wake(this, null, jenkins.inputStep == 'before-495' ?
+                    new FlowInterruptedException(Result.ABORTED, new Rejection(new User('SYSTEM'))) : e)
+                break
+            default:
+                jenkins.cancelTimer(context.timer)
+                if (context.runner) {
+                    jenkins.events << [kind: 'runner interrupted', build: name, command: context.runner,
+                                       causes: e.causes*.shortDescription]
+                }
+                jenkins.wake(this, null, e)
+        }
+    }
+
+    /** An interruption for the steps inside one timeout block (TimeoutStepExecution#cancel:
+     *  body.cancel reaches only the body's steps). */
+    private void deliverInside(String timeoutId, FlowInterruptedException e) {
+        if (!done && waitContext != null && stack.any { it.id == timeoutId }) {
+            deliver(e)
+        }
+    }
+
+    private void checkPending() {
+        if (pending != null) {
+            FlowInterruptedException e = pending
+            pending = null
+            throw e
+        }
+    }
+
+    // ---- steps ----
+
     def record(String name, args) {
+        onStep?.call(name)
+        checkPending()
         List plain = (args as List).findAll { !(it instanceof Closure) }
         calls << [step: name, args: plain, stack: stack.collect { it }, env: new LinkedHashMap(env)]
     }
@@ -117,11 +317,25 @@ class PipelineHarness {
         record(name, args)
         Closure body = args[-1]
         Map before = new LinkedHashMap(env)
-        stack << [step: name, args: (args as List).findAll { !(it instanceof Closure) }]
+        Map entry = [step: name, args: (args as List).findAll { !(it instanceof Closure) }]
+        String resource = name == 'lock' ? args[0].resource : null
+        if (resource) {
+            jenkins.locks.acquire(this, resource)
+        }
+        stack << entry
         try {
             switch (name) {
                 case 'withEnv':
-                    args[0].each { String pair -> env[pair.split('=', 2)[0]] = pair.split('=', 2)[1] }
+                    // EnvStep merges with EnvironmentExpander.constant -> EnvVars#override, which
+                    // removes a variable whose value is empty (jenkinsci/jenkins core hudson/EnvVars.java)
+                    args[0].each { String pair ->
+                        List kv = pair.split('=', 2) as List
+                        if (kv[1]) {
+                            env[kv[0]] = kv[1]
+                        } else {
+                            env.remove(kv[0])
+                        }
+                    }
                     break
                 case 'withCredentials':
                     args[0].each { credential ->
@@ -133,20 +347,92 @@ class PipelineHarness {
                     env.NODE_NAME = args.size() > 1 ? args[0] : 'agent-1'
                     env.WORKSPACE = '/ws/app'
                     break
+                case 'timeout':
+                    return withTimeout(entry, args[0] as Map, body)
             }
             return body.call()
         } finally {
             stack.remove(stack.size() - 1)
             env.clear()
             env.putAll(before)
+            if (resource) {
+                jenkins.locks.release(this, resource)
+            }
         }
+    }
+
+    /**
+     * timeout(time:, unit:) { body } as TimeoutStepExecution does it: when the time is up the
+     * body gets FlowInterruptedException(ABORTED, ExceededTimeout(this block's id)); if the body
+     * still runs a minute later (GRACE_PERIOD), whatever runs inside is failed again. When the
+     * exception leaves this block carrying this block's own ExceededTimeout, the block marks it
+     * as no actual interruption (Callback#onFailure, JENKINS-51454): an enclosing timeout's
+     * exception stays an actual interruption.
+     */
+    private def withTimeout(Map entry, Map spec, Closure body) {
+        String id = "timeout-${number}-${++nodeIds}".toString()
+        entry.id = id
+        TimeUnit unit = TimeUnit.valueOf((spec.unit ?: 'MINUTES').toString())
+        long millis = unit.toMillis(spec.time as long)
+        Map kill = null
+        Map expiry = jenkins.schedule(jenkins.now + millis, this) {
+            deliverInside(id, new FlowInterruptedException(Result.ABORTED, TimeoutStepExecution.exceededTimeout(id)))
+            kill = jenkins.schedule(jenkins.now + GRACE_MILLIS, this) {
+                if (!done && stack.any { it.id == id }) {
+                    jenkins.events << [kind: 'forced kill', build: name, waitingFor: waitingFor]
+                    deliverInside(id, new FlowInterruptedException(Result.ABORTED, TimeoutStepExecution.exceededTimeout(id)))
+                }
+            }
+        }
+        try {
+            return body.call()
+        } catch (FlowInterruptedException e) {
+            if (e.causes.any { it.getClass().simpleName == 'ExceededTimeout' && it.nodeId == id }) {
+                e.actualInterruption = false
+            }
+            throw e
+        } finally {
+            jenkins.cancelTimer(expiry)
+            if (kill != null) {
+                jenkins.cancelTimer(kill)
+            }
+        }
+    }
+
+    def input(Map args) {
+        record('input', [args])
+        Map request = [build: this, args: args, settled: false]
+        jenkins.inputs << request
+        return park("input '${args.message}'".toString(), [kind: 'input', request: request])
+    }
+
+    /** milestone([ordinal], label:): ordinals per build as MilestoneStepExecution#getNextOrdinal
+     *  gives them; Milestones applies the job's rules. A build cancelled by its own milestone
+     *  (a newer build passed it first) fails right there. */
+    def milestone(Object[] args) {
+        record('milestone', args)
+        Map spec = args ? (args[0] instanceof Map ? args[0] as Map : [ordinal: args[0]]) : [:]
+        int ordinal
+        if (spec.ordinal != null) {
+            ordinal = spec.ordinal as int
+            if (lastOrdinal != null && lastOrdinal >= ordinal) {
+                throw new StepError("Invalid ordinal ${ordinal}, as the previous one was ${lastOrdinal}")
+            }
+        } else {
+            ordinal = lastOrdinal == null ? 0 : lastOrdinal + 1
+        }
+        lastOrdinal = ordinal
+        calls[-1].ordinal = ordinal
+        jenkins.milestonesOf(job).pass(this, ordinal)
+        checkPending()
+        return null
     }
 
     def readFile(arg) {
         String path = arg instanceof Map ? arg.file : arg
         record('readFile', [path])
         if (!files.containsKey(path)) {
-            throw new FileNotFoundException(path)
+            throw new NoSuchFileException(path)
         }
         return files[path]
     }
@@ -156,11 +442,16 @@ class PipelineHarness {
         record('sh', [args])
         String script = args.script
         def outcome
-        if (script.contains('"$KIE_BG_RUNNER"')) {
+        if (isRunnerCall(script)) {
             String command = expand(script).split(' --output json ')[1].split(' >')[0]
             Map answer = runner.call(command, new LinkedHashMap(env))
             def json = answer.json
             files[env.KIE_BG_RESULT] = json instanceof Map ? JsonOutput.toJson(json) : (json ?: '')
+            long seconds = (answer.seconds ?: 0) as long
+            if (seconds > 0) {
+                Map timer = jenkins.schedule(jenkins.now + seconds * 1000, this) { jenkins.wake(this, null) }
+                park("kie-bluegreen ${command}".toString(), [kind: 'clock', timer: timer, runner: command])
+            }
             outcome = answer.exit
         } else if (script.contains('install-runner.sh')) {
             outcome = 0
@@ -174,6 +465,11 @@ class PipelineHarness {
             throw new StepError("script returned exit code ${outcome}")
         }
         return args.returnStdout ? outcome.toString() : null
+    }
+
+    /** A runner call of the library (not a smoke test's own use of $KIE_BG_RUNNER). */
+    static boolean isRunnerCall(String script) {
+        return script.startsWith('"$KIE_BG_RUNNER" --config ') && script.contains(' --output json ')
     }
 
     /** The script with "$VAR" replaced by the environment, as the shell would run it. */
@@ -190,7 +486,7 @@ class PipelineHarness {
 
     /** The runner calls: each [command: 'phase provision --version 2.0.0', call: the sh call]. */
     List<Map> runnerCalls() {
-        return callsOf('sh').findAll { it.args[0].script.contains('"$KIE_BG_RUNNER"') }.collect { call ->
+        return callsOf('sh').findAll { isRunnerCall(it.args[0].script) }.collect { call ->
             String script = call.args[0].script.replaceAll(/"\$([A-Z_][A-Z0-9_]*)"/) { all, name -> call.env[name] ?: '' }
             [command: script.split(' --output json ')[1].split(' >')[0], call: call]
         }
@@ -205,11 +501,16 @@ class PipelineHarness {
         return callsOf('stage').collect { it.args[0] }
     }
 
+    /** Labels of the milestones passed, with their ordinals. */
+    List<String> milestones() {
+        return callsOf('milestone').collect { "${it.ordinal}: ${it.args[0].label}".toString() }
+    }
+
     static boolean inside(Map call, String block) {
         return call.stack.any { it.step == block }
     }
 
-    // ---- runner results and interruptions ----
+    // ---- runner results for tests that script the runner themselves ----
 
     static Map group(int generation, String version) {
         return [generation: generation, release: "com.myspace:app:${version}".toString(), version: version,
@@ -223,21 +524,5 @@ class PipelineHarness {
                 exit_code: 0, error: null, blue: group(1, '1.0.0'), green: group(2, '2.0.0'), standby: [],
                 routing: [default: 'arn:tg/kie-orders-g1', blue: 'arn:tg/kie-orders-g1', green: 'arn:tg/kie-orders-g2'],
                 changes: ["done: ${command}".toString()]]
-    }
-
-    static FlowInterruptedException timeoutExpired() {
-        return new FlowInterruptedException('ABORTED', TimeoutStepExecution.exceededTimeout())
-    }
-
-    static FlowInterruptedException abortedBy(String user) {
-        return new FlowInterruptedException('ABORTED', new Rejection(user))
-    }
-
-    static FlowInterruptedException stoppedBy(String user) {
-        return new FlowInterruptedException('ABORTED', CauseOfInterruption.user(user))
-    }
-
-    static FlowInterruptedException supersededBy(String build) {
-        return new FlowInterruptedException('ABORTED', new CancelledCause(build))
     }
 }

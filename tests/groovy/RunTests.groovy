@@ -1,6 +1,6 @@
 // Runs the Groovy checks of kie-bluegreen in one JVM (called by tests/groovy/run.sh):
-// 1. every vars/*.groovy, the job scripts and Jenkinsfile.example compile under this Groovy
-//    (the one Jenkins pipelines run: 2.4), with Jenkins' default imports;
+// 1. every src/ class, vars/*.groovy, the job scripts and the Jenkinsfile*.example pipelines
+//    compile under this Groovy (the one Jenkins pipelines run: 2.4), with Jenkins' default imports;
 // 2. every tests/groovy/*Test.groovy JUnit 4 class passes.
 // Exits 1 when anything failed: plain `groovy SomeTest.groovy` would exit 0.
 import org.codehaus.groovy.control.CompilationUnit
@@ -10,9 +10,12 @@ import org.junit.runner.Result
 
 File root = new File(System.getProperty('kie.root', '.')).canonicalFile
 File here = new File(root, 'tests/groovy')
-List<File> pipelineScripts = (new File(root, 'vars').listFiles().findAll { it.name.endsWith('.groovy') } +
+List<File> sources = []
+new File(root, 'src').eachFileRecurse { if (it.name.endsWith('.groovy')) sources << it }
+List<File> pipelineScripts = (sources +
+                              new File(root, 'vars').listFiles().findAll { it.name.endsWith('.groovy') } +
                               new File(root, 'resources/kie-bluegreen/jobs').listFiles().findAll { it.name.endsWith('.groovy') } +
-                              [new File(root, 'Jenkinsfile.example')]).sort { it.path }
+                              root.listFiles().findAll { it.name ==~ /Jenkinsfile.*\.example/ }).sort { it.path }
 
 int broken = 0
 pipelineScripts.each { File file ->

@@ -10,7 +10,8 @@ class ShellSafetyTest {
     @Test
     void 'a version or stage with shell metacharacters is rejected before any shell runs'() {
         Throwable thrown = h.failing('kieBlueGreenDeploy', [stage: 'staging', version: EVIL])
-        assertEquals("kieBlueGreenDeploy: version must look like 2.0.0 or 2.0.0-SNAPSHOT, got '${EVIL}'".toString(), thrown.message)
+        assertEquals("kieBlueGreenDeploy: version must look like 2.0.0 or 2.0.0-SNAPSHOT (letters, digits, '.', '_', '+', '-'; " +
+                     "at most 64 characters), got '${EVIL}'".toString(), thrown.message)
         assertEquals([], h.callsOf('sh'))
 
         ['kieBlueGreenDeploy', 'kiePromote', 'kieRollback', 'kieDeploymentStatus'].each { step ->
@@ -23,11 +24,11 @@ class ShellSafetyTest {
 
     @Test
     void 'free-text values with metacharacters travel only in the environment'() {
-        String spec = "kie-bluegreen==0.1.0'; touch /tmp/x; echo '"
-        h.step('kieBlueGreenDeploy', [stage: 'staging', version: '2.0.0', autoPromote: true, runnerSpec: spec,
+        String runner = "/opt/kie-bluegreen/bin/kie-bluegreen'; touch /tmp/x; echo '"
+        h.step('kieBlueGreenDeploy', [stage: 'staging', version: '2.0.0', autoPromote: true, runner: runner,
                                       kieCredentialsId: EVIL, lockResource: EVIL])
 
-        assertEquals(spec, h.callsOf('sh')[0].env.KIE_BG_PIP_SPEC)
+        assertEquals(runner, h.callsOf('sh')[0].env.KIE_BG_RUNNER)
         h.callsOf('sh').each { call ->
             assertFalse(call.args[0].script, call.args[0].script.contains('touch'))
         }
@@ -37,9 +38,7 @@ class ShellSafetyTest {
     void 'no parameter value ever appears in a shell script, on any path'() {
         Map args = [config: 'deploy/kie-deploy.yaml', stage: 'production', version: '9.8.7-SNAPSHOT', kieCredentialsId: 'kie-creds']
         List<PipelineHarness> runs = []
-        [{ Map a -> [DECISION: 'Promote', APPROVER: 'alice'] },
-         { Map a -> [DECISION: 'Roll back', APPROVER: 'bob'] },
-         { Map a -> throw PipelineHarness.abortedBy('carol') }].each { person ->
+        [Person.approves('alice'), Person.approves('bob', 'Roll back'), Person.aborts('carol')].each { person ->
             PipelineHarness run = new PipelineHarness()
             run.files['deploy/kie-deploy.yaml'] = 'app: orders'
             run.person = person
@@ -51,6 +50,7 @@ class ShellSafetyTest {
         }
         [['kiePromote', [:]], ['kieRollback', [generation: 7]], ['kieDeploymentStatus', [:]]].each { step, extra ->
             PipelineHarness run = new PipelineHarness()
+            run.runner = { String command, Map env -> [exit: 0, json: PipelineHarness.result(command, env)] }
             run.files['deploy/kie-deploy.yaml'] = 'app: orders'
             run.step(step, args.findAll { it.key != 'version' } + extra)
             runs << run
@@ -77,5 +77,6 @@ class ShellSafetyTest {
         h.step('kieBlueGreenDeploy', [stage: 'staging', version: '2.0.0', strategy: 'all-at-once'])
         h.runnerCalls().each { assertTrue(it.call.args[0].script, it.call.args[0].script in allowed) }
         assertEquals(5, h.runnerCalls().size())
+        assertEquals(1, h.callsOf('sh').count { it.args[0].script == 'sh "$KIE_BG_HOME/install-runner.sh"' })
     }
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs the Groovy tests of the Jenkins library (tests/groovy/*Test.groovy, JUnit 4) on Debian's
-# groovy 2.4 (the Groovy of Jenkins pipelines), after checking that every vars/*.groovy, job
-# script and Jenkinsfile.example compiles. Installs groovy and a JRE when missing.
+# groovy 2.4 (the Groovy of Jenkins pipelines), after checking that every src/ class, vars/*.groovy,
+# job script and Jenkinsfile*.example compiles. Installs groovy and a JRE when missing.
 # Exit code: 0 when everything passed, non-zero otherwise.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,4 +25,4 @@ fi
 export JAVA_HOME
 
 cd "$root"
-exec groovy -cp "$here:$here/stubs" -Dkie.root="$root" "$here/RunTests.groovy"
+exec groovy -cp "$here:$here/stubs:$root/src" -Dkie.root="$root" "$here/RunTests.groovy"

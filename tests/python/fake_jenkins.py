@@ -33,6 +33,10 @@ WORKFLOW_JOB = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
 FREESTYLE = "hudson.model.FreeStyleProject"
 FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
 KINDS = {"flow-definition": WORKFLOW_JOB, "project": FREESTYLE, FOLDER: FOLDER}
+# The plugin that defines the item type of each root element: without it, Jenkins' XStream cannot
+# load the XML and createItem or a config.xml POST fails with HTTP 500 (core's
+# ItemGroupMixIn#createProjectFromXML, AbstractItem#updateByXml).
+PLUGIN_OF_KIND = {"flow-definition": "workflow-job", "project": None, FOLDER: "cloudbees-folder"}
 
 OVERALL_READ = "hudson.model.Hudson.Read"
 ADMINISTER = "hudson.model.Hudson.Administer"
@@ -108,6 +112,7 @@ class FakeJenkins:
         self.require_crumb = True
         self.crumbs: dict[str, str] = {}  # session -> crumb
         self.unavailable = 0  # answer 503 to that many next requests
+        self.plugins = {"workflow-job", "workflow-cps", "cloudbees-folder", "git"}
         self.lock = threading.RLock()
         self._next_queue_id = 100
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -210,6 +215,9 @@ class FakeJenkins:
             if post:
                 if not self._allowed(user, ITEM_CONFIGURE):
                     return self._denied(user, ITEM_CONFIGURE)
+                unreadable = self._unreadable(request.body.decode("utf-8"))
+                if unreadable:
+                    return unreadable
                 item.config_xml = request.body.decode("utf-8")
                 return _Response(200, "")
         if post and rest == "buildWithParameters":
@@ -251,14 +259,23 @@ class FakeJenkins:
             return _Response(400, f"A job already exists with the name '{short}'")
         if "xml" not in request.headers.get("Content-Type", ""):
             return _Response(400, "Requires a config.xml body (Content-Type: application/xml)")
-        try:
-            root = ET.fromstring(request.body.decode("utf-8"))
-        except ET.ParseError as exc:
-            return _Response(500, f"Failed to parse config.xml: {exc}")
-        if root.tag not in KINDS:
-            return _Response(500, f"Unable to read config.xml: unknown item type {root.tag}")
+        unreadable = self._unreadable(request.body.decode("utf-8"))
+        if unreadable:
+            return unreadable
+        root = ET.fromstring(request.body.decode("utf-8"))
         self.items[full] = FakeItem(KINDS[root.tag], request.body.decode("utf-8"))
         return _Response(200, "")
+
+    def _unreadable(self, text: str) -> "_Response | None":
+        """The HTTP 500 Jenkins answers an XML it cannot load, or None."""
+        try:
+            root = ET.fromstring(text)
+        except ET.ParseError as exc:
+            return _Response(500, f"Failed to parse config.xml: {exc}")
+        if root.tag not in KINDS or (PLUGIN_OF_KIND[root.tag] and PLUGIN_OF_KIND[root.tag] not in self.plugins):
+            return _Response(500, "<html><body>com.thoughtworks.xstream.mapper.CannotResolveClassException: "
+                                  f"{root.tag}</body></html>", content_type="text/html")
+        return None
 
     def _item_json(self, name: str, item: FakeItem) -> dict:
         data = {"_class": item.kind, "name": name.rsplit("/", 1)[-1], "fullName": name,

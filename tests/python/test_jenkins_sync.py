@@ -269,3 +269,15 @@ def test_the_permission_jenkins_names_wins_over_the_expected_one(jenkins_env, fa
     code, _, err = sync(capsys, config_path)
 
     assert code == 4 and "cannot create kie: Jenkins user 'deployer' lacks the Overall/Administer permission" in err
+
+
+def test_a_configuration_jenkins_cannot_read_is_named_as_such_not_unreachable(jenkins_env, fake_jenkins, config_path, capsys):
+    fake_jenkins.plugins.discard("workflow-job")  # the Pipeline: Job plugin is not installed
+
+    code, out, _ = sync(capsys, config_path)
+
+    assert code == 4
+    assert "could not read the configuration it was sent (HTTP 500)" in out["error"]
+    assert "a plugin it needs is missing: Pipeline (workflow-job, workflow-cps)" in out["error"]
+    assert "unreachable" not in out["error"]
+    assert [path for method, path in fake_jenkins.requests if method == "POST" and "createItem" in path][-1:]  # it did try

@@ -52,18 +52,19 @@ def test_the_steps_drive_the_real_runner(moto_endpoint, tmp_path):
 
     environment = dict(os.environ, JAVA_HOME=_java_home())
     done = subprocess.run(
-        ["groovy", "-cp", f"{GROOVY_TESTS}:{GROOVY_TESTS}/stubs", f"-Dkie.root={ROOT}",
+        ["groovy", "-cp", f"{GROOVY_TESTS}:{GROOVY_TESTS}/stubs:{ROOT}/src", f"-Dkie.root={ROOT}",
          os.path.join(GROOVY_TESTS, "e2e", "RealRunnerStory.groovy"), str(tmp_path), RUNNER],
         capture_output=True, text=True, timeout=600, env=environment)
     assert done.returncode == 0, done.stderr[-3000:]
     promoted, rolled_back, nothing, status = json.loads(done.stdout.strip().splitlines()[-1])
 
     assert promoted["commands"] == ["plan --version 2.0.0", "phase provision --version 2.0.0", "phase wait",
-                                    "phase route --strategy canary", "promote"]
-    assert promoted["stages"] == ["Plan", "Provision", "Wait healthy", "Rewrite rules", "Approval", "Promote"]
-    assert promoted["result"]["blue"]["version"] == "2.0.0" and promoted["build"] is None
+                                    "phase route --strategy canary", "status", "promote"]
+    assert promoted["stages"] == ["Plan (production)", "Provision (production)", "Wait healthy (production)",
+                                  "Rewrite rules (production)", "Approval (production)", "Promote (production)"]
+    assert promoted["result"]["blue"]["version"] == "2.0.0" and promoted["build"] == "SUCCESS"
 
-    assert rolled_back["commands"][-1] == "rollback"
+    assert rolled_back["commands"][-2:] == ["status", "rollback"]
     assert rolled_back["build"] == "ABORTED" and "rolled back by bob" in rolled_back["failure"]
 
     assert nothing["commands"] == ["promote"]

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import yaml
 
+from . import parameters
 from .errors import ConfigError
 from .model import Capacity, Release, check_version
 from .yaml_limits import ExpansionLimitedLoader
@@ -29,7 +30,8 @@ MAX_CONFIG_BYTES = 1_000_000
 MAX_USER_DATA_BYTES = 16 * 1024  # EC2's limit for user data (before base64)
 # Keys that would put KIE Server credentials into the file (it lives in version control).
 CREDENTIAL_KEYS = frozenset({"user", "username", "password", "passwd", "pass", "credentials", "token", "secret", "auth"})
-NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+# App and stage names; shared with the Jenkins steps (resources/kie-bluegreen/parameters.json).
+NAME_PATTERN = parameters.pattern("name")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 LISTENER_ARN_PATTERN = re.compile(
     r"^arn:aws[a-z-]*:elasticloadbalancing:(?P<region>[a-z0-9-]+):\d{12}:listener/app/[\w.-]+/[0-9a-f]+/[0-9a-f]+$"
@@ -39,8 +41,8 @@ HEADER_VALUE_PATTERN = re.compile(r"^[A-Za-z0-9._~*?-]{1,128}$")
 DURATION_PATTERN = re.compile(r"^(\d+)\s*([smh]?)$")
 DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
 # Target group names are '<app>-<stage>-g<generation>' and AWS allows 32 characters; keep room
-# for 'g' and 5 digits of generation plus the two dashes.
-NAME_BUDGET = 32 - len("--g99999")
+# for 'g' and 5 digits of generation plus the two dashes: 32 - len("--g99999").
+NAME_BUDGET = parameters.name_budget()
 KIE_URL_FIELDS = ("private_ip", "public_ip", "private_dns", "instance_id")
 # A KIE container id, after {version} is filled in (also what container.id allows without it).
 CONTAINER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")

@@ -1,8 +1,10 @@
-"""The runner's error classes. Each one knows its exit code (DESIGN 4.2) and its `result` word.
+"""The runner's error classes. Each one knows its exit code and its `result` word.
 
 Every module raises one of these; only cli.py turns them into an exit code and a message, so a
 user never sees a traceback for a problem we understood.
 """
+
+from . import parameters
 
 
 class KieBlueGreenError(Exception):
@@ -45,10 +47,5 @@ class JenkinsError(KieBlueGreenError):
     result = "error"
 
 
-EXIT_CODES = {
-    0: "done (or nothing to do)",
-    DeploymentFailed.exit_code: "the deployment failed and was undone",
-    ConfigError.exit_code: "usage or configuration error",
-    Refused.exit_code: "refused by the current state",
-    AwsError.exit_code: "AWS (or Jenkins) refused or was unreachable",
-}
+# Shared with the Jenkins steps, which explain a failed runner call with it.
+EXIT_CODES = parameters.exit_codes()

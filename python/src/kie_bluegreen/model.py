@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum
 
-# Maven versions: 2.0.0, 2.0.0-SNAPSHOT, 7.74.1.Final. No shell or path characters, ever.
-VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
+from . import parameters
+
+# Maven versions: 2.0.0, 2.0.0-SNAPSHOT, 7.74.1.Final. No shell or path characters, ever. The
+# pattern is shared with the Jenkins steps (resources/kie-bluegreen/parameters.json).
+VERSION_PATTERN = parameters.pattern("version")
 
 # Routing target of a rule that answers by itself instead of forwarding (green rule at rest).
 FIXED_404 = "fixed-response:404"
@@ -68,10 +70,7 @@ class Release:
 def check_version(version: str) -> str:
     """Return the version if it is a plain Maven-like version, else raise ValueError."""
     if not isinstance(version, str) or not VERSION_PATTERN.fullmatch(version):  # fullmatch: "$" allows a final newline
-        raise ValueError(
-            f"version must look like 2.0.0 or 2.0.0-SNAPSHOT (letters, digits, '.', '_', '+', '-';"
-            f" at most 64 characters), got {version!r}"
-        )
+        raise ValueError(f"version {parameters.rule('version')}, got {version!r}")
     return version
 
 
@@ -124,7 +123,7 @@ class Group:
         return f"{self.asg_name} {self.label}"
 
     def summary(self) -> dict:
-        """The JSON shape of a group in every command's result."""
+        """The JSON shape of a group in every command's result (README "Output")."""
         return {
             "generation": self.generation,
             "release": str(self.release),

@@ -10,6 +10,9 @@
 // Parameters, defined by the job:
 //   CONFIRM  boolean  must be ticked, else nothing is done
 //   REASON   string   why; must not be empty; recorded in the build description
+//
+// No executor is held while the step waits for the stage's lock: the configuration is written
+// and stashed on an agent first, then kiePromote takes the lock and, holding it, an agent.
 @Library('@@LIBRARY@@') _
 
 if (!params.CONFIRM) {
@@ -19,13 +22,14 @@ if (!params.REASON?.trim()) {
     error('REASON is empty: nothing was promoted. Say why you promote.')
 }
 
-String agent = '@@AGENT@@'
-Closure promote = {
+String agent = '@@AGENT@@' ?: null
+Closure saveConfig = {
     writeFile(file: 'kie-deploy.yaml', text: '@@CONFIG_BASE64@@', encoding: 'Base64')
-    kiePromote(config: 'kie-deploy.yaml', stage: '@@STAGE@@', reason: params.REASON.trim())
+    stash(name: 'kie-deploy', includes: 'kie-deploy.yaml')
 }
 if (agent) {
-    node(agent, promote)
+    node(agent, saveConfig)
 } else {
-    node(promote)
+    node(saveConfig)
 }
+kiePromote(config: 'kie-deploy.yaml', stage: '@@STAGE@@', reason: params.REASON.trim(), agent: agent, stash: 'kie-deploy')

@@ -12,6 +12,9 @@
 //   CONFIRM     boolean  must be ticked, else nothing is done
 //   REASON      string   why; must not be empty; recorded in the build description
 //   GENERATION  string   optional: the generation to go back to (a number); empty = the previous one
+//
+// No executor is held while the step waits for the stage's lock: the configuration is written
+// and stashed on an agent first, then kieRollback takes the lock and, holding it, an agent.
 @Library('@@LIBRARY@@') _
 
 if (!params.CONFIRM) {
@@ -21,14 +24,15 @@ if (!params.REASON?.trim()) {
     error('REASON is empty: nothing was rolled back. Say why you roll back.')
 }
 
-String agent = '@@AGENT@@'
-Closure rollback = {
+String agent = '@@AGENT@@' ?: null
+Closure saveConfig = {
     writeFile(file: 'kie-deploy.yaml', text: '@@CONFIG_BASE64@@', encoding: 'Base64')
-    kieRollback(config: 'kie-deploy.yaml', stage: '@@STAGE@@', reason: params.REASON.trim(),
-                generation: params.GENERATION?.trim() ?: null)
+    stash(name: 'kie-deploy', includes: 'kie-deploy.yaml')
 }
 if (agent) {
-    node(agent, rollback)
+    node(agent, saveConfig)
 } else {
-    node(rollback)
+    node(saveConfig)
 }
+kieRollback(config: 'kie-deploy.yaml', stage: '@@STAGE@@', reason: params.REASON.trim(), agent: agent, stash: 'kie-deploy',
+            generation: params.GENERATION?.trim() ?: null)

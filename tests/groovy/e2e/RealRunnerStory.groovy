@@ -3,7 +3,7 @@
 // tests/python/test_library_end_to_end.py, which builds the AWS world, then checks this
 // script's JSON report against what AWS shows.
 //
-// usage: groovy -cp tests/groovy:tests/groovy/stubs -Dkie.root=ROOT RealRunnerStory.groovy WORKDIR RUNNER
+// usage: groovy -cp tests/groovy:tests/groovy/stubs:src -Dkie.root=ROOT RealRunnerStory.groovy WORKDIR RUNNER
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurperClassic
 
@@ -39,15 +39,15 @@ def play = { String name, Closure person, String step, Map parameters ->
     }
     entry.commands = h.runnerCommands()
     entry.stages = h.stages()
-    entry.build = h.currentBuild.result
+    entry.build = h.result
     report << entry
 }
 
-play('deploy 2.0.0, promoted at the gate', { Map a -> [DECISION: 'Promote', APPROVER: 'alice'] },
+play('deploy 2.0.0, promoted at the gate', Person.approves('alice', 'Promote'),
      'kieBlueGreenDeploy', [version: '2.0.0', strategy: 'canary', approval: [submitter: 'kie-admins', timeout: 5]])
-play('deploy 3.0.0, rolled back at the gate', { Map a -> [DECISION: 'Roll back', APPROVER: 'bob'] },
+play('deploy 3.0.0, rolled back at the gate', Person.approves('bob', 'Roll back'),
      'kieBlueGreenDeploy', [version: '3.0.0', strategy: 'canary', approval: [submitter: 'kie-admins', timeout: 5]])
-play('promote with nothing to promote', { Map a -> null }, 'kiePromote', [:])
-play('status', { Map a -> null }, 'kieDeploymentStatus', [:])
+play('promote with nothing to promote', Person.nobody(), 'kiePromote', [:])
+play('status', Person.nobody(), 'kieDeploymentStatus', [:])
 
 println JsonOutput.toJson(report)

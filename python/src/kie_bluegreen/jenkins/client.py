@@ -4,7 +4,10 @@ do with them, and every failure turned into a JenkinsError that says what went w
 python-jenkins folds 401, 403 and 500 into one "possibly authentication failed" message and
 lets connection errors through as requests exceptions. Here a 401 names the credentials, a 403
 names the missing permission (from Jenkins' X-Required-Permission header, or the one the call
-needs), a refused CSRF crumb is fetched again once, and an unreachable server says so.
+needs), a refused CSRF crumb is fetched again once, a 500 to a configuration sent to Jenkins says
+that Jenkins could not read it (the item type's plugin is missing: core's
+ItemGroupMixIn#createProjectFromXML and AbstractItem#updateByXml fail when XStream cannot load
+the XML), and an unreachable server says so.
 """
 
 from __future__ import annotations
@@ -136,7 +139,7 @@ class JenkinsClient:
         """Create a job or folder from its config.xml (createItem)."""
         action = f"create {full_name}"
         try:
-            self._write(action, "hudson.model.Item.Create", self._server.create_job, full_name, config_xml)
+            self._write(action, "hudson.model.Item.Create", self._server.create_job, full_name, config_xml, sends_xml=True)
         except _NotFound:
             raise JenkinsError(f"cannot {action}: its folder does not exist") from None
         except _BadRequest:
@@ -148,7 +151,7 @@ class JenkinsClient:
 
     def update_job(self, full_name: str, config_xml: str) -> None:
         self._write(f"reconfigure {full_name}", "hudson.model.Item.Configure",
-                    self._server.reconfig_job, full_name, config_xml)
+                    self._server.reconfig_job, full_name, config_xml, sends_xml=True)
 
     def start_build(self, full_name: str, parameters: dict[str, str]) -> int:
         """Queue a build with parameters; return the queue item id (from the Location header)."""
@@ -199,23 +202,24 @@ class JenkinsClient:
         )
         return retrying(self._translated, action, permission, call, *args)
 
-    def _write(self, action: str, permission: str, call, *args):
+    def _write(self, action: str, permission: str, call, *args, sends_xml: bool = False):
         """A call that changes something: never repeated blindly, except for a refused crumb
-        (Jenkins rejected the request before doing anything)."""
+        (Jenkins rejected the request before doing anything). sends_xml: the call sends a
+        config.xml, which Jenkins answers with HTTP 500 when it cannot read it."""
         try:
-            return self._translated(action, permission, call, *args)
+            return self._translated(action, permission, call, *args, sends_xml=sends_xml)
         except _CrumbRefused:
             LOG.info("Jenkins refused the CSRF crumb; fetching a new one")
             self._server.crumb = None  # python-jenkins keeps the first crumb for ever
             try:
-                return self._translated(action, permission, call, *args)
+                return self._translated(action, permission, call, *args, sends_xml=sends_xml)
             except _CrumbRefused as exc:
                 raise AccessDenied(
                     f"cannot {action}: Jenkins at {self.url} refused the CSRF crumb twice ({exc});"
                     " check that a proxy keeps the session cookie, or use an API token (exempt from CSRF checks)"
                 ) from None
 
-    def _translated(self, action: str, permission: str, call, *args):
+    def _translated(self, action: str, permission: str, call, *args, sends_xml: bool = False):
         try:
             return call(*args)
         except (requests.ConnectionError, requests.Timeout, jenkins.TimeoutException) as exc:
@@ -226,11 +230,12 @@ class JenkinsClient:
                 if isinstance(exc, jenkins.NotFoundException):
                     raise _NotFound(action) from None
                 raise JenkinsError(f"cannot {action}: {_short(exc)}") from None
-            raise self._http_error(action, permission, response) from None
+            raise self._http_error(action, permission, response, sends_xml) from None
         except json.JSONDecodeError:
             raise JenkinsError(f"cannot {action}: {self.url} did not answer with JSON; is it Jenkins?") from None
 
-    def _http_error(self, action: str, permission: str, response: requests.Response) -> Exception:
+    def _http_error(self, action: str, permission: str, response: requests.Response,
+                    sends_xml: bool = False) -> Exception:
         status = response.status_code
         if status == 401:
             return AccessDenied(
@@ -250,6 +255,12 @@ class JenkinsClient:
             return _NotFound(action)
         if status == 400:
             return _BadRequest(f"cannot {action}: Jenkins answered HTTP 400{_body_hint(response)}")
+        if status == 500 and sends_xml:
+            return JenkinsError(
+                f"cannot {action}: Jenkins could not read the configuration it was sent (HTTP 500{_body_hint(response)});"
+                " this usually means a plugin it needs is missing: Pipeline (workflow-job, workflow-cps) for the jobs,"
+                " Folders for jenkins.folder, Git for jenkins.scm (Manage Jenkins > Plugins)"
+            )
         if status in (500, 502, 503, 504):
             return Unreachable(f"cannot {action}: Jenkins at {self.url} answered HTTP {status}{_body_hint(response)}")
         return JenkinsError(f"cannot {action}: Jenkins answered HTTP {status}{_body_hint(response)}")

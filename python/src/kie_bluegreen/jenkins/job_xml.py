@@ -131,8 +131,8 @@ def _definition(root: ET.Element, definition: InlineScript | ScmScript) -> None:
         _text(remote, "credentialsId", definition.credentials_id)
     branch = ET.SubElement(ET.SubElement(scm, "branches"), "hudson.plugins.git.BranchSpec")
     _text(branch, "name", definition.branch)
-    _text(scm, "doGenerateSubmoduleConfigurations", "false")
-    ET.SubElement(scm, "submoduleCfg", {"class": "empty-list"})
+    # No doGenerateSubmoduleConfigurations / submoduleCfg: the Git plugin ignores them since 4.6.0
+    # (jenkinsci/git-plugin GitSCM#setDoGenerateSubmoduleConfigurations).
     ET.SubElement(scm, "extensions")
     _text(element, "scriptPath", definition.script_path)
     _text(element, "lightweight", _bool(definition.lightweight))

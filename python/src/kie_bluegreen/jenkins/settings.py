@@ -51,7 +51,7 @@ class ScmSettings:
 @dataclass(frozen=True)
 class JobSettings:
     folder: str = ""  # "" = top level; "a/b" = inside folder b of folder a
-    library: str = "kie-bluegreen"  # name[@version] of the Global Pipeline Library
+    library: str = "kie-bluegreen"  # name[@version] of the Global Trusted Pipeline Library
     agent: str = ""  # label expression of the agents that run the runner; "" = any agent
     scm: ScmSettings | None = None  # None: the job scripts of resources/ are written into the jobs
 

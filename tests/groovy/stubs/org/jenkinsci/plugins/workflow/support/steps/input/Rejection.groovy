@@ -1,15 +1,24 @@
 package org.jenkinsci.plugins.workflow.support.steps.input
 
-/** Look-alike of Jenkins' Rejection: someone (or SYSTEM, on older Jenkins after a timeout)
- *  aborted an input step. */
-class Rejection {
-    final String user
+import hudson.model.User
+import jenkins.model.CauseOfInterruption
+import sandboxmodel.Sandbox
 
-    Rejection(String user) {
-        this.user = user
+/** Look-alike of the input step's Rejection (jenkinsci/pipeline-input-step-plugin Rejection.java):
+ *  someone pressed Abort on an input; the user may be null (anonymous) or SYSTEM. */
+class Rejection extends CauseOfInterruption {
+    private final String userName
+
+    Rejection(User user) {
+        this.userName = user?.id
     }
 
-    String getUser() {
-        return user
+    User getUser() {
+        Sandbox.check('method org.jenkinsci.plugins.workflow.support.steps.input.Rejection getUser')
+        return userName != null ? new User(userName) : null
+    }
+
+    String getShortDescription() {
+        return userName != null ? "Rejected by ${userName}".toString() : 'Rejected'
     }
 }
