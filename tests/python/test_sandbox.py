@@ -30,12 +30,17 @@ def sandbox(tmp_path):
 
 
 def launch_generation(sandbox, name, version, servers=2):
-    """What a deploy's provision phase does: a target group and an ASG whose instances carry the release."""
+    """What a deploy's provision phase does: a target group, referenced by the listener's default
+    forward with weight 0 (an ALB health-checks only referenced groups), and an ASG whose
+    instances carry the release."""
     aws, world = sandbox.aws, sandbox.world
     group_arn = aws.elbv2.create_target_group(
         Name=name, Protocol="HTTP", Port=8080, VpcId=world.vpc_id, TargetType="instance",
         HealthCheckPath="/kie-server/services/rest/server/readycheck", HealthyThresholdCount=2,
         UnhealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+    aws.elbv2.modify_listener(ListenerArn=world.listener_arn, DefaultActions=[{"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": world.target_group_arn, "Weight": 1},
+                         {"TargetGroupArn": group_arn, "Weight": 0}]}}])
     aws.elbv2.modify_target_group_attributes(
         TargetGroupArn=group_arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "1"}])
     aws.autoscaling.create_auto_scaling_group(
