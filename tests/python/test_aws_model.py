@@ -254,6 +254,35 @@ def test_forward_limits_five_target_groups_and_weights_up_to_999(aws, world, aws
     assert len(default_actions(aws, world)[0]["ForwardConfig"]["TargetGroups"]) == 5
 
 
+def test_a_load_balancer_takes_at_most_100_rules_besides_its_default_rules(aws, world, aws_like):
+    for index in range(99):  # the scenario already has another team's rule: 100 in all
+        aws.elbv2.create_rule(ListenerArn=world.listener_arn, Priority=1000 + index, Conditions=[
+            {"Field": "path-pattern", "PathPatternConfig": {"Values": [f"/p{index}"]}}],
+            Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])
+    code, message = error_of(aws.elbv2.create_rule, ListenerArn=world.listener_arn, Priority=2000, Conditions=[
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/one-too-many"]}}],
+        Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])
+    assert (code, message) == ("TooManyRules", "You've reached the limit on the number of rules per load balancer.")
+
+
+def test_an_http_header_condition_cannot_match_the_host_header(aws, world, aws_like):
+    code, _ = error_of(aws.elbv2.create_rule, ListenerArn=world.listener_arn, Priority=100, Conditions=[
+        {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "HOST", "Values": ["blue.example.com"]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": world.target_group_arn}])
+    assert code == "ValidationError"
+
+
+def test_an_auto_scaling_group_takes_at_most_50_tags(aws, world, aws_like):
+    present = len(aws.autoscaling.describe_auto_scaling_groups(
+        AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"][0]["Tags"])
+    tag = lambda index: {"ResourceId": world.asg_name, "ResourceType": "auto-scaling-group",  # noqa: E731
+                         "Key": f"extra-{index}", "Value": "x", "PropagateAtLaunch": False}
+    aws.autoscaling.create_or_update_tags(Tags=[tag(index) for index in range(50 - present)])
+    code, _ = error_of(aws.autoscaling.create_or_update_tags, Tags=[tag(99)])
+    assert code == "LimitExceeded"
+    aws.autoscaling.create_or_update_tags(Tags=[tag(0)])  # overwriting a key adds none
+
+
 # -- d. authenticate actions -------------------------------------------------------------------
 
 def test_authenticate_actions_need_an_https_listener(aws, world, aws_like):

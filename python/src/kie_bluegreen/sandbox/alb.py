@@ -145,7 +145,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(action.status, action.content_type, action.body)
             return
         if isinstance(action, alb_rules.LoginRedirect):
-            self._answer(302, "text/html", "<html><body><h1>302 Found</h1></body></html>", [("Location", action.location)])
+            self._answer(302, "text/html", "<html><body><h1>302 Found</h1></body></html>",
+                         [("Location", action.location)])
             return
         picked = plane.picker.pick(action)
         if picked is None:

@@ -87,7 +87,8 @@ class Sandbox:
             self._started(Repeating("kie-fleet", FLEET_SYNC_INTERVAL, self.fleet.sync))
             self.kie = self._started(KieFront(self.fleet, settings.kie_port))
 
-            self.checker = self._started(HealthChecker(self.model, region, self.kie.instance_url, settings.health_interval))
+            self.checker = self._started(HealthChecker(self.model, region, self.kie.instance_url,
+                                                       settings.health_interval))
 
             self.propagation = RulePropagation(settings.propagation_delay)
             self.propagation.observe(read_rules(self.aws.elbv2, self.world.listener_arn))

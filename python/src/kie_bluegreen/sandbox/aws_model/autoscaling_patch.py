@@ -13,6 +13,8 @@
   them InService (then registered), ABANDON terminates them and the group launches others
   (moto has no CompleteLifecycleAction and launches straight to InService).
 
+- at most 50 tags per Auto Scaling group (LimitExceeded; moto has no limit).
+
 Not modelled: EC2_INSTANCE_TERMINATING hooks, TerminateInstanceInAutoScalingGroup draining,
 mixed instances policies (moto's own scale-in is kept for those), the default termination
 policy (moto's order, oldest first, is kept).
@@ -39,6 +41,9 @@ ACTIVITIES_LEFT = "You cannot delete an AutoScalingGroup while there are scaling
 _set_desired_capacity = original(FakeAutoScalingGroup, "set_desired_capacity")
 _replace_instances = original(FakeAutoScalingGroup, "replace_autoscaling_group_instances")
 _delete_group_response = original(AutoScalingResponse, "delete_auto_scaling_group")
+_create_group = original(AutoScalingBackend, "create_auto_scaling_group")
+_create_or_update_tags = original(AutoScalingBackend, "create_or_update_tags")
+TAGS_PER_GROUP = 50  # "Tag Auto Scaling groups and instances"
 
 
 def _model():
@@ -99,7 +104,7 @@ class ScalingActivities:
             state.lifecycle_state = IN_SERVICE
             backend.update_attached_target_groups(group.name)
         else:  # ABANDON: terminate it; the group launches another to keep its desired capacity
-            _terminate(backend, group, [state])
+            _terminate(group, [state])
             group.set_desired_capacity(group.desired_capacity)
 
     def forget(self, instance_ids: list[str]) -> None:
@@ -110,6 +115,8 @@ class ScalingActivities:
         due = [pending for pending in self._pending.values()
                 if (pending.account, pending.region) == (account, region) and pending.due <= now]
         for pending in sorted(due, key=lambda item: item.due):
+            if self._pending.get(pending.instance_id) is not pending:  # settled by an earlier step
+                continue
             if pending.hook is not None:
                 self.complete(pending, pending.default_result)
                 continue
@@ -118,7 +125,7 @@ class ScalingActivities:
             group = backend.autoscaling_groups.get(pending.group)
             state = _state(group, pending.instance_id)
             if state is not None:
-                _terminate(backend, group, [state])
+                _terminate(group, [state])
             else:  # its group was deleted meanwhile
                 _terminate_instances(account, region, [pending.instance_id])
 
@@ -129,7 +136,7 @@ def _state(group, instance_id: str):
     return next((state for state in group.instance_states if state.instance.id == instance_id), None)
 
 
-def _terminate(backend: AutoScalingBackend, group: FakeAutoScalingGroup, states: list) -> None:
+def _terminate(group: FakeAutoScalingGroup, states: list) -> None:
     """Terminate instances that already left the group's capacity (no replacement)."""
     for state in states:
         state.lifecycle_state = TERMINATING
@@ -172,7 +179,7 @@ def set_desired_capacity(self, new_capacity) -> None:
     waiting = [state for state in leaving if state.lifecycle_state != IN_SERVICE]  # never registered
     model.scaling.forget([state.instance.id for state in waiting])
     if waiting:
-        _terminate(self.autoscaling_backend, self, waiting)
+        _terminate(self, waiting)
     model.scaling.drain_then_terminate(self, [state for state in leaving if state not in waiting])
     if self.name in self.autoscaling_backend.autoscaling_groups:
         self.autoscaling_backend.update_attached_target_groups(self.name)
@@ -217,6 +224,31 @@ def update_attached_target_groups(self, group_name: str) -> None:
             elbv2.deregister_targets(target_group.arn, leaving)
 
 
+def create_auto_scaling_group(self, name, *args, **kwargs):
+    tags = kwargs.get("tags") if "tags" in kwargs else None
+    if _model() is not None and tags is not None:
+        _check_tag_count(name, {tag["Key"] for tag in tags})
+    return _create_group(self, name, *args, **kwargs)
+
+
+def create_or_update_tags(self, tags: list[dict]) -> None:
+    if _model() is not None:
+        keys: dict[str, set[str]] = {}
+        for tag in tags:
+            group = self.autoscaling_groups.get(tag["ResourceId"])
+            if group is not None:
+                keys.setdefault(group.name, {existing["Key"] for existing in group.tags}).add(tag["Key"])
+        for name, names in keys.items():
+            _check_tag_count(name, names)
+    return _create_or_update_tags(self, tags)
+
+
+def _check_tag_count(group_name: str, keys: set[str]) -> None:
+    if len(keys) > TAGS_PER_GROUP:
+        raise AutoscalingClientError("LimitExceeded", f"An Auto Scaling group can have at most {TAGS_PER_GROUP} tags;"
+                                                      f" {group_name} would have {len(keys)}")
+
+
 def delete_auto_scaling_group_response(self):
     model = _model()
     name = self._get_param("AutoScalingGroupName")
@@ -230,7 +262,7 @@ def delete_auto_scaling_group_response(self):
     states = list(group.instance_states)
     model.scaling.forget([state.instance.id for state in states])
     if states:
-        _terminate(self.autoscaling_backend, group, states)
+        _terminate(group, states)
     return _delete_group_response(self)
 
 
@@ -264,6 +296,8 @@ def patches() -> list[Patch]:
         Patch(FakeAutoScalingGroup, "set_desired_capacity", set_desired_capacity),
         Patch(FakeAutoScalingGroup, "replace_autoscaling_group_instances", replace_autoscaling_group_instances),
         Patch(AutoScalingBackend, "update_attached_target_groups", update_attached_target_groups),
+        Patch(AutoScalingBackend, "create_auto_scaling_group", create_auto_scaling_group),
+        Patch(AutoScalingBackend, "create_or_update_tags", create_or_update_tags),
         Patch(AutoScalingResponse, "delete_auto_scaling_group", delete_auto_scaling_group_response),
         Patch(AutoScalingResponse, "complete_lifecycle_action", complete_lifecycle_action),
         Patch(AutoScalingResponse, "record_lifecycle_action_heartbeat", record_lifecycle_action_heartbeat),

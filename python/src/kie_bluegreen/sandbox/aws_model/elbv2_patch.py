@@ -2,6 +2,9 @@
 
 - DescribeTargetHealth answers from the model's HealthBoard (unused while unreferenced,
   initial, healthy, unhealthy, draining), not moto's instant `healthy`;
+- an http-header condition cannot name the Host header (ValidationError; moto accepts it);
+- at most 100 rules per load balancer, default rules not counted (TooManyRules; moto has no
+  limit);
 - listener actions are checked as ELBv2 checks them (Order, one final forward/fixed-response/
   redirect, authenticate actions on HTTPS listeners only, the OIDC client secret rules, at most
   5 target groups per forward, weights 0 to 999);
@@ -29,6 +32,7 @@ _create_listener = original(ELBv2Backend, "create_listener")
 _modify_listener = original(ELBv2Backend, "modify_listener")
 _create_rule = original(ELBv2Backend, "create_rule")
 _modify_rule = original(ELBv2Backend, "modify_rule")
+RULES_PER_LOAD_BALANCER = 100  # "Quotas for your Application Load Balancers", default rules excluded
 
 
 def _model():
@@ -94,8 +98,13 @@ def modify_listener(self, arn, port=None, protocol=None, ssl_policy=None, certif
 
 def create_rule(self, listener_arn, conditions, priority, actions, tags=None):
     if _model() is not None:
+        _check_conditions(conditions)
         listener = self.describe_listeners(None, [listener_arn])[0]
         _check(actions, listener.protocol, modifying=False)
+        balancer = self.load_balancers[listener.load_balancer_arn]
+        rules = sum(len(other._non_default_rules) for other in balancer.listeners.values())
+        if rules >= RULES_PER_LOAD_BALANCER:
+            raise ELBClientError("TooManyRules", "You've reached the limit on the number of rules per load balancer.")
     rule = _create_rule(self, listener_arn, conditions, priority, actions, tags)
     if _model() is not None:
         rule.actions = _shaped(actions, previous_secret=None)
@@ -103,6 +112,8 @@ def create_rule(self, listener_arn, conditions, priority, actions, tags=None):
 
 
 def modify_rule(self, rule_arn, conditions, actions):
+    if _model() is not None:
+        _check_conditions(conditions or [])
     if _model() is None or not actions:
         return _modify_rule(self, rule_arn, conditions, actions)
     rule = self.describe_rules(listener_arn=None, rule_arns=[rule_arn])[0]
@@ -114,6 +125,15 @@ def modify_rule(self, rule_arn, conditions, actions):
     if getattr(rule, "is_default", False):
         listener.default_actions = rule.actions
     return rule
+
+
+def _check_conditions(conditions: list[dict]) -> None:
+    """HttpHeaderConditionConfig: "You can't use an HTTP header condition to specify the host header"."""
+    for condition in conditions:
+        name = (condition.get("HttpHeaderConfig") or {}).get("HttpHeaderName", "")
+        if condition.get("Field") == "http-header" and name.lower() == "host":
+            raise ELBClientError("ValidationError", "An http-header condition cannot match the Host header;"
+                                                    " use a host-header condition")
 
 
 def _check(actions: list[dict], protocol: str, modifying: bool, previous_secret: str | None = None) -> None:
