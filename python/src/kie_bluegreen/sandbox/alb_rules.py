@@ -156,6 +156,7 @@ def routing_action(rule: dict, request: Request | None = None) -> Action:
 
 def _unauthenticated(action: dict, request: Request | None, rule_arn: str) -> Action | None:
     """What an authenticate action answers a request without a session, or None to go on."""
+    # "Authenticate users using an Application Load Balancer", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-authenticate-users.html
     config = action.get("AuthenticateOidcConfig") or action.get("AuthenticateCognitoConfig") or {}
     cookie = config.get("SessionCookieName") or action_rules.AUTHENTICATE_DEFAULTS["SessionCookieName"]
     if request is None or has_session(request, cookie):

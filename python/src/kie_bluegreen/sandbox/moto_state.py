@@ -2,9 +2,10 @@
 
 The AWS model (sandbox/aws_model) and the sandbox play the parts of AWS that moto leaves out
 (health checks, draining, servers that boot, an ALB data plane); they watch moto's state here,
-cheaply and without API calls, so the benchmark's call counts are the runner's alone. Reading
-moto's internal model happens in this module only; the patches that change moto's behaviour
-live in sandbox/aws_model/*_patch.py. A moto upgrade has those places to look at.
+cheaply and without API calls, so the benchmark's call counts are the runner's alone. The
+read-only views of moto's internal model live in this module; the patches that change moto's
+behaviour (sandbox/aws_model/*_patch.py, hooks.py) touch the objects they patch. A moto upgrade
+has those places to look at.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def instances(region: str, account: str = ACCOUNT_ID) -> list[InstanceView]:
 def serving_zones(region: str, account: str = ACCOUNT_ID) -> dict[str, frozenset[str]]:
     """Target group ARN -> Availability Zones of the load balancers whose listener actions
     (default actions and rules) reference it."""
+    # "Target groups for your Application Load Balancers", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html
     elbv2 = get_backend("elbv2")[account][region]
 
     def read():

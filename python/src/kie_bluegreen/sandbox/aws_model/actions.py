@@ -69,6 +69,7 @@ def check(actions: list[dict], protocol: str, modifying: bool, previous_secret: 
     """Refuse what ELBv2 refuses. `modifying`: the list replaces existing actions (ModifyRule,
     ModifyListener), where an OIDC action may keep `previous_secret` with
     UseExistingClientSecret."""
+    # "Action", https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Action.html
     if not actions:
         raise ActionError("ValidationError", "At least one action must be specified")
     if len(actions) > 1:
@@ -94,6 +95,7 @@ def check(actions: list[dict], protocol: str, modifying: bool, previous_secret: 
         if kind == "forward":
             _check_forward(action)
         elif kind in AUTHENTICATE_TYPES:
+            # "Authenticate users using an Application Load Balancer", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-authenticate-users.html
             if (protocol or "").upper() != "HTTPS":
                 raise ActionError("InvalidLoadBalancerAction",
                                   f"{kind} actions are supported only on HTTPS listeners, this listener is {protocol}")
@@ -104,6 +106,7 @@ def check(actions: list[dict], protocol: str, modifying: bool, previous_secret: 
 
 
 def _check_forward(action: dict) -> None:
+    # "Quotas for your Application Load Balancers", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
     groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
     if len(groups) > MAX_TARGET_GROUPS_PER_ACTION:
         raise ActionError("ValidationError",
@@ -127,6 +130,7 @@ def _check_required(kind: str, config: dict, required: tuple[str, ...]) -> None:
 
 
 def _check_oidc(config: dict, modifying: bool, previous_secret: str | None) -> None:
+    # "AuthenticateOidcActionConfig", https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_AuthenticateOidcActionConfig.html
     _check_required("authenticate-oidc", config, OIDC_REQUIRED)
     use_existing = bool(config.get("UseExistingClientSecret"))
     given = config.get("ClientSecret")
@@ -155,6 +159,7 @@ def read_back(action: dict, position: int) -> dict:
     counted from 1, when none was given), a forward always as ForwardConfig (plus
     TargetGroupArn when it has a single target group), authenticate configs with their
     defaults and never a client secret."""
+    # "Action", https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Action.html; the shape as AWS answers it: docs/aws-behaviour.md
     shaped = {key: value for key, value in action.items() if value is not None}
     shaped["Order"] = int(action.get("Order") or position)
     kind = action.get("Type")

@@ -43,7 +43,8 @@ _replace_instances = original(FakeAutoScalingGroup, "replace_autoscaling_group_i
 _delete_group_response = original(AutoScalingResponse, "delete_auto_scaling_group")
 _create_group = original(AutoScalingBackend, "create_auto_scaling_group")
 _create_or_update_tags = original(AutoScalingBackend, "create_or_update_tags")
-TAGS_PER_GROUP = 50  # "Tag Auto Scaling groups and instances"
+# "Tag Auto Scaling groups and instances", https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-tagging.html
+TAGS_PER_GROUP = 50
 
 
 def _model():
@@ -164,6 +165,7 @@ def active_instances(self) -> list:
 
 
 def set_desired_capacity(self, new_capacity) -> None:
+    # "Amazon EC2 Auto Scaling instance lifecycle", https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-lifecycle.html
     model = _model()
     if model is None or _mixed(self):
         return _set_desired_capacity(self, new_capacity)
@@ -191,6 +193,7 @@ def _mixed(group) -> bool:
 
 
 def replace_autoscaling_group_instances(self, count_needed: int, propagated_tags: dict) -> None:
+    # "How lifecycle hooks work", https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks-overview.html
     before = {id(state) for state in self.instance_states}
     _replace_instances(self, count_needed, propagated_tags)
     model = _model()
@@ -208,6 +211,7 @@ def replace_autoscaling_group_instances(self, count_needed: int, propagated_tags
 def update_attached_target_groups(self, group_name: str) -> None:
     """Only InService instances are registered; the group's instances in any other state are
     deregistered."""
+    # "Temporarily remove instances from your Auto Scaling group", https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-enter-exit-standby.html
     group = self.autoscaling_groups[group_name]
     if not group.target_group_arns:
         return
@@ -250,6 +254,7 @@ def _check_tag_count(group_name: str, keys: set[str]) -> None:
 
 
 def delete_auto_scaling_group_response(self):
+    # "DeleteAutoScalingGroup", https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DeleteAutoScalingGroup.html
     model = _model()
     name = self._get_param("AutoScalingGroupName")
     group = self.autoscaling_backend.autoscaling_groups.get(name)

@@ -32,7 +32,8 @@ _create_listener = original(ELBv2Backend, "create_listener")
 _modify_listener = original(ELBv2Backend, "modify_listener")
 _create_rule = original(ELBv2Backend, "create_rule")
 _modify_rule = original(ELBv2Backend, "modify_rule")
-RULES_PER_LOAD_BALANCER = 100  # "Quotas for your Application Load Balancers", default rules excluded
+# "Quotas for your Application Load Balancers" (default rules excluded), https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+RULES_PER_LOAD_BALANCER = 100
 
 
 def _model():
@@ -44,6 +45,7 @@ def _model():
 # -- target health ---------------------------------------------------------------------------
 
 def describe_target_health(self, target_group_arn: str, targets: list[dict]) -> list[FakeHealthStatus]:
+    # "TargetHealth", https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html
     model = _model()
     if model is None:
         return _describe_target_health(self, target_group_arn, targets)
@@ -128,7 +130,8 @@ def modify_rule(self, rule_arn, conditions, actions):
 
 
 def _check_conditions(conditions: list[dict]) -> None:
-    """HttpHeaderConditionConfig: "You can't use an HTTP header condition to specify the host header"."""
+    """No http-header condition on Host ("You can't use an HTTP header condition to specify the host header")."""
+    # "HttpHeaderConditionConfig", https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_HttpHeaderConditionConfig.html
     for condition in conditions:
         name = (condition.get("HttpHeaderConfig") or {}).get("HttpHeaderName", "")
         if condition.get("Field") == "http-header" and name.lower() == "host":

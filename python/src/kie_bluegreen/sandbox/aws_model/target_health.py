@@ -82,6 +82,7 @@ class TargetHealth:
 
     def observe(self, ok: bool, healthy_threshold: int, unhealthy_threshold: int, now: float,
                 reason: str | None = None, description: str | None = None) -> None:
+        # "Health checks for your target groups", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
         """One health check result."""
         if self.state not in CHECKED:
             return
@@ -112,6 +113,7 @@ class TargetHealth:
         self.checks_since = self.next_check = None
 
     def drain(self, delay: float, now: float) -> None:
+        # "Deregistration delay", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#deregistration-delay
         if self.state != DRAINING:
             self.become(DRAINING, now, DEREGISTERING)
             self.drain_until = now + delay
@@ -119,6 +121,7 @@ class TargetHealth:
 
 
 def unused_reason(view: TargetGroupView, target: RegisteredTarget) -> tuple[str, str] | None:
+    # "Target groups for your Application Load Balancers", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html
     """Why a registered target is not health-checked, or None when it is."""
     if target.state != "running":
         return INVALID_STATE, f"Target is in the {target.state} state"
@@ -263,6 +266,7 @@ class HealthBoard:
         load balancer nodes still serve rules that reference the group (a change that removed
         the reference has not reached them yet), so a target that turned `unused` because no
         action references its group any more counts as its checks had left it."""
+        # Fail-open: "Health checks for your target groups", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
         with self._lock:
             states = {}
             for target_id, health in self._groups.get(group_arn, {}).items():
