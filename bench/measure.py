@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import boto3
 
 from kie_bluegreen.sandbox import moto_state
-from kie_bluegreen.sandbox.health import HEALTHY
+from kie_bluegreen.sandbox.aws_model.target_health import HEALTHY
 
 RUNNER_AGENT = "kie-bluegreen/"
 ROUTING_MUTATIONS = {"ModifyListener", "ModifyRule", "CreateRule", "DeleteRule", "SetRulePriorities"}

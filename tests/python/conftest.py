@@ -1,5 +1,6 @@
 """Shared fixtures: an in-process moto AWS with the seed's initial world, a stage configuration
-for it, a Context on a fake clock, health injection, and a CLI runner.
+for it, a Context on a fake clock, health injection, moto behaving like AWS (`aws_like`), and a
+CLI runner.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from kie_bluegreen.aws.api import AwsApi
 from kie_bluegreen.aws.session import clients
 from kie_bluegreen.context import Context
 from kie_bluegreen.sandbox import moto_gaps, scenario
+from kie_bluegreen.sandbox.aws_model import AwsModel
 
 
 @pytest.fixture(autouse=True)
@@ -128,3 +130,26 @@ def write_yaml(path, document) -> str:
     with open(path, "w", encoding="utf-8") as handle:
         yaml.safe_dump(document, handle, sort_keys=False)
     return str(path)
+
+
+@pytest.fixture
+def aws_like(aws, fake_clock):
+    """moto behaving like AWS where the runner relies on it (docs/aws-behaviour.md), on the
+    test's fake clock: targets `unused` until a listener action references their group, then
+    `initial`, `healthy` HealthyThresholdCount x HealthCheckIntervalSeconds later; draining
+    deregistrations and scale-ins; AWS's read-back shapes; authenticate action rules; lifecycle
+    hooks. Yields the AwsModel: `aws_like.fail(instance_id or "*", reason=...)`,
+    `aws_like.recover(...)`. Works before or after `world` is built."""
+    with AwsModel(clock=fake_clock.now) as model:
+        yield model
+
+
+@pytest.fixture
+def https_world(aws, aws_like):
+    """The scenario with an HTTPS listener (port 443, an ACM certificate): authenticate actions
+    are accepted on HTTPS listeners only."""
+    import boto3
+
+    certificate = boto3.client("acm", region_name=scenario.REGION).request_certificate(
+        DomainName="alb-ks.example.com")["CertificateArn"]
+    return scenario.build(aws, certificate_arn=certificate)

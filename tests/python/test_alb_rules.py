@@ -147,3 +147,31 @@ def test_unsupported_action_is_reported_not_guessed():
 def test_wildcard_match_is_anchored():
     assert alb_rules.wildcard_match("a*", "abc", ignore_case=False)
     assert not alb_rules.wildcard_match("b*", "abc", ignore_case=False)
+
+
+def authenticated(kind="authenticate-oidc", **config):
+    key = "AuthenticateOidcConfig" if kind == "authenticate-oidc" else "AuthenticateCognitoConfig"
+    base = {"AuthorizationEndpoint": "https://idp.example.com/authorize"} if kind == "authenticate-oidc" else {
+        "UserPoolArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_abc", "UserPoolDomain": "orders"}
+    return [{"Type": kind, "Order": 1, key: {**base, **config}},
+            {"Type": "forward", "Order": 2, "TargetGroupArn": BLUE}]
+
+
+def test_authenticate_without_a_session_redirects_to_the_identity_provider():
+    action = evaluate([default_rule(authenticated())], request())
+    assert action == alb_rules.LoginRedirect("https://idp.example.com/authorize", "rule-default")
+    cognito = evaluate([default_rule(authenticated("authenticate-cognito"))], request())
+    assert cognito.location == "https://orders.auth.eu-west-1.amazoncognito.com/oauth2/authorize"
+
+
+def test_authenticate_with_deny_answers_401_and_with_allow_passes():
+    denied = evaluate([default_rule(authenticated(OnUnauthenticatedRequest="deny"))], request())
+    assert isinstance(denied, FixedResponse) and denied.status == 401
+    assert target_of([default_rule(authenticated(OnUnauthenticatedRequest="allow"))], request()) == BLUE
+
+
+def test_a_session_cookie_whole_or_sharded_passes_the_authenticate_action():
+    rules = [default_rule(authenticated(SessionCookieName="kie-session"))]
+    assert target_of(rules, request([("Cookie", "kie-session-0=a; kie-session-1=b")])) == BLUE
+    assert target_of(rules, request([("Cookie", "other=1; kie-session=x")])) == BLUE
+    assert isinstance(evaluate(rules, request([("Cookie", "AWSELBAuthSessionCookie-0=x")])), alb_rules.LoginRedirect)

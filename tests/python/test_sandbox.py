@@ -30,12 +30,17 @@ def sandbox(tmp_path):
 
 
 def launch_generation(sandbox, name, version, servers=2):
-    """What a deploy's provision phase does: a target group and an ASG whose instances carry the release."""
+    """What a deploy's provision phase does: a target group, referenced by the listener's default
+    forward with weight 0 (an ALB health-checks only referenced groups), and an ASG whose
+    instances carry the release."""
     aws, world = sandbox.aws, sandbox.world
     group_arn = aws.elbv2.create_target_group(
         Name=name, Protocol="HTTP", Port=8080, VpcId=world.vpc_id, TargetType="instance",
         HealthCheckPath="/kie-server/services/rest/server/readycheck", HealthyThresholdCount=2,
         UnhealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+    aws.elbv2.modify_listener(ListenerArn=world.listener_arn, DefaultActions=[{"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": world.target_group_arn, "Weight": 1},
+                         {"TargetGroupArn": group_arn, "Weight": 0}]}}])
     aws.elbv2.modify_target_group_attributes(
         TargetGroupArn=group_arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "1"}])
     aws.autoscaling.create_auto_scaling_group(
@@ -206,3 +211,90 @@ def test_a_request_in_flight_to_a_target_that_starts_draining_completes(tmp_path
         forward = Forward(((sandbox.world.target_group_arn, 1),), "default")
         assert {sandbox.alb.picker.pick(forward)[1] for _ in range(4)} == set(sandbox.target_states(
             sandbox.world.target_group_arn)) - {target}  # no new request goes to the draining one
+
+
+def test_an_unreferenced_group_is_unused_until_a_listener_action_references_it(sandbox):
+    """ALB guide: health checks run for targets of a group a listener rule specifies; the others
+    are unused (Target.NotInUse), however ready their servers are."""
+    aws, world = sandbox.aws, sandbox.world
+    group_arn = aws.elbv2.create_target_group(
+        Name="orders-production-g2", Protocol="HTTP", Port=8080, VpcId=world.vpc_id,
+        HealthCheckPath="/kie-server/services/rest/server/readycheck")["TargetGroups"][0]["TargetGroupArn"]
+    aws.autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="orders-production-g2", MinSize=1, MaxSize=1, DesiredCapacity=1,
+        LaunchTemplate={"LaunchTemplateId": world.launch_template_id, "Version": "$Latest"},
+        VPCZoneIdentifier=",".join(world.subnet_ids), TargetGroupARNs=[group_arn],
+        Tags=[{"Key": "kie-bluegreen:release", "Value": f"{GROUP_ID}:{ARTIFACT_ID}:2.0.0", "PropagateAtLaunch": True}])
+    time.sleep(FAST.boot.boot_delay + 5 * FAST.health_interval)  # booted and long checkable
+    assert states(sandbox, group_arn) == ["unused"]
+    aws.elbv2.modify_listener(ListenerArn=world.listener_arn, DefaultActions=[{"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": world.target_group_arn, "Weight": 1},
+                         {"TargetGroupArn": group_arn, "Weight": 0}]}}])
+    assert states(sandbox, group_arn) == ["initial"]
+    wait_for(lambda: states(sandbox, group_arn) == ["healthy"])
+
+
+def test_scale_in_drains_before_the_servers_stop_without_a_failed_request(sandbox):
+    aws, world = sandbox.aws, sandbox.world
+    traffic = Traffic(target_url(sandbox.alb_url, "app"), rate=100).start()
+    time.sleep(0.3)
+    aws.autoscaling.update_auto_scaling_group(AutoScalingGroupName=world.asg_name, MinSize=1, DesiredCapacity=1)
+    lifecycle = {item["InstanceId"]: item["LifecycleState"] for item in aws.autoscaling.describe_auto_scaling_groups(
+        AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"][0]["Instances"]}
+    leaving = next(instance for instance, state in lifecycle.items() if state == "Terminating")
+    assert sandbox.target_states(world.target_group_arn)[leaving] == "draining"
+    assert sandbox.fleet.get(leaving) is not None  # its server still runs while it drains
+    wait_for(lambda: sandbox.fleet.get(leaving) is None, timeout=FAST.deregistration_delay + 2)
+    samples = traffic.stop()
+    assert summarize(samples).failed == 0, summarize(samples)
+
+
+@pytest.fixture
+def https_sandbox(tmp_path):
+    from dataclasses import replace
+
+    from kie_bluegreen import cli
+    from kie_bluegreen.sandbox import command
+
+    assert command.settings_from(cli.build_parser().parse_args(["sandbox", "up", "--https"])).https
+    with Sandbox(replace(FAST, https=True), str(tmp_path)) as running:
+        listener = running.aws.elbv2.describe_listeners(ListenerArns=[running.world.listener_arn])["Listeners"][0]
+        assert (listener["Protocol"], listener["Port"]) == ("HTTPS", 443)
+        yield running
+
+
+def test_the_data_plane_asks_for_a_login_and_shows_a_rule_that_skips_it(https_sandbox):
+    """An authenticate action answers a request without a session (302 to the identity provider,
+    or 401 with deny) and passes one with the session cookie; a rule that forwards without the
+    authenticate action lets the same request through: a bypass, visible."""
+    aws, world = https_sandbox.aws, https_sandbox.world
+    oidc = {"Issuer": "https://idp.example.com", "AuthorizationEndpoint": "https://idp.example.com/authorize",
+            "TokenEndpoint": "https://idp.example.com/token", "UserInfoEndpoint": "https://idp.example.com/userinfo",
+            "ClientId": "kie", "ClientSecret": "s3cret"}
+    forward = {"Type": "forward", "Order": 2, "TargetGroupArn": world.target_group_arn}
+    aws.elbv2.modify_listener(ListenerArn=world.listener_arn, DefaultActions=[
+        {"Type": "authenticate-oidc", "Order": 1, "AuthenticateOidcConfig": oidc}, forward])
+    aws.elbv2.create_rule(ListenerArn=world.listener_arn, Priority=100, Conditions=[
+        {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "x-client-mode", "Values": ["blue"]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": world.target_group_arn}])
+    aws.elbv2.create_rule(ListenerArn=world.listener_arn, Priority=101, Conditions=[
+        {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "x-client-mode", "Values": ["api"]}}],
+        Actions=[{"Type": "authenticate-oidc", "Order": 1,
+                  "AuthenticateOidcConfig": {**oidc, "OnUnauthenticatedRequest": "deny"}}, forward])
+    time.sleep(FAST.propagation_delay + 0.2)
+    url = target_url(https_sandbox.alb_url, "app")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        urllib.request.build_opener(NoRedirect).open(url, timeout=5)
+        raise AssertionError("no redirect")
+    except urllib.error.HTTPError as error:
+        assert (error.code, error.headers["Location"]) == (302, "https://idp.example.com/authorize")
+    assert get(url, {"X-Client-Mode": "api"})[0] == 401
+    assert get(url, {"Cookie": "AWSELBAuthSessionCookie-0=opaque"})[0] == 200
+    assert get(url, {"X-Client-Mode": "api", "Cookie": "AWSELBAuthSessionCookie-0=a; AWSELBAuthSessionCookie-1=b"})[0] == 200
+    status, body = get(url, {"X-Client-Mode": "blue"})  # no session, yet served: the blue rule skips the login
+    assert status == 200 and version_of(body) == "1.0.0"

@@ -2,8 +2,8 @@
 
 from kie_bluegreen.sandbox.alb import RulePropagation, TargetPicker
 from kie_bluegreen.sandbox.alb_rules import Forward
-from kie_bluegreen.sandbox.health import DRAINING, HEALTHY, INITIAL, UNHEALTHY, HealthBoard, TargetHealth
-from kie_bluegreen.sandbox.moto_state import TargetGroupView, matcher_accepts
+from kie_bluegreen.sandbox.aws_model.target_health import DRAINING, HEALTHY, INITIAL, UNHEALTHY, HealthBoard, TargetHealth
+from kie_bluegreen.sandbox.moto_state import RegisteredTarget, TargetGroupView, matcher_accepts
 
 
 class Clock:
@@ -15,8 +15,12 @@ class Clock:
 
 
 def view(arn="tg-a", registered=("i-1",), delay=2.0):
+    """A target group a listener action references, its targets in a zone the load balancer
+    enables: health-checked (an unreferenced one would be `unused`, as on AWS)."""
     return TargetGroupView(arn=arn, name=arn, port=8080, health_check_path="/ready", healthy_threshold=2,
-                           unhealthy_threshold=3, deregistration_delay=delay, matcher="200", registered=tuple(registered))
+                           unhealthy_threshold=3, deregistration_delay=delay, matcher="200",
+                           targets=tuple(RegisteredTarget(target, "eu-west-1a") for target in registered),
+                           serving_zones=frozenset({"eu-west-1a"}))
 
 
 def test_new_target_is_initial_until_healthy_threshold_of_consecutive_successes():

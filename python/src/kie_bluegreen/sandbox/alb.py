@@ -4,11 +4,15 @@
   change takes effect `propagation_delay` seconds after it was written, as on AWS where a
   listener change reaches every load balancer node after a few seconds. Each API call is a
   separate change, so the intermediate states of a multi-call switch are served too.
+- Rules come back from DescribeRules in AWS's shape (the AWS model's read-back: a forward as
+  ForwardConfig, Order on every action), and are evaluated by alb_rules.
 - forward: weighted choice among the action's target groups, then round-robin among the
-  group's healthy targets (HealthBoard); with no healthy target the ALB fails open to every
-  registered one; with none at all it answers 503. Draining targets get no new request, but a
-  request already sent to one completes.
+  group's healthy targets (the AWS model's HealthBoard); with no healthy target the ALB fails
+  open to every checked one (initial or unhealthy); with none at all it answers 503. Draining
+  and unused targets get no new request, but a request already sent to one completes.
 - fixed-response: the rule's status, content type and body.
+- authenticate-oidc / authenticate-cognito: without a session cookie, 302 to the identity
+  provider (or 401 with OnUnauthenticatedRequest deny); with one, on to the next action.
 - The target's own failure: 502 when it closes the connection or refuses it, 504 on timeout.
 """
 
@@ -26,7 +30,7 @@ from urllib.parse import urlsplit
 
 from .. import log
 from . import alb_rules
-from .health import HealthBoard
+from .aws_model.target_health import HealthBoard
 from .http_server import LocalHttpServer
 
 LOG = log.get("sandbox.alb")
@@ -104,7 +108,7 @@ class TargetPicker:
             arn = self._random.choices([arn for arn, _ in groups], [weight for _, weight in groups])[0]
             counter = self._counters.setdefault(arn, itertools.count())
             turn = next(counter)
-        targets = self.board.routable(arn)
+        targets = self.board.routable(arn, served=True)  # the action comes from the rules being served
         return (arn, targets[turn % len(targets)]) if targets else None
 
 
@@ -139,6 +143,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if isinstance(action, alb_rules.FixedResponse):
             self._answer(action.status, action.content_type, action.body)
+            return
+        if isinstance(action, alb_rules.LoginRedirect):
+            self._answer(302, "text/html", "<html><body><h1>302 Found</h1></body></html>",
+                         [("Location", action.location)])
             return
         picked = plane.picker.pick(action)
         if picked is None:

@@ -11,8 +11,14 @@ sandbox evaluates the same data the runner wrote. Semantics follow the ELBv2 doc
   any of its occurrences matches;
 - host-header: case-insensitive with wildcards; path-pattern: case-sensitive with wildcards,
   against the path only (no query string); http-request-method: exact, case-sensitive;
-- the first action of type forward or fixed-response is the routing action (redirect and
-  authenticate-* are not emulated: such a rule answers 500 with the reason).
+- actions run in their Order: authenticate-oidc / authenticate-cognito first ("Authenticate
+  users using an Application Load Balancer"): a request that carries the action's session
+  cookie (SessionCookieName, default AWSELBAuthSessionCookie, possibly sharded as -0, -1 ...)
+  passes; one without it gets what OnUnauthenticatedRequest says: `authenticate` (default) a
+  302 redirect to the IdP's authorization endpoint, `deny` 401, `allow` passes. The cookie's
+  content is not verified (there is no IdP here). Then the first forward or fixed-response is
+  the routing action (a redirect action is not emulated: such a rule answers 500 with the
+  reason).
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from http.cookies import CookieError, SimpleCookie
+
+from .aws_model import actions as action_rules
 
 MAX_VALUES_PER_CONDITION = 3
 
@@ -49,7 +58,15 @@ class FixedResponse:
     rule_arn: str
 
 
-Action = Forward | FixedResponse
+@dataclass(frozen=True)
+class LoginRedirect:
+    """An unauthenticated request sent to the identity provider (302)."""
+    location: str
+    rule_arn: str
+
+
+Action = Forward | FixedResponse | LoginRedirect
+UNAUTHORIZED_BODY = "<html><body><h1>401 Authorization Required</h1></body></html>"
 
 
 class RuleError(ValueError):
@@ -112,18 +129,21 @@ def ordered(rules: list[dict]) -> list[dict]:
     return sorted(rules, key=lambda rule: (1, 0) if rule.get("IsDefault") else (0, int(rule["Priority"])))
 
 
-def routing_action(rule: dict) -> Action:
+def routing_action(rule: dict, request: Request | None = None) -> Action:
+    """The rule's answer to the request: its authenticate actions first (without a request they
+    let everything pass), then its first forward or fixed-response."""
     arn = rule.get("RuleArn", "")
-    actions = sorted(rule.get("Actions") or [], key=lambda action: action.get("Order", 0))
+    actions = action_rules.ordered(rule.get("Actions") or [])
     for action in actions:
         kind = action.get("Type")
+        if kind in action_rules.AUTHENTICATE_TYPES:
+            refused = _unauthenticated(action, request, arn)
+            if refused is not None:
+                return refused
+            continue
         if kind == "forward":
-            groups = (action.get("ForwardConfig") or {}).get("TargetGroups")
-            if groups:
-                pairs = tuple((group["TargetGroupArn"], int(group.get("Weight", 1))) for group in groups)
-            elif action.get("TargetGroupArn"):
-                pairs = ((action["TargetGroupArn"], 1),)
-            else:
+            pairs = tuple(action_rules.forward_weights(action))
+            if not pairs:
                 raise RuleError(f"rule {arn}: forward action without a target group")
             return Forward(pairs, arn)
         if kind == "fixed-response":
@@ -134,9 +154,48 @@ def routing_action(rule: dict) -> Action:
     raise RuleError(f"rule {arn}: actions {kinds}; the sandbox ALB serves forward and fixed-response only")
 
 
+def _unauthenticated(action: dict, request: Request | None, rule_arn: str) -> Action | None:
+    """What an authenticate action answers a request without a session, or None to go on."""
+    # "Authenticate users using an Application Load Balancer", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-authenticate-users.html
+    config = action.get("AuthenticateOidcConfig") or action.get("AuthenticateCognitoConfig") or {}
+    cookie = config.get("SessionCookieName") or action_rules.AUTHENTICATE_DEFAULTS["SessionCookieName"]
+    if request is None or has_session(request, cookie):
+        return None
+    behaviour = config.get("OnUnauthenticatedRequest") or action_rules.AUTHENTICATE_DEFAULTS["OnUnauthenticatedRequest"]
+    if behaviour == "allow":
+        return None
+    if behaviour == "deny":
+        return FixedResponse(401, "text/html", UNAUTHORIZED_BODY, rule_arn)
+    return LoginRedirect(login_url(action), rule_arn)
+
+
+def has_session(request: Request, cookie_name: str) -> bool:
+    """The request carries the authentication session cookie, whole or sharded (-0, -1 ...)."""
+    names = set()
+    for header in request.header_values("cookie"):
+        try:
+            names.update(SimpleCookie(header).keys())
+        except CookieError:
+            continue
+    return cookie_name in names or any(re.fullmatch(re.escape(cookie_name) + r"-\d+", name) for name in names)
+
+
+def login_url(action: dict) -> str:
+    """Where `authenticate` sends an unauthenticated request: the OIDC authorization endpoint,
+    or the Cognito user pool domain's authorize endpoint."""
+    if action.get("Type") == "authenticate-oidc":
+        return (action.get("AuthenticateOidcConfig") or {}).get("AuthorizationEndpoint", "")
+    config = action.get("AuthenticateCognitoConfig") or {}
+    domain = config.get("UserPoolDomain", "")
+    if "." not in domain:  # a domain prefix: <prefix>.auth.<region>.amazoncognito.com
+        region = (config.get("UserPoolArn") or "::::").split(":")[3]
+        domain = f"{domain}.auth.{region}.amazoncognito.com"
+    return f"https://{domain}/oauth2/authorize"
+
+
 def evaluate(rules: list[dict], request: Request) -> Action:
     """The action the listener applies to the request. `rules` must include the default rule."""
     for rule in ordered(rules):
         if rule_matches(rule, request):
-            return routing_action(rule)
+            return routing_action(rule, request)
     raise RuleError("the listener has no default rule")

@@ -31,6 +31,9 @@ def register(subparsers) -> None:
     up.add_argument("--health-interval", type=float, default=1.0, help="seconds between health checks (default: 1)")
     up.add_argument("--deregistration-delay", type=int, default=3,
                     help="seconds a deregistered target drains; keep it above the propagation delay (default: 3)")
+    up.add_argument("--https", action="store_true",
+                    help="make the listener HTTPS (port 443, a sandbox certificate), which authenticate actions need;"
+                    " the ALB data plane itself still speaks plain HTTP")
     up.add_argument("--alb-port", type=int, default=0, help="port of the ALB data plane (default: any free port)")
     up.add_argument("--aws-port", type=int, default=0, help="port of the AWS endpoint (default: any free port)")
     up.set_defaults(handler=run, command_name="sandbox up")
@@ -66,6 +69,7 @@ def settings_from(args):
         deregistration_delay=args.deregistration_delay,
         moto_port=args.aws_port,
         alb_port=args.alb_port,
+        https=args.https,
     )
 
 

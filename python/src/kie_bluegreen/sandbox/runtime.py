@@ -19,10 +19,12 @@ import boto3
 from botocore.config import Config
 
 from .. import __version__, log
-from . import health_patch, moto_gaps, scenario
+from . import moto_gaps, scenario
 from .aws_environment import ENVIRONMENT, pointed_at
+from .aws_model import AwsModel
+from .aws_model.target_health import HEALTHY
 from .alb import AlbDataPlane, RulePropagation, TargetPicker, read_rules
-from .health import HEALTHY, HealthBoard, HealthChecker
+from .health import HealthChecker
 from .kie_server import BootSettings, Fleet, KieFront
 from .moto_server import MotoServer
 from .repeat import Repeating
@@ -31,6 +33,7 @@ from ..aws.session import Clients
 LOG = log.get("sandbox")
 
 FLEET_SYNC_INTERVAL = 0.1  # seconds between two looks at moto's instances
+MODEL_TICK_INTERVAL = 0.1  # seconds between two catch-ups of the AWS model with real time
 RULES_WATCH_INTERVAL = 0.05  # seconds between two DescribeRules of the data plane
 
 
@@ -51,6 +54,9 @@ class SandboxSettings:
     alb_port: int = 0
     kie_port: int = 0
     seed: int | None = None  # weighted forward choices
+    # The scenario's listener is HTTPS (port 443, a certificate from the sandbox's ACM), which
+    # authenticate actions need; the data plane itself still speaks plain HTTP.
+    https: bool = False
 
 
 class Sandbox:
@@ -66,20 +72,24 @@ class Sandbox:
         try:
             self.moto = self._started(MotoServer(settings.moto_port))
             _post(self.moto.endpoint_url + "/moto-api/reset")  # a fresh world in a reused process
+            # AWS's behaviour from the first call on: the world is built on the model too.
+            self.model = AwsModel(clock=time.monotonic, simulate_checks=False).install()
+            self._running.append(_Call(self.model.uninstall))
             self.aws = self._clients()
             self.world = scenario.build(self.aws, servers=settings.servers,
-                                        deregistration_delay=settings.deregistration_delay)
+                                        deregistration_delay=settings.deregistration_delay,
+                                        certificate_arn=self._certificate() if settings.https else None)
             region = self.world.region
+            self.health = self.model.board(region)
+            self._started(Repeating("aws-model", MODEL_TICK_INTERVAL, lambda: self.model.tick(region)))
 
             self.fleet = Fleet(region, settings.boot)
             self.fleet.sync(now=time.monotonic() - settings.boot.boot_delay)  # generation 1 is up already
             self._started(Repeating("kie-fleet", FLEET_SYNC_INTERVAL, self.fleet.sync))
             self.kie = self._started(KieFront(self.fleet, settings.kie_port))
 
-            self.health = HealthBoard()
-            health_patch.install(region, self.health)
-            self._running.append(_Call(lambda: health_patch.uninstall(region)))
-            self.checker = self._started(HealthChecker(self.health, region, self.kie.instance_url, settings.health_interval))
+            self.checker = self._started(HealthChecker(self.model, region, self.kie.instance_url,
+                                                       settings.health_interval))
 
             self.propagation = RulePropagation(settings.propagation_delay)
             self.propagation.observe(read_rules(self.aws.elbv2, self.world.listener_arn))
@@ -132,10 +142,18 @@ class Sandbox:
     def _clients(self) -> Clients:
         # The sandbox's own user agent: the benchmark counts the runner's calls apart from these.
         config = Config(user_agent_extra=f"kie-bluegreen-sandbox/{__version__}", retries={"mode": "standard"})
-        session = boto3.session.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
-                                        region_name=scenario.REGION)
+        session = self._session()
         make = lambda service: session.client(service, endpoint_url=self.moto.endpoint_url, config=config)  # noqa: E731
         return Clients(elbv2=make("elbv2"), autoscaling=make("autoscaling"), ec2=make("ec2"), cloudwatch=make("cloudwatch"))
+
+    @staticmethod
+    def _session() -> boto3.session.Session:
+        return boto3.session.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
+                                     region_name=scenario.REGION)
+
+    def _certificate(self) -> str:
+        acm = self._session().client("acm", endpoint_url=self.moto.endpoint_url)
+        return acm.request_certificate(DomainName="alb-ks.sandbox.test")["CertificateArn"]
 
     def _config_overrides(self) -> dict:
         settings = self.settings

@@ -39,7 +39,10 @@ class World:
     other_rule_arn: str  # another team's rule on the same listener
 
 
-def build(aws: Clients, servers: int = 2, asg_name: str = "orders-kie-1", deregistration_delay: int = 30) -> World:
+def build(aws: Clients, servers: int = 2, asg_name: str = "orders-kie-1", deregistration_delay: int = 30,
+          certificate_arn: str | None = None) -> World:
+    """With `certificate_arn` the listener is HTTPS on port 443 (authenticate actions need
+    HTTPS), else HTTP on port 80."""
     ec2, elbv2, autoscaling = aws.ec2, aws.elbv2, aws.autoscaling
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet_ids = tuple(
@@ -59,8 +62,10 @@ def build(aws: Clients, servers: int = 2, asg_name: str = "orders-kie-1", deregi
         "LoadBalancers"][0]["LoadBalancerArn"]
     target_group_arn = _target_group(elbv2, "orders-kie-1", vpc_id, READYCHECK, deregistration_delay)
     other_target_group_arn = _target_group(elbv2, "billing-api", vpc_id, "/health", deregistration_delay)
+    protocol = {"Protocol": "HTTPS", "Port": 443, "Certificates": [{"CertificateArn": certificate_arn}]} \
+        if certificate_arn else {"Protocol": "HTTP", "Port": 80}
     listener_arn = elbv2.create_listener(
-        LoadBalancerArn=load_balancer_arn, Protocol="HTTP", Port=80,
+        LoadBalancerArn=load_balancer_arn, **protocol,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group_arn}],
     )["Listeners"][0]["ListenerArn"]
     other_rule_arn = elbv2.create_rule(

@@ -1,0 +1,12 @@
+"""moto patched to behave like AWS where the runner relies on it (docs/aws-behaviour.md).
+
+- actions.py: listener actions as ELBv2 accepts and reads them back (pure)
+- target_health.py: target health states, one state machine for the model and the sandbox
+- elbv2_patch.py, autoscaling_patch.py: the behaviours moto gets wrong, patched
+- hooks.py: the model catches up with the clock around every AWS call
+- model.py: AwsModel, install/uninstall, fail/recover
+"""
+
+from .model import AwsModel, current
+
+__all__ = ["AwsModel", "current"]

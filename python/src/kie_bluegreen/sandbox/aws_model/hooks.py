@@ -1,0 +1,31 @@
+"""Every AWS call moto answers, in-process (mock_aws) or served (MotoServer), passes through
+BaseResponse.call_action: around each ELBv2, Auto Scaling and EC2 call the model catches up with
+the clock and then looks at what the call changed."""
+
+from __future__ import annotations
+
+from moto.core.responses import BaseResponse
+
+from .patching import Patch, original
+
+SERVICES = {"elbv2", "autoscaling", "ec2"}
+_call_action = original(BaseResponse, "call_action")
+
+
+def _modelled_call_action(self):
+    from .model import current
+
+    model = current()
+    if model is None or getattr(self, "service_name", None) not in SERVICES:
+        return _call_action(self)
+    account, region = self.current_account, self.region
+    with model.lock:
+        model.tick(region, account)
+        try:
+            return _call_action(self)
+        finally:
+            model.tick(region, account)
+
+
+def patches() -> list[Patch]:
+    return [Patch(BaseResponse, "call_action", _modelled_call_action)]
