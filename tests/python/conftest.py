@@ -47,7 +47,14 @@ def aws(moto_module, monkeypatch):
 
 
 @pytest.fixture
-def world(aws):
+def world(aws, aws_like):
+    """The design note's starting point (Canary-0), on moto behaving like AWS (`aws_like`)."""
+    return scenario.build(aws)
+
+
+@pytest.fixture
+def moto_world(aws):
+    """The same world on plain moto: only for tests of the AWS model itself, which install it."""
     return scenario.build(aws)
 
 

@@ -119,6 +119,18 @@ def group_tags(aws, name: str) -> dict:
     return {t["Key"]: t["Value"] for t in group[0]["Tags"]} if group else {}
 
 
+def deleted_once_drained(aws, clock, run_again, name: str) -> None:
+    """A retired group is scaled to zero and AWS drains its servers (the deregistration delay,
+    30 s in the scenario) before terminating them; the next run then deletes the group. The
+    runner never blocks on that drain."""
+    assert name in group_names(aws), f"{name} was deleted before AWS drained it"
+    group = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    assert group["DesiredCapacity"] == 0
+    clock.sleep(31)
+    run_again()
+    assert name not in group_names(aws)
+
+
 def group_names(aws) -> list[str]:
     return sorted(g["AutoScalingGroupName"] for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"])
 
@@ -191,5 +203,5 @@ def launch_template_versions_like_aws(monkeypatch) -> None:
     monkeypatch.setattr(LaunchTemplates, "create_launch_template_version", create_launch_template_version)
 
 
-__all__ = ["FIXED_404", "snapshot", "fingerprint", "fresh_world", "routing_generations", "group_tags", "group_names", "shared_botocore_models",
+__all__ = ["FIXED_404", "snapshot", "fingerprint", "fresh_world", "deleted_once_drained", "routing_generations", "group_tags", "group_names", "shared_botocore_models",
            "fresh_account", "forget", "launch_template_versions_like_aws"]

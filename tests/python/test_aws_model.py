@@ -193,7 +193,8 @@ def test_targets_failing_from_the_start_go_from_initial_to_unhealthy(aws, world,
     assert set(health(aws, group_arn).values()) == {("unhealthy", "Target.Timeout", "Request timed out")}
 
 
-def test_the_check_interval_knob_speeds_up_every_group(aws, world, fake_clock):
+def test_the_check_interval_knob_speeds_up_every_group(aws, moto_world, fake_clock):
+    world = moto_world
     with AwsModel(clock=fake_clock.now, check_interval=1):
         group_arn = new_generation(aws, world)
         reference_with_weight_zero(aws, world, group_arn)
@@ -467,7 +468,8 @@ def test_completing_a_lifecycle_action_nobody_waits_for_is_refused(aws, world, a
 
 # -- installing ----------------------------------------------------------------------------------
 
-def test_uninstall_gives_moto_back_and_one_model_at_a_time(aws, world, fake_clock):
+def test_uninstall_gives_moto_back_and_one_model_at_a_time(aws, moto_world, fake_clock):
+    world = moto_world
     model = AwsModel(clock=fake_clock.now).install()
     try:
         with pytest.raises(RuntimeError, match="already installed"):

@@ -79,12 +79,12 @@ def test_deploy_refused_while_another_candidate_is_green(run, config_path, world
     assert routing_generations(aws, world.listener_arn) == {"default": 1, "blue": 1, "green": 2}
 
 
-def test_failed_wait_exits_1_with_what_was_unhealthy(run, config_path, world, aws, target_health):
+def test_failed_wait_exits_1_with_what_was_unhealthy(run, config_path, world, aws, aws_like):
     run(config_path, "init", "--version", "1.0.0")
     blue = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"][0]
-    target_health["*"] = ("unhealthy", "Target.FailedHealthChecks")
+    aws_like.fail("*", "Target.FailedHealthChecks")
     for instance in blue["Instances"]:
-        target_health[instance["InstanceId"]] = None
+        aws_like.recover(instance["InstanceId"])
     result = run(config_path, "--output", "json", "deploy", "--version", "2.0.0")
     assert result.code == 1
     data = result.json

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import group_names, group_tags, routing_generations, snapshot
+from helpers import deleted_once_drained, group_names, group_tags, routing_generations, snapshot
 from kie_bluegreen import flows
 from kie_bluegreen.errors import ConfigError, Refused
 from kie_bluegreen.model import Capacity
@@ -15,7 +15,7 @@ CANARY_1 = {"default": 1, "blue": 1, "green": 2}
 CANARY_2 = {"default": 2, "blue": 2, "green": None}
 
 
-def test_the_four_seed_routing_states(ctx, aws, world):
+def test_the_four_seed_routing_states(ctx, aws, world, fake_clock):
     flows.init(ctx, "1.0.0")
     assert routing_generations(aws, world.listener_arn) == CANARY_0
 
@@ -31,7 +31,7 @@ def test_the_four_seed_routing_states(ctx, aws, world):
     assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": 3}
     flows.rollback(ctx)  # Canary-3: back to blue, green dropped
     assert routing_generations(aws, world.listener_arn) == CANARY_2
-    assert "orders-production-g3" not in group_names(aws)
+    deleted_once_drained(aws, fake_clock, lambda: flows.cleanup(ctx), "orders-production-g3")
 
 
 def test_unrelated_rule_left_byte_for_byte(ctx, aws, world):
@@ -134,17 +134,17 @@ def test_redeploying_the_live_or_green_version_changes_nothing(ctx, aws, world):
     assert snapshot(aws, world.listener_arn) == before
 
 
-def test_generation_numbers_are_never_reused(ctx, aws, world):
+def test_generation_numbers_are_never_reused(ctx, aws, world, fake_clock):
     flows.init(ctx, "1.0.0")
     flows.deploy(ctx, "2.0.0", "canary")
-    flows.rollback(ctx)  # g2 deleted
-    assert "orders-production-g2" not in group_names(aws)
+    flows.rollback(ctx)
+    deleted_once_drained(aws, fake_clock, lambda: flows.cleanup(ctx), "orders-production-g2")
     flows.deploy(ctx, "2.0.1", "canary")
     assert "orders-production-g3" in group_names(aws)
 
 
 @pytest.mark.parametrize("policy", ["standby", "scale-to-zero"])
-def test_rollback_after_promote_brings_the_previous_generation_back(make_config, make_ctx, aws, world, policy):
+def test_rollback_after_promote_brings_the_previous_generation_back(make_config, make_ctx, aws, world, policy, fake_clock):
     ctx = make_ctx(make_config(retire={"previous": policy, "keep": 1, "candidate": "terminate"}))
     flows.init(ctx, "1.0.0")
     flows.deploy(ctx, "2.0.0", "canary")
@@ -162,40 +162,45 @@ def test_rollback_after_promote_brings_the_previous_generation_back(make_config,
     assert (old["MinSize"], old["MaxSize"], old["DesiredCapacity"]) == (2, 4, 2)
     tags = group_tags(aws, world.asg_name)
     assert tags["kie-bluegreen:role"] == "blue" and "kie-bluegreen:capacity" not in tags
-    assert "orders-production-g2" not in group_names(aws)  # candidate: terminate
+    deleted_once_drained(aws, fake_clock, lambda: flows.cleanup(ctx), "orders-production-g2")  # candidate: terminate
 
 
-def test_rollback_keeps_the_candidate_when_asked(make_config, make_ctx, aws, world):
+def test_rollback_keeps_the_candidate_when_asked(make_config, make_ctx, aws, world, fake_clock):
     ctx = make_ctx(make_config(retire={"candidate": "keep"}))
     flows.init(ctx, "1.0.0")
     flows.deploy(ctx, "2.0.0", "canary")
     flows.rollback(ctx)
     assert routing_generations(aws, world.listener_arn) == CANARY_0
     assert group_tags(aws, "orders-production-g2")["kie-bluegreen:role"] == "retired"
+    kept = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["orders-production-g2"])["AutoScalingGroups"]
+    assert kept[0]["DesiredCapacity"] == 2  # kept running for debugging
     flows.cleanup(ctx)
-    assert "orders-production-g2" not in group_names(aws)
+    deleted_once_drained(aws, fake_clock, lambda: flows.cleanup(ctx), "orders-production-g2")
 
 
 def test_terminate_policy_deletes_the_previous_blue_once_aws_drained_it(make_config, make_ctx, aws, world, fake_clock):
     """The runner waits for the rule change to reach every load balancer node, then scales the
-    group in: draining is AWS's job on scale-in (plain moto terminates at once, so the group is
-    deleted in the same run; the drain itself is covered on the AWS model)."""
+    group in: draining in-flight requests is AWS's job on scale-in, and the runner does not
+    wait for it a second time; the next run deletes the drained group."""
     ctx = make_ctx(make_config(retire={"previous": "terminate"}))
     flows.init(ctx, "1.0.0")
     flows.deploy(ctx, "2.0.0", "canary")
     slept_before = sum(fake_clock.slept)
-    flows.promote(ctx)
-    assert world.asg_name not in group_names(aws)
-    assert world.target_group_arn not in [tg["TargetGroupArn"] for tg in aws.elbv2.describe_target_groups()["TargetGroups"]]
+    result = flows.promote(ctx)
     assert sum(fake_clock.slept) - slept_before == RULE_PROPAGATION  # not the deregistration delay: AWS waits that
+    assert any("scaled orders-kie-1 g1 (1.0.0) to zero before deleting it" in change for change in result.changes)
+    deleted_once_drained(aws, fake_clock, lambda: flows.cleanup(ctx), world.asg_name)
+    assert world.target_group_arn not in [tg["TargetGroupArn"] for tg in aws.elbv2.describe_target_groups()["TargetGroups"]]
     with pytest.raises(Refused, match="nothing to roll back to"):
         flows.rollback(ctx)
 
 
-def test_standby_generations_beyond_keep_are_deleted(ctx, aws, world):
+def test_standby_generations_beyond_keep_are_deleted(ctx, aws, world, fake_clock):
     flows.init(ctx, "1.0.0")
     for version in ("2.0.0", "3.0.0", "4.0.0"):
         flows.deploy(ctx, version, "all-at-once")
+        fake_clock.sleep(31)  # AWS has drained what this deploy scaled in
+    flows.cleanup(ctx)
     names = group_names(aws)
     assert "orders-production-g4" in names and "orders-production-g3" in names  # blue + 1 standby
     assert world.asg_name not in names and "orders-production-g2" not in names

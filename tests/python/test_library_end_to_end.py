@@ -7,14 +7,16 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import sys
 
 import pytest
 
-from helpers import group_names, routing_generations
+from helpers import routing_generations
 from kie_bluegreen.aws.session import clients
 from kie_bluegreen.sandbox import scenario
 from kie_bluegreen.sandbox.aws_environment import pointed_at
+from kie_bluegreen.sandbox.aws_model import AwsModel
 from kie_bluegreen.sandbox.moto_server import MotoServer
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -33,9 +35,11 @@ def _java_home() -> str:
 
 @pytest.fixture
 def moto_endpoint():
+    """moto's server behaving like AWS (health checked only while referenced, drains on
+    scale-in), on real time with health checks every half second."""
     server = MotoServer().start()
     try:
-        with pointed_at(server.endpoint_url) as endpoint:
+        with AwsModel(clock=time.monotonic, check_interval=0.5), pointed_at(server.endpoint_url) as endpoint:
             yield endpoint
     finally:
         server.stop()
@@ -73,5 +77,7 @@ def test_the_steps_drive_the_real_runner(moto_endpoint, tmp_path):
     assert status["result"]["command"] == "status" and status["result"]["blue"]["version"] == "2.0.0"
     # and AWS agrees: 2.0.0 serves everyone, 3.0.0 is gone, 1.0.0 is the standby
     assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
-    assert "orders-production-g3" not in group_names(aws)
+    gone_or_draining = aws.autoscaling.describe_auto_scaling_groups(
+        AutoScalingGroupNames=["orders-production-g3"])["AutoScalingGroups"]
+    assert not gone_or_draining or gone_or_draining[0]["DesiredCapacity"] == 0
     assert [g["version"] for g in status["result"]["standby"]] == ["1.0.0"]

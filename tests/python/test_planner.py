@@ -115,7 +115,7 @@ def test_a_standby_at_zero_servers_is_scaled_up_before_the_wait():
 
 
 def test_a_promote_stopped_after_the_default_switch_is_finished():
-    half = world(2, 1, 2, [(1, Role.BLUE), (2, Role.GREEN)])  # default moved, the header rules did not
+    half = world(2, 1, 2, [(1, Role.BLUE), (2, Role.GREEN)], transition="promote:2")  # default moved, the rules did not
     plan = planner.plan(planner.Request("promote"), half, CONFIG)
     assert steps(plan)[:2] == [("route", "blue"), ("route", "green")]
     assert routing_after(half, plan) == Routing(tg(2), tg(2), FIXED_404)

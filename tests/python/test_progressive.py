@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from helpers import routing_generations, group_names
-from kie_bluegreen import flows
+from helpers import deleted_once_drained, routing_generations, group_names
+from kie_bluegreen import analysis, flows
 from kie_bluegreen.errors import ConfigError, DeploymentFailed
 
 WEIGHTED = {"strategy": "weighted", "steps": [10, 50, 100], "step-pause": "2m"}
@@ -22,18 +22,18 @@ def alarm(aws, name: str) -> None:
     aws.cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="quiet")
 
 
-def after_sleeps(monkeypatch, clock, count: int, action) -> None:
-    """Run `action` once, right after the clock's `count`-th sleep (something happens mid-step)."""
-    original = clock.sleep
+def during_the_first_hold(monkeypatch, action) -> None:
+    """Run `action` once, in the middle of the first held step (before its second look)."""
+    original = analysis.Watcher.look
     seen = {"n": 0}
 
-    def sleep(seconds):
-        original(seconds)
+    def look(self):
         seen["n"] += 1
-        if seen["n"] == count:
+        if seen["n"] == 2:
             action()
+        return original(self)
 
-    monkeypatch.setattr(clock, "sleep", sleep)
+    monkeypatch.setattr(analysis.Watcher, "look", look)
 
 
 def test_a_weighted_release_steps_to_the_new_group(make_config, make_ctx, aws, world, fake_clock):
@@ -57,14 +57,14 @@ def test_an_alarm_during_a_step_puts_everyone_back_at_once(make_config, make_ctx
         seen["routing"] = routing_generations(aws, world.listener_arn)
         aws.cloudwatch.set_alarm_state(AlarmName="orders-5xx", StateValue="ALARM", StateReason="Threshold Crossed: 42 > 10")
 
-    after_sleeps(monkeypatch, fake_clock, 3, fire)  # during the hold of the 10% step
+    during_the_first_hold(monkeypatch, fire)  # during the hold of the 10% step
     with pytest.raises(DeploymentFailed) as failure:
         flows.deploy(ctx, "2.0.0")
     assert seen["routing"]["default"] == {1: 90, 2: 10}
     message = str(failure.value)
     assert "alarm orders-5xx is in ALARM" in message and "42 > 10" in message and "rolled back automatically" in message
     assert routing_generations(aws, world.listener_arn) == AT_REST_1  # the default is a plain forward to g1 again
-    assert "orders-production-g2" not in group_names(aws)  # retired as a rollback does (candidate: terminate)
+    deleted_once_drained(aws, fake_clock, lambda: flows.cleanup(ctx), "orders-production-g2")  # retired as a rollback does
 
 
 def test_a_5xx_share_over_the_limit_rolls_back(make_config, make_ctx, aws, world, fake_clock, monkeypatch):
@@ -80,7 +80,7 @@ def test_a_5xx_share_over_the_limit_rolls_back(make_config, make_ctx, aws, world
             {"MetricName": "RequestCount", "Dimensions": dimensions, "Value": 200, "Timestamp": now},
             {"MetricName": "HTTPCode_Target_5XX_Count", "Dimensions": dimensions, "Value": 9, "Timestamp": now}])
 
-    after_sleeps(monkeypatch, fake_clock, 3, errors)
+    during_the_first_hold(monkeypatch, errors)
     with pytest.raises(DeploymentFailed, match=r"answered 4\.5% 5xx \(9 of 200 requests\).*over analysis.max-5xx-percent 1%"):
         flows.deploy(ctx, "2.0.0")
     assert routing_generations(aws, world.listener_arn) == AT_REST_1
@@ -98,7 +98,7 @@ def test_an_alarm_during_the_bake_brings_the_previous_group_back(make_config, ma
         seen["members"] = listener["DefaultActions"][-1]["ForwardConfig"]["TargetGroups"]
         aws.cloudwatch.set_alarm_state(AlarmName="orders-p99", StateValue="ALARM", StateReason="p99 over 2s")
 
-    after_sleeps(monkeypatch, fake_clock, 2, fire)
+    during_the_first_hold(monkeypatch, fire)
     with pytest.raises(DeploymentFailed, match="alarm orders-p99 is in ALARM during bake"):
         flows.promote(ctx)
     # during the bake the previous group stayed referenced with weight 0 (health-checked, ready)
@@ -113,7 +113,7 @@ def test_a_bake_without_alarms_keeps_the_previous_group_until_it_ends(make_confi
     kinds = [step.kind for step in ctx.journal.steps]
     assert kinds.index("watch") < kinds.index("delete-group")  # retired only after the bake
     assert sum(step.seconds for step in ctx.journal.steps if step.kind == "watch") == 600
-    assert world.asg_name not in group_names(aws)
+    deleted_once_drained(aws, fake_clock, lambda: flows.cleanup(ctx), world.asg_name)
 
 
 def test_a_missing_alarm_is_a_configuration_error_before_any_write(run, make_config, aws, world):

@@ -25,14 +25,18 @@ def test_phases_one_by_one_equal_deploy(ctx, aws, world):
     assert routing_generations(aws, world.listener_arn) == {"default": 1, "blue": 1, "green": 2}
 
 
-def test_health_timeout_removes_candidate_and_leaves_routing(ctx, aws, world, target_health, fake_clock):
+def failing_new_servers(aws, world, aws_like, reason: str) -> None:
+    """Every server launched from now on fails its health checks; the live ones stay healthy."""
+    aws_like.fail("*", reason)
+    for instance in aws.autoscaling.describe_auto_scaling_groups(
+            AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"][0]["Instances"]:
+        aws_like.recover(instance["InstanceId"])
+
+
+def test_health_timeout_removes_candidate_and_leaves_routing(ctx, aws, world, aws_like, fake_clock):
     flows.init(ctx, "1.0.0")
     before = snapshot(aws, world.listener_arn)
-    blue_instances = {i["InstanceId"] for i in aws.autoscaling.describe_auto_scaling_groups(
-        AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"][0]["Instances"]}
-    target_health["*"] = ("unhealthy", "Target.ResponseCodeMismatch")
-    for instance in blue_instances:
-        target_health[instance] = None  # the blue servers stay healthy
+    failing_new_servers(aws, world, aws_like, "Target.ResponseCodeMismatch")
     with pytest.raises(DeploymentFailed) as failure:
         flows.deploy(ctx, "2.0.0", "canary")
     message = str(failure.value)
@@ -40,59 +44,50 @@ def test_health_timeout_removes_candidate_and_leaves_routing(ctx, aws, world, ta
     assert "unhealthy (Target.ResponseCodeMismatch)" in message
     assert "routing unchanged" in message and "orders-production-g2 was deleted" in message
     after = snapshot(aws, world.listener_arn)
-    for key in ("groups", "target_groups", "rules", "listener"):  # candidate gone, rules untouched
+    for key in ("groups", "target_groups", "rules", "listener"):  # candidate gone, rules as before
         assert after[key] == before[key], key
     assert 290 <= fake_clock.time <= 310  # waited for the configured 5m on the fake clock only
 
 
-def test_health_timeout_keeps_candidate_when_asked(ctx, aws, world, target_health):
+def test_health_timeout_keeps_candidate_when_asked(ctx, aws, world, aws_like):
     flows.init(ctx, "1.0.0")
-    target_health["*"] = ("initial", "Elb.InitialHealthChecking")
-    for group in aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"]:
-        for instance in group["Instances"]:
-            target_health[instance["InstanceId"]] = None
+    failing_new_servers(aws, world, aws_like, "Target.Timeout")
     with pytest.raises(DeploymentFailed, match="kept for debugging"):
         flows.deploy(ctx, "2.0.0", "canary", keep_failed=True)
     assert group_tags(aws, "orders-production-g2")["kie-bluegreen:role"] == "retired"
     assert routing_generations(aws, world.listener_arn) == {"default": 1, "blue": 1, "green": None}
 
 
-def test_wait_reports_progress_until_servers_get_ready(ctx, aws, world, target_health, caplog):
+def test_wait_reports_progress_until_servers_get_ready(ctx, aws, world, aws_like, fake_clock, caplog):
     flows.init(ctx, "1.0.0")
-    flows.phase_provision(ctx, "2.0.0")
+    flows.phase_provision(ctx, "2.0.0")  # referenced with weight 0: AWS starts health checks
     new = [i["InstanceId"] for i in aws.autoscaling.describe_auto_scaling_groups(
         AutoScalingGroupNames=["orders-production-g2"])["AutoScalingGroups"][0]["Instances"]]
-    target_health[new[0]] = ("initial", "Elb.InitialHealthChecking")
-    target_health[new[1]] = ("initial", "Elb.InitialHealthChecking")
-    polls = {"n": 0}
-    original = Alb.target_health
+    aws_like.fail(new[1], "Target.Timeout")  # the second server boots slower: it passes later
 
-    def booting(self, arn):  # the servers become healthy one poll after another
-        polls["n"] += 1
-        if polls["n"] == 2:
-            target_health[new[0]] = None
-        if polls["n"] == 3:
-            target_health[new[1]] = None
-        return original(self, arn)
+    def booting(seconds, original=fake_clock.sleep):
+        original(seconds)
+        if fake_clock.time >= 30:
+            aws_like.recover(new[1])
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Alb, "target_health", booting)
-        import logging
-        logging.getLogger("kie_bluegreen").propagate = True
-        with caplog.at_level("INFO", logger="kie_bluegreen"):
-            flows.phase_wait(ctx)
+    import logging
+    logging.getLogger("kie_bluegreen").propagate = True
+    with pytest.MonkeyPatch.context() as patch, caplog.at_level("INFO", logger="kie_bluegreen"):
+        patch.setattr(fake_clock, "sleep", booting)
+        flows.phase_wait(ctx)
     lines = [r.getMessage().strip() for r in caplog.records if "ready" in r.getMessage()]
     assert "g2 (2.0.0): 0/2 ready, 2 initial (Elb.InitialHealthChecking) (0s)" in lines
-    assert "g2 (2.0.0): 1/2 ready, 1 initial (Elb.InitialHealthChecking) (2s)" in lines
-    assert "g2 (2.0.0): 2/2 ready (4s)" in lines
+    assert any(line.startswith("g2 (2.0.0): 1/2 ready, 1 ") for line in lines)  # one passed its checks first
+    assert lines[-1].startswith("g2 (2.0.0): 2/2 ready")
 
 
-def test_promote_refuses_to_route_everyone_to_an_unhealthy_green(ctx, aws, world, target_health):
+def test_promote_refuses_to_route_everyone_to_an_unhealthy_green(ctx, aws, world, aws_like, fake_clock):
     flows.init(ctx, "1.0.0")
     flows.deploy(ctx, "2.0.0", "canary")
     for instance in aws.autoscaling.describe_auto_scaling_groups(
             AutoScalingGroupNames=["orders-production-g2"])["AutoScalingGroups"][0]["Instances"]:
-        target_health[instance["InstanceId"]] = ("unhealthy", "Target.Timeout")
+        aws_like.fail(instance["InstanceId"], "Target.Timeout")
+    fake_clock.sleep(30)
     with pytest.raises(DeploymentFailed, match="nothing was changed"):
         flows.promote(ctx)
     assert routing_generations(aws, world.listener_arn) == {"default": 1, "blue": 1, "green": 2}

@@ -35,33 +35,36 @@ def initialised(run, config_path):
     ("phase", "route", "--strategy", "weighted"),
     ("phase", "shift", "--weight", "50"),
 ])
-def test_no_entry_point_routes_to_servers_that_are_not_ready(run, aws, world, initialised, target_health, switch):
+def test_no_entry_point_routes_to_servers_that_are_not_ready(run, aws, world, initialised, fake_clock, switch):
+    """On AWS a new group is health-checked once the listener references it, and its targets
+    are `initial` until they passed HealthyThresholdCount checks (20 s in the scenario)."""
     assert run(initialised, "phase", "provision", "--version", "2.0.0").code == 0
     new = instances(aws, "orders-production-g2")
-    target_health[new[0]] = ("initial", "Elb.InitialHealthChecking")  # one of two still booting
     before = routing_generations(aws, world.listener_arn)
-    result = run(initialised, *switch)
+    result = run(initialised, *switch)  # at once: the servers are still being health-checked
     assert result.code == 3, result.err
-    assert "refusing to route" in result.err and "1/2 ready" in result.err and new[0] in result.err
+    assert "refusing to route" in result.err and "0/2 ready, 2 initial (Elb.InitialHealthChecking)" in result.err
+    assert all(instance in result.err for instance in new)
     assert routing_generations(aws, world.listener_arn) == before
-    target_health[new[0]] = None  # ready now: the same command goes through
+    fake_clock.sleep(30)  # ready now: the same command goes through
     assert run(initialised, *switch).code == 0
 
 
-def test_promote_waits_for_the_candidate_and_fails_without_switching(run, aws, world, initialised, target_health):
+def test_promote_waits_for_the_candidate_and_fails_without_switching(run, aws, world, initialised, aws_like, fake_clock):
     assert run(initialised, "deploy", "--version", "2.0.0").code == 0
     for instance in instances(aws, "orders-production-g2"):
-        target_health[instance] = ("unhealthy", "Target.Timeout")
+        aws_like.fail(instance, "Target.Timeout")
+    fake_clock.sleep(30)  # UnhealthyThresholdCount failed checks later, AWS reports them unhealthy
     result = run(initialised, "promote")
     assert result.code == 1 and "nothing was changed" in result.err
     assert routing_generations(aws, world.listener_arn) == {"default": 1, "blue": 1, "green": 2}
 
 
-def test_rollback_after_promote_never_routes_to_a_standby_that_is_not_ready(run, aws, world, initialised, target_health):
+def test_rollback_after_promote_never_routes_to_a_standby_that_is_not_ready(run, aws, world, initialised, aws_like):
     for argv in (("deploy", "--version", "2.0.0"), ("promote",)):
         assert run(initialised, *argv).code == 0
     for instance in instances(aws, world.asg_name):
-        target_health[instance] = ("unhealthy", "Target.FailedHealthChecks")
+        aws_like.fail(instance, "Target.FailedHealthChecks")
     result = run(initialised, "rollback")
     assert result.code == 1 and "routing unchanged" in result.err
     assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
@@ -101,14 +104,16 @@ def test_a_group_another_rule_forwards_to_is_left_alone(run, aws, world, make_co
 # -- 4. a candidate that never gets ready ------------------------------------------------------------
 
 @pytest.mark.parametrize("argv", [("deploy", "--version", "2.0.0"), ("phase", "wait")])
-def test_a_candidate_that_never_gets_ready_is_removed_and_routing_kept(run, aws, world, initialised, target_health, argv):
-    for instance in instances(aws, world.asg_name):
-        target_health[instance] = None
-    target_health["*"] = ("unhealthy", "Target.ResponseCodeMismatch")
-    for instance in instances(aws, world.asg_name):
-        target_health[instance] = None  # the live servers stay healthy
+def test_a_candidate_that_never_gets_ready_is_removed_and_routing_kept(run, aws, world, initialised, aws_like, argv):
+    live = instances(aws, world.asg_name)
     if argv[0] == "phase":
         assert run(initialised, "phase", "provision", "--version", "2.0.0").code == 0
+        for instance in instances(aws, "orders-production-g2"):
+            aws_like.fail(instance)
+    else:
+        aws_like.fail("*")
+        for instance in live:
+            aws_like.recover(instance)  # the live servers stay healthy
     before = snapshot(aws, world.listener_arn)
     result = run(initialised, *argv)
     assert result.code == 1, result.err

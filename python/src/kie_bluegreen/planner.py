@@ -382,14 +382,14 @@ def _promote(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     draft = Draft(state, cfg, "promote")
     _settle(draft, keep={candidate.target_group_arn} if candidate else set())
     if candidate is None:
+        # Its own work, recorded before its first route change, may be done or half-done;
+        # anything else is not a promote's to finish.
+        if state.transition != f"promote:{blue.generation}":
+            raise Refused("nothing to promote: there is no green candidate (deploy a new version first)")
         _finalize(draft)
-        if draft.steps:
-            draft.message = f"finishing the promote of {blue.name}"
-            return draft.plan()
-        if state.transition == f"promote:{blue.generation}":
-            draft.message = f"already promoted: {blue.name} serves everyone"
-            return draft.plan()
-        raise Refused("nothing to promote: there is no green candidate (deploy a new version first)")
+        draft.message = (f"finishing the promote of {blue.name}" if draft.steps
+                         else f"already promoted: {blue.name} serves everyone")
+        return draft.plan()
     member = draft.members[candidate.asg_name]
     if member.target_group not in draft.routing.referencing():
         draft.add(Reference(member.name, member.target_group))

@@ -17,6 +17,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from .. import log
+from . import moto_gaps
 
 LOG = log.get("sandbox.moto")
 
@@ -111,6 +112,7 @@ class MotoServer:
         return f"http://{host}:{port}"
 
     def start(self) -> "MotoServer":
+        moto_gaps.install()  # the APIs the runner calls that moto lacks
         self._thread.start()
         return self
 

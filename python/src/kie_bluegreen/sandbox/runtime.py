@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 
 from .. import __version__, log
-from . import moto_gaps, scenario
+from . import scenario
 from .aws_environment import ENVIRONMENT, pointed_at
 from .aws_model import AwsModel
 from .aws_model.target_health import HEALTHY
@@ -68,7 +68,6 @@ class Sandbox:
 
     def start(self) -> "Sandbox":
         settings = self.settings
-        moto_gaps.install()
         try:
             self.moto = self._started(MotoServer(settings.moto_port))
             _post(self.moto.endpoint_url + "/moto-api/reset")  # a fresh world in a reused process
