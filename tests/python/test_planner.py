@@ -192,3 +192,65 @@ def test_retire_policy_terminate_deletes_the_previous_blue():
 ])
 def test_routing_changes_in_a_safe_order(current, desired, expected):
     assert routing.changes(current, desired) == expected
+
+
+# -- single group: one group rolled in place --------------------------------------------------------
+
+SINGLE = StageConfig(**{**CONFIG.__dict__, "topology": "single-group",
+                        "routing": CONFIG.routing.__class__(strategy="all-at-once")})
+GROUP = "orders-production-g1"
+
+
+def single(default: int, target_groups: tuple, releases: tuple, generation: int, refresh=None, previous=None):
+    from kie_bluegreen.aws.refresh import RefreshView
+
+    state = world(default, default, FIXED_404, [(generation, Role.BLUE)], last=generation)
+    group = state.groups[0]
+    group = Group(**{**group.__dict__, "asg_name": GROUP, "target_group_arn": tg(default), "role": Role.BLUE,
+                     "target_groups": tuple(tg(g) for g in target_groups), "instance_releases": releases,
+                     "refresh": RefreshView("r-1", refresh, "", 50, 1) if refresh else None, "previous": previous})
+    return FleetState(state.listener, (group,), asgs={})
+
+
+def test_single_group_deploy_rolls_the_group_in_place():
+    state = single(1, (1,), ("com.myspace:app:1.0.0",) * 2, 1)
+    plan = planner.plan(planner.Request("deploy", "2.0.0", "all-at-once"), state, SINGLE)
+    assert steps(plan) == [("create-target-group", G2), ("repoint-group", GROUP), ("mark-generation", "header rules"),
+                           ("reference", GROUP), ("wait-ready", GROUP), ("record", "header rules"), ("route", "default"),
+                           ("route", "blue"), ("start-instance-refresh", GROUP), ("wait-instance-refresh", GROUP),
+                           ("detach-target-group", GROUP), ("delete-target-group", "orders-production-g1")]
+    assert plan.steps[1].previous == "1 com.myspace:app:1.0.0"
+
+
+def test_single_group_resumes_a_refresh_in_progress():
+    release = Release("com.myspace", "app", "2.0.0")
+    state = single(2, (1, 2), ("com.myspace:app:1.0.0", "com.myspace:app:2.0.0"), 2, refresh="InProgress",
+                   previous=(1, Release("com.myspace", "app", "1.0.0")))
+    state = FleetState(state.listener, (Group(**{**state.groups[0].__dict__, "release": release}),), asgs={})
+    plan = planner.plan(planner.Request("deploy", "2.0.0", "all-at-once"), state, SINGLE)
+    assert steps(plan) == [("wait-instance-refresh", GROUP), ("detach-target-group", GROUP),
+                           ("delete-target-group", "orders-production-g1")]
+
+
+def test_single_group_rollback_while_the_refresh_runs_and_refused_after():
+    release = Release("com.myspace", "app", "2.0.0")
+    previous = (1, Release("com.myspace", "app", "1.0.0"))
+    rolling = single(2, (1, 2), ("com.myspace:app:1.0.0", "com.myspace:app:2.0.0"), 2, refresh="InProgress",
+                     previous=previous)
+    rolling = FleetState(rolling.listener, (Group(**{**rolling.groups[0].__dict__, "release": release}),), asgs={})
+    plan = planner.plan(planner.Request("rollback"), rolling, SINGLE)
+    assert steps(plan)[:4] == [("record", "header rules"), ("repoint-group", GROUP),
+                               ("rollback-instance-refresh", GROUP), ("wait-instance-refresh", GROUP)]
+    assert ("route", "default") in steps(plan) and steps(plan)[-1] == ("delete-target-group", G2)
+
+    done = single(2, (2,), ("com.myspace:app:2.0.0",) * 2, 2, refresh="Successful", previous=previous)
+    done = FleetState(done.listener, (Group(**{**done.groups[0].__dict__, "release": release}),), asgs={})
+    with pytest.raises(Refused, match="AWS rolls back only an instance refresh in progress: to go back, deploy 1.0.0 again"):
+        planner.plan(planner.Request("rollback"), done, SINGLE)
+
+
+def test_single_group_has_one_fleet_no_weights():
+    from kie_bluegreen.errors import ConfigError
+    state = single(1, (1,), ("com.myspace:app:1.0.0",) * 2, 1)
+    with pytest.raises(ConfigError, match="routing.strategy: weighted needs two fleets"):
+        planner.plan(planner.Request("deploy", "2.0.0", "weighted"), state, SINGLE)

@@ -9,6 +9,7 @@ from .aws.api import AwsApi
 from .aws.asg import Asg
 from .aws.cloudwatch import CloudWatch
 from .aws.ec2 import Ec2
+from .aws.refresh import InstanceRefresh
 from .aws.session import clients
 from .clock import Clock
 from .config import StageConfig
@@ -32,6 +33,7 @@ class Context:
         self.asg = Asg(self.api)
         self.ec2 = Ec2(self.api)
         self.cloudwatch = CloudWatch(self.api)
+        self.refresh = InstanceRefresh(self.api)
         if self.kie is None:
             self.kie = KieClient.from_environment(timeout=self.config.kie.timeout)
         if self.journal is None:

@@ -13,9 +13,10 @@ from . import log
 from .aws.alb import ListenerView
 from .context import Context
 from .journal import Entry, Journal
-from .phases import provision, retire, route, wait_healthy
+from .phases import provision, refresh, retire, route, wait_healthy
 from .state import FleetState
-from .steps import (Adopt, AdoptSpare, CreatePairGroup, DetachTargetGroup, EmptyGroup, Repoint, ClearUnrouted, CopySettings, MarkUnrouted, MoveSchedules, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
+from .steps import (Adopt, AdoptSpare, CreatePairGroup, DetachTargetGroup, EmptyGroup, Repoint, RollbackRefresh,
+                    StartRefresh, WaitRefresh, ClearUnrouted, CopySettings, MarkUnrouted, MoveSchedules, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
                     MarkGeneration, Plan, Record, Reference, Route, ScaleToZero, ScaleUp, SetRole, Shift, SyncLogin, Unreference, WaitReady, Watch, is_placeholder)
 
 _log = log.get("executor")
@@ -77,6 +78,9 @@ STEP_ACTIONS = {
     ScaleToZero: retire.scale_to_zero,
     DeleteGroup: retire.delete_group,
     DeleteTargetGroup: retire.delete_target_group,
+    StartRefresh: refresh.start_refresh,
+    RollbackRefresh: refresh.rollback_refresh,
+    WaitRefresh: refresh.wait_refresh,
 }
 
 

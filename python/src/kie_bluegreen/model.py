@@ -35,6 +35,9 @@ TAG_COPIED_FROM = TAG_PREFIX + "copied-from"
 # A reused group of a fixed pair leaving its previous target group: noted before it detaches,
 # so a stop before the target group is deleted still knows which one to delete.
 TAG_LEAVING = TAG_PREFIX + "leaving-target-group"
+# Single group: the generation and release the group ran before the current one ("1
+# com.myspace:app:1.0.0"), so a rollback of an instance refresh in progress knows what to go back to.
+TAG_PREVIOUS_RELEASE = TAG_PREFIX + "previous-release"
 # On listener rules: the topology the stage runs (per-release, fixed-pair, single-group), so a
 # switch of `topology` in the configuration is seen.
 TAG_TOPOLOGY = TAG_PREFIX + "topology"
@@ -109,6 +112,9 @@ class Group:
     schedules: int = 0  # scheduled actions on the group
     target_groups: tuple[str, ...] = ()  # every existing target group it registers into
     leaving: str | None = None  # a target group it is leaving (fixed pair), to delete
+    previous: tuple[int, Release] | None = None  # single group: the generation and release before this one
+    refresh: object = None  # single group: the latest instance refresh (aws.refresh.RefreshView)
+    instance_releases: tuple[str, ...] = ()  # single group: the release tag of each instance
 
     @property
     def version(self) -> str:

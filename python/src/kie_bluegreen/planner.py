@@ -20,7 +20,8 @@ from .config import StageConfig
 from .errors import ConfigError, Refused
 from .model import FIXED_404, TAG_LEAVING, Capacity, Group, Release, Role, Routing
 from .state import FleetState, effective_role
-from .steps import (Adopt, AdoptSpare, CreatePairGroup, DetachTargetGroup, EmptyGroup, Repoint, ClearUnrouted, CopySettings, MarkUnrouted, MoveSchedules, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
+from .steps import (Adopt, AdoptSpare, CreatePairGroup, DetachTargetGroup, EmptyGroup, Repoint, RollbackRefresh,
+                    StartRefresh, WaitRefresh, ClearUnrouted, CopySettings, MarkUnrouted, MoveSchedules, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
                     MarkGeneration, Plan, Record, Reference, Route, ScaleToZero, ScaleUp, SetRole, Shift, Step,
                     SyncLogin, Unreference, WaitReady, Watch, new_target_group)
 from .aws.alb import same_login
@@ -232,6 +233,8 @@ def _deploy(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
             f"green candidate {candidate.name} is still deployed; promote it or roll it back"
             f" before deploying {release.version}")
     draft = Draft(state, cfg, "deploy")
+    if cfg.topology == "single-group":
+        return _deploy_single(draft, blue, release, strategy)
     if candidate is None and blue.release == release:
         _settle(draft, keep=set())
         _finalize(draft)
@@ -372,6 +375,91 @@ def _promote_to(draft: Draft, member: _Member) -> None:
         draft.route_to(desired.promoted(member.target_group))
 
 
+# -- single group --------------------------------------------------------------------------------
+
+
+def _deploy_single(draft: Draft, group: Group, release: Release, strategy: str) -> Plan:
+    """One group rolled in place: a new target group joins it (health-checked with weight 0),
+    the routes move to it once its servers are ready there, AWS replaces the servers one by one
+    (instance refresh), then the previous target group is retired."""
+    state, cfg = draft.state, draft.cfg
+    if strategy != "all-at-once":
+        raise ConfigError(f"routing.strategy: {strategy} needs two fleets side by side; topology single-group"
+                          " rolls one group in place: use all-at-once")
+    _settle(draft, keep=set())
+    live = group.release == release
+    generation = group.generation if live else state.next_generation
+    name = cfg.group_name(generation)
+    new = next((arn for arn in group.target_groups if target_group_name(arn) == name), None)
+    member = draft.members[group.asg_name]
+    if not live or new is None:
+        new = new_target_group(name)
+        draft.add(CreateTargetGroup(name, group.target_group_arn))
+        draft.add(Repoint(group.asg_name, generation, release, new, Role.BLUE,
+                          previous=f"{group.generation} {group.release}" if not live else None))
+    member.target_group, member.generation, member.version = new, generation, release.version
+    if draft.last_generation < generation:
+        draft.add(MarkGeneration(generation))
+    if new not in draft.routing.referencing():
+        draft.add(Reference(group.asg_name, new))
+    rolled = bool(group.instance_releases) and all(tag == str(release) for tag in group.instance_releases)
+    if draft.routing.default != new:
+        running = group.previous[1].version if group.previous and not rolled else release.version
+        draft.add(WaitReady(group.asg_name, member.label, new, running, cfg.wait.timeout))
+        draft.add(Record(f"promote:{generation}", cfg.topology))
+        draft.route_to(desired.promoted(new))
+    if not rolled:
+        if not (group.refresh is not None and group.refresh.active):
+            draft.add(StartRefresh(group.asg_name, release))
+        draft.add(WaitRefresh(group.asg_name, release, _refresh_timeout(cfg, group)))
+    _leave(draft, group.asg_name, generation, group.target_groups, group.leaving)
+    _finalize(draft)
+    if not draft.steps:
+        draft.message = f"{release.version} is already live on {group.asg_name}"
+    return draft.plan()
+
+
+def _refresh_timeout(cfg: StageConfig, group: Group) -> float:
+    """wait.timeout for each server replaced (they are replaced one after another)."""
+    return cfg.wait.timeout * max(1, group.capacity.desired)
+
+
+def _rollback_single(draft: Draft, group: Group) -> Plan:
+    """While AWS still replaces the servers, roll the instance refresh back (and the routes with
+    it); once it finished, AWS cannot: deploy the previous version again."""
+    cfg = draft.cfg
+    if group.previous is None:
+        raise Refused(f"nothing to roll back to: {group.asg_name} runs the first release kie-bluegreen deployed to it")
+    generation, release = group.previous
+    refresh = group.refresh
+    untouched = all(tag == str(release) for tag in group.instance_releases)
+    if not untouched and not (refresh is not None and refresh.active):
+        raise Refused(f"the instance refresh of {group.asg_name} to {group.version} has ended"
+                      f" ({refresh.status if refresh else 'no refresh'}); AWS rolls back only an instance refresh in"
+                      f" progress: to go back, deploy {release.version} again (kie-bluegreen deploy --version {release.version})")
+    old = next((arn for arn in group.target_groups if target_group_name(arn) != cfg.group_name(group.generation)), None)
+    if old is None:
+        raise Refused(f"{group.asg_name} no longer registers into the target group of {release.version}; deploy"
+                      f" {release.version} again to go back")
+    _settle(draft, keep={old})
+    draft.add(Record(f"rollback:{group.generation}:{generation}", cfg.topology))
+    # The release tag first: servers the rollback launches must start the previous release.
+    draft.add(Repoint(group.asg_name, generation, release, old, Role.BLUE, template=False))
+    member = draft.members[group.asg_name]
+    member.target_group, member.generation, member.version = old, generation, release.version
+    if not untouched:
+        draft.add(RollbackRefresh(group.asg_name, release))
+        draft.add(WaitRefresh(group.asg_name, release, _refresh_timeout(cfg, group)))
+    if old not in draft.routing.referencing():
+        draft.add(Reference(group.asg_name, old))
+    if draft.routing.default != old:
+        draft.add(WaitReady(group.asg_name, member.label, old, release.version, cfg.wait.timeout))
+        draft.route_to(desired.promoted(old))
+    _leave(draft, group.asg_name, generation, group.target_groups, group.leaving)
+    _finalize(draft)
+    return draft.plan()
+
+
 # -- promote -------------------------------------------------------------------------------------
 
 
@@ -408,6 +496,12 @@ def _rollback(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     candidate = state.green
     generation = request.generation
     draft = Draft(state, cfg, "rollback")
+    if cfg.topology == "single-group":
+        if _rolled_back_to(state, blue):
+            draft.message = f"already rolled back: {blue.name} serves everyone"
+            _finalize(draft)
+            return draft.plan()
+        return _rollback_single(draft, blue)
     if candidate is not None:
         if generation not in (None, blue.generation):
             raise Refused(f"green candidate {candidate.name} is deployed; roll it back first (no --generation)")

@@ -15,7 +15,7 @@ from .aws import asg_settings
 from .aws.alb import ListenerView
 from .aws.asg import AsgView
 from .context import Context
-from .model import (FIXED_404, TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_LEAVING, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
+from .model import (FIXED_404, TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_LEAVING, TAG_PREVIOUS_RELEASE, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
                     TAG_TOPOLOGY, TAG_TRANSITION, TAG_UNROUTED_AT, Capacity, Group, Release, Role, Routing, is_target_group)
 
 
@@ -114,6 +114,8 @@ def read(ctx: Context, with_health: bool = False, listener: ListenerView | None 
             spares.append(view)
         else:
             groups.append(replace(group, schedules=len(schedules.get(view.name, []))))
+    if cfg.topology == "single-group":
+        groups = [_with_refresh(ctx, group) for group in groups]
     if with_health:
         groups = [_with_health(ctx, group) for group in groups]
     groups.sort(key=lambda group: group.generation)
@@ -153,6 +155,7 @@ def _group(view: AsgView, routing: Routing, existing: dict) -> Group | None:
         copied_from=view.tags.get(TAG_COPIED_FROM),
         target_groups=tuple(named),
         leaving=view.tags.get(TAG_LEAVING),
+        previous=_previous(view.tags.get(TAG_PREVIOUS_RELEASE, "")),
     )
     return replace(group, role=effective_role(group, routing))
 
@@ -200,6 +203,22 @@ def _tag_role(view: AsgView) -> Role | None:
         return Role(view.tags.get(TAG_ROLE))
     except ValueError:
         return None
+
+
+def _previous(text: str) -> tuple[int, Release] | None:
+    generation, _, release = text.partition(" ")
+    try:
+        return int(generation), Release.parse(release)
+    except ValueError:
+        return None
+
+
+def _with_refresh(ctx: Context, group: Group) -> Group:
+    """Single group: its latest instance refresh and the release each of its servers runs."""
+    view = ctx.asg.find(group.asg_name)
+    ids = [instance.id for instance in view.instances] if view else []
+    releases = ctx.ec2.release_tags(ids)
+    return replace(group, refresh=ctx.refresh.latest(group.asg_name), instance_releases=tuple(releases.get(i, "") for i in ids))
 
 
 def _with_health(ctx: Context, group: Group) -> Group:

@@ -204,6 +204,9 @@ class Repoint(Step):
     generation: int
     release: Release
     target_group: str
+    role: Role = Role.GREEN
+    previous: str | None = None  # single group: "<generation> <release>" it ran, for a rollback to find
+    template: bool = True  # render the user data into a launch template version (not when rolling back)
 
     @property
     def target(self) -> str:
@@ -529,6 +532,54 @@ class DeleteTargetGroup(Step):
 
     def describe(self, names):
         return f"delete target group {self.name} ({self.why})"
+
+
+@dataclass(frozen=True)
+class StartRefresh(Step):
+    """Single group: AWS replaces the servers in place (instance refresh), one by one."""
+
+    kind: ClassVar[str] = "start-instance-refresh"
+    phase: ClassVar[str] = ROUTE
+    group: str
+    release: Release
+
+    @property
+    def target(self) -> str:
+        return self.group
+
+    def describe(self, names):
+        return f"instance refresh of {self.group}: replace every server by one running {self.release}"
+
+
+@dataclass(frozen=True)
+class RollbackRefresh(Step):
+    kind: ClassVar[str] = "rollback-instance-refresh"
+    phase: ClassVar[str] = ROUTE
+    group: str
+    release: Release  # what the servers go back to
+
+    @property
+    def target(self) -> str:
+        return self.group
+
+    def describe(self, names):
+        return f"roll back the instance refresh of {self.group}: servers back on {self.release}"
+
+
+@dataclass(frozen=True)
+class WaitRefresh(Step):
+    kind: ClassVar[str] = "wait-instance-refresh"
+    phase: ClassVar[str] = WAIT
+    group: str
+    release: Release  # every server must run it at the end
+    timeout: float
+
+    @property
+    def target(self) -> str:
+        return self.group
+
+    def describe(self, names):
+        return f"wait until every server of {self.group} runs {self.release} (timeout {self.timeout:g}s)"
 
 
 @dataclass(frozen=True)

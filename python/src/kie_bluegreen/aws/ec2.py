@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+from ..model import TAG_RELEASE
 from .api import AwsApi
 
 
@@ -26,6 +27,15 @@ class Ec2:
                     "private_dns": instance.get("PrivateDnsName", ""),
                 }
         return found
+
+    def release_tags(self, instance_ids: list[str]) -> dict[str, str]:
+        """Instance id -> its kie-bluegreen:release tag (what the server runs); one call for all."""
+        if not instance_ids:
+            return {}
+        reservations = self.api.pages("ec2", "describe_instances", "Reservations", InstanceIds=list(instance_ids))
+        return {instance["InstanceId"]: next((tag["Value"] for tag in instance.get("Tags", [])
+                                              if tag["Key"] == TAG_RELEASE), "")
+                for reservation in reservations for instance in reservation["Instances"]}
 
     def template_version(self, template: dict, version: str) -> dict:
         """One version of a launch template ('$Latest', '$Default' or a number)."""

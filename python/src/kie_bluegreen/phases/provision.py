@@ -19,7 +19,8 @@ from ..aws.asg import AsgView
 from ..context import Context
 from ..errors import ConfigError
 from ..model import (TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_LAST_GENERATION, TAG_RELEASE,
-                     TAG_LEAVING, TAG_ROLE, TAG_STAGE, TAG_UNROUTED_AT, Capacity, Release, Role)
+                     TAG_LEAVING, TAG_PREVIOUS_RELEASE, TAG_ROLE, TAG_STAGE, TAG_UNROUTED_AT, Capacity, Release,
+                     Role)
 from ..steps import (Adopt, AdoptSpare, CopySettings, CreateGroup, CreatePairGroup, CreateTargetGroup, DetachTargetGroup,
                      EmptyGroup,
                      MarkGeneration, Repoint, ScaleUp, new_target_group)
@@ -167,19 +168,21 @@ def repoint(run: Run, step: Repoint) -> list[str]:
     run.names[target_group] = run.names[step.target_group] = f"{step.group} g{step.generation} ({step.release.version})"
     if view.tags.get(TAG_GENERATION) == str(step.generation) and target_group in view.target_group_arns:
         return []  # its tags, written last, say it is done
-    user_data = user_data_for(ctx, view, step.generation, step.release)
     changes: list[str] = []
-    version = _launch_template_version(ctx, changes, view, step.generation, step.release, user_data)
-    if version is not None:
-        retry.aws_step(ctx.clock, lambda: ctx.asg.use_template_version(step.group, view.launch_template, version))
+    if step.template:
+        user_data = user_data_for(ctx, view, step.generation, step.release)
+        version = _launch_template_version(ctx, changes, view, step.generation, step.release, user_data)
+        if version is not None:
+            retry.aws_step(ctx.clock, lambda: ctx.asg.use_template_version(step.group, view.launch_template, version))
     if target_group not in view.target_group_arns:
         retry.aws_step(ctx.clock, lambda: ctx.asg.attach(step.group, target_group), also=retry.not_yet_visible)
     labels = {asg_settings.label_of(arn): asg_settings.label_of(target_group) for arn in view.target_group_arns}
     retry.aws_step(ctx.clock, lambda: asg_settings.relabel_policies(ctx.api, step.group, labels))
-    tags = ctx.tags(step.generation, step.release, Role.GREEN)
+    tags = ctx.tags(step.generation, step.release, step.role)
     retry.aws_step(ctx.clock, lambda: ctx.alb.tag(target_group, tags), also=retry.not_yet_visible)
     retry.aws_step(ctx.clock, lambda: ctx.asg.untag(step.group, [TAG_UNROUTED_AT]))
-    retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.group, tags, PROPAGATED_TAGS))
+    group_tags = {**tags, TAG_PREVIOUS_RELEASE: step.previous} if step.previous else tags
+    retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.group, group_tags, PROPAGATED_TAGS))
     return changes + [step.describe(run.names)]
 
 
