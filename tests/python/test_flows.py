@@ -260,7 +260,7 @@ def test_new_group_copies_what_lives_beside_the_live_one(ctx, aws, world):
                                    AdjustmentType="ChangeInCapacity",
                                    StepAdjustments=[{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}])
     autoscaling.put_lifecycle_hook(AutoScalingGroupName=live, LifecycleHookName="warm-caches",
-                                   LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING", HeartbeatTimeout=300,
+                                   LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING", HeartbeatTimeout=30,
                                    DefaultResult="CONTINUE")
     topic = "arn:aws:sns:eu-west-1:123456789012:orders-scaling"
     autoscaling.put_notification_configuration(AutoScalingGroupName=live, TopicARN=topic,

@@ -76,7 +76,7 @@ def routing_after(state: FleetState, plan) -> Routing:
 def test_canary_0_to_canary_1_deploy():
     plan = planner.plan(planner.Request("deploy", "2.0.0", "canary"), CANARY_0, CONFIG)
     assert steps(plan) == [("create-target-group", G2), ("create-group", G2), ("copy-settings", G2),
-                           ("mark-generation", "header rules"),
+                           ("scale-up", G2), ("mark-generation", "header rules"),
                            ("reference", G2), ("wait-ready", G2), ("route", "green"), ("unreference", G2)]
     assert routing_after(CANARY_0, plan) == Routing(tg(1), tg(1), new_target_group(G2))
 

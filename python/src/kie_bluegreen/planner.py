@@ -279,10 +279,12 @@ def _provision(draft: Draft, blue: Group, candidate: Group | None, release: Rele
         member = draft.members[candidate.asg_name]
         if cfg.topology == "fixed-pair":  # a reused group that a stopped run left half-way
             _leave(draft, candidate.asg_name, candidate.generation, candidate.target_groups, candidate.leaving)
-            if candidate.capacity.desired == 0:
-                draft.add(ScaleUp(candidate.asg_name, new_capacity(cfg, blue)))
     if cfg.topology == "per-release" and (member.group is None or member.group.copied_from is None):
         draft.add(CopySettings(member.name, blue.asg_name, member.target_group, blue.target_group_arn))
+    if member.group is None or member.group.capacity.desired == 0:
+        # Servers launch only once the group's settings are in place: a launching lifecycle
+        # hook, a warm pool apply to them too.
+        draft.add(ScaleUp(member.name, new_capacity(cfg, blue)))
     if draft.last_generation < member.generation:
         draft.add(MarkGeneration(member.generation))
     if member.target_group not in draft.routing.referencing():
@@ -313,7 +315,6 @@ def _reuse_idle(draft: Draft, blue: Group, release: Release) -> _Member:
     previous = draft.members[idle].group if idle in draft.members else None
     old = previous.target_groups if previous else tuple(view.target_group_arns)
     _leave(draft, idle, generation, old, previous.leaving if previous else view.tags.get(TAG_LEAVING))
-    draft.add(ScaleUp(idle, new_capacity(cfg, blue)))
     member = _Member(idle, generation, release.version, target_group, Role.GREEN, None)
     draft.members[idle] = member
     return member

@@ -237,7 +237,7 @@ class Preflight:
             return "no group to tag"
         source = self.state.asgs.get(creates[0].like)
         copied = [key for key in source.tags if not key.startswith(TAG_PREFIX) and not key.startswith("aws:")]
-        ours = len(self.ctx.tags(1, creates[0].release, Role.GREEN))
+        ours = len(self.ctx.tags(1, creates[0].release, Role.GREEN)) + 1  # and the group it was copied from
         if len(copied) + ours > MAX_GROUP_TAGS:
             raise AwsError(f"{source.name} carries {len(copied)} tags of its own; with the {ours} tags of kie-bluegreen the"
                            f" new group would need {len(copied) + ours}, and AWS allows {MAX_GROUP_TAGS} per Auto Scaling"

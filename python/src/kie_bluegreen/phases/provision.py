@@ -82,11 +82,13 @@ def create_group(run: Run, step: CreateGroup) -> list[str]:
     changes: list[str] = []
     template_version = _launch_template_version(ctx, changes, live, step.generation, step.release, user_data)
     _log.info("provisioning %s for %s (%d servers)", step.name, step.release, step.capacity.desired)
+    # At zero servers: they launch once its settings (lifecycle hooks, warm pool) are copied.
+    empty = Capacity(0, step.capacity.max, 0)
     retry.aws_step(ctx.clock, lambda: ctx.asg.create_like(
-        step.name, live, step.capacity, target_group, tags, PROPAGATED_TAGS, template_version, cfg.subnets),
+        step.name, live, empty, target_group, tags, PROPAGATED_TAGS, template_version, cfg.subnets),
         also=retry.not_yet_visible)
-    changes.append(f"created auto scaling group {step.name} for {step.release} (min {step.capacity.min},"
-                   f" max {step.capacity.max}, desired {step.capacity.desired})")
+    changes.append(f"created auto scaling group {step.name} for {step.release} (max {step.capacity.max}; servers"
+                   " launch once its settings are copied)")
     return changes
 
 
