@@ -127,7 +127,6 @@ def test_a_missing_alarm_is_a_configuration_error_before_any_write(run, make_con
 def test_alarms_without_data_for_a_whole_step_are_reported(make_config, make_ctx, aws, world, fake_clock):
     aws.cloudwatch.put_metric_alarm(AlarmName="quiet", MetricName="Latency", Namespace="Custom", Statistic="Average",
                                     Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
-    aws.cloudwatch.set_alarm_state(AlarmName="quiet", StateValue="INSUFFICIENT_DATA", StateReason="no data yet")
     ctx = make_ctx(make_config(routing=WEIGHTED, analysis={"alarms": ["quiet"]}))
     flows.init(ctx, "1.0.0")
     result = flows.deploy(ctx, "2.0.0")

@@ -9,6 +9,9 @@
   group"); moto keys them by name alone, so the same name on a second group replaced the first
   group's.
 
+- A new CloudWatch alarm starts in INSUFFICIENT_DATA ("This is the initial state of a new alarm",
+  "Monitor with CloudWatch alarms"); an update leaves its state unchanged. moto starts it OK.
+
 `install()` is process-wide and idempotent: the sandbox and the tests call it before they use
 moto. Only test and sandbox code imports this module.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import AutoScalingBackend
 from moto.autoscaling.responses import AutoScalingResponse
+from moto.cloudwatch.models import CloudWatchBackend
 from moto.core.responses import ActionResult, EmptyResult
 
 
@@ -78,6 +82,17 @@ def put_scaling_policy(self, name, *args, **kwargs):
     return policy
 
 
+_put_alarm = CloudWatchBackend.put_metric_alarm
+
+
+def put_metric_alarm(self, name, *args, **kwargs):
+    existing = self.alarms.get(name)
+    state = (existing.state_value, existing.state_reason) if existing else ("INSUFFICIENT_DATA", "Unchecked: Initial alarm creation")
+    alarm = _put_alarm(self, name, *args, **kwargs)
+    alarm.state_value, alarm.state_reason = state
+    return alarm
+
+
 def install() -> None:
     for handler in (put_notification_configuration, describe_notification_configurations,
                     delete_notification_configuration):
@@ -85,3 +100,4 @@ def install() -> None:
     AutoScalingBackend.put_scheduled_update_group_action = put_scheduled_update_group_action
     AutoScalingBackend.delete_scheduled_action = delete_scheduled_action
     AutoScalingBackend.put_scaling_policy = put_scaling_policy
+    CloudWatchBackend.put_metric_alarm = put_metric_alarm
