@@ -8,6 +8,7 @@ The mapping from step kind to the code that performs it is explicit (STEP_ACTION
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from . import log
 from .aws.alb import ListenerView
@@ -36,10 +37,9 @@ class Run:
     versions: dict = field(default_factory=dict)  # Auto Scaling group -> the version it runs
     owners: dict = field(default_factory=dict)  # target group ARN -> the Auto Scaling group registering into it
 
-    def resolve(self, target: str | None) -> str | None:
-        if is_placeholder(target):
-            return self.created[target]
-        return target
+    def resolve(self, target: str) -> str:
+        """The ARN of a target group, the placeholder of one this run created resolved."""
+        return self.created[target] if is_placeholder(target) else target
 
     def asg_of(self, target_group: str | None) -> str | None:
         """The Auto Scaling group that registers into a target group (created ones included)."""
@@ -51,7 +51,7 @@ class Run:
         return self.listener
 
 
-STEP_ACTIONS = {
+STEP_ACTIONS: dict[type, Callable[[Run, Any], list[str]]] = {
     Adopt: provision.adopt,
     AdoptSpare: provision.adopt_spare,
     CreatePairGroup: provision.create_pair_group,

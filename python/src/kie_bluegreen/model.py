@@ -113,12 +113,20 @@ class Group:
     target_groups: tuple[str, ...] = ()  # every existing target group it registers into
     leaving: str | None = None  # a target group it is leaving (fixed pair), to delete
     previous: tuple[int, Release] | None = None  # single group: the generation and release before this one
-    refresh: object = None  # single group: the latest instance refresh (aws.refresh.RefreshView)
+    refresh: "RefreshView | None" = None  # single group: the latest instance refresh
     instance_releases: tuple[str, ...] = ()  # single group: the release tag of each instance
 
     @property
     def version(self) -> str:
         return self.release.version
+
+    @property
+    def arn(self) -> str:
+        """Its target group, for a group that serves or can serve (a group whose target group is
+        gone only waits to be deleted)."""
+        if self.target_group_arn is None:
+            raise ValueError(f"{self.asg_name} has no target group any more")
+        return self.target_group_arn
 
     @property
     def label(self) -> str:
@@ -140,6 +148,26 @@ class Group:
             "desired": self.capacity.desired,
             "healthy": self.healthy,
         }
+
+
+@dataclass(frozen=True)
+class RefreshView:
+    """An Auto Scaling instance refresh as DescribeInstanceRefreshes shows it."""
+
+    id: str
+    status: str  # Pending, InProgress, Successful, Failed, Cancelling, Cancelled, Rollback..., Baking
+    reason: str
+    percentage: int
+    to_update: int
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking")
+
+    def line(self) -> str:
+        """'InProgress, 50% (2 instances to update)'"""
+        text = f"{self.status}, {self.percentage}% ({self.to_update} instances to update)"
+        return f"{text}: {self.reason}" if self.reason else text
 
 
 ROUTES = ("default", "blue", "green")
@@ -173,9 +201,9 @@ class Routing:
 
     def serving(self) -> set[str]:
         """Target groups that receive traffic from one of our routes."""
-        served = {arn for arn, weight in self.weights if weight > 0} or {self.default}
+        served: set[str | None] = {arn for arn, weight in self.weights if weight > 0} or {self.default}
         served |= {self.blue, self.green}
-        return {target for target in served if target and is_target_group(target)}
+        return {target for target in served if target is not None and is_target_group(target)}
 
     def referencing(self) -> set[str]:
         """Target groups any of our routes names, weight 0 included (AWS health-checks these)."""
@@ -188,7 +216,7 @@ class Routing:
         return 100 if target == self.default else 0
 
     def as_dict(self) -> dict:
-        data = {"default": self.default, "blue": self.blue, "green": self.green}
+        data: dict[str, object] = {"default": self.default, "blue": self.blue, "green": self.green}
         if self.split:
             data["weights"] = {arn: self.share(arn) for arn in self.split}
         if self.warming:
@@ -197,7 +225,7 @@ class Routing:
 
 
 def is_target_group(target: str | None) -> bool:
-    return bool(target) and ":targetgroup/" in target
+    return target is not None and ":targetgroup/" in target
 
 
 @dataclass(frozen=True)
@@ -214,5 +242,5 @@ class RuleChange:
         new = names.get(self.target, self.target)
         if self.create:
             return f"create {self.route} rule -> {new}"
-        old = names.get(self.previous, self.previous)
+        old = names.get(self.previous, self.previous) if self.previous else None
         return f"{self.route}: {old} -> {new}"

@@ -54,6 +54,13 @@ class _Member:
     def label(self) -> str:
         return f"g{self.generation} ({self.version})"
 
+    @property
+    def arn(self) -> str:
+        """Its target group (or the placeholder of the one the plan creates)."""
+        if self.target_group is None:
+            raise ValueError(f"{self.name} has no target group any more")
+        return self.target_group
+
 
 @dataclass
 class Draft:
@@ -62,7 +69,7 @@ class Draft:
     state: FleetState
     cfg: StageConfig
     command: str
-    steps: list = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     message: str | None = None
 
     def __post_init__(self):
@@ -91,7 +98,7 @@ class Draft:
 
     def route_to(self, wanted: Routing) -> None:
         changes = desired.changes(self.routing, wanted)
-        if self.routing.split and wanted.default == self.routing.default:
+        if self.routing.split and wanted.default is not None and wanted.default == self.routing.default:
             # Same group, but the default still splits traffic: make it a plain forward again.
             self.add(Route("default", wanted.default, self.routing.default))
         for change in changes:
@@ -112,7 +119,9 @@ class Draft:
 def _routed(routing: Routing, step: Route) -> Routing:
     if step.route == "default":
         return replace(routing, default=step.to, weights=())
-    return replace(routing, **{step.route: step.to})
+    if step.route == "blue":
+        return replace(routing, blue=step.to)
+    return replace(routing, green=step.to)
 
 
 # -- entry point -----------------------------------------------------------------------------------
@@ -151,24 +160,28 @@ def pending(state: FleetState, cfg: StageConfig) -> Plan:
 
 def _init(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     draft = Draft(state, cfg, "init")
+    release = cfg.release(_version(request))
     blue = state.blue
+    default = state.routing.default
     if blue is None:
-        default = state.routing.default
+        if request.adopt is None or default is None:
+            raise Refused("init: no live group to adopt behind the listener's default action")
+        live = request.adopt
         generation = state.next_generation
-        release = cfg.release(request.version)
-        draft.add(Adopt(request.adopt, default, generation, release))
-        draft.members[request.adopt] = _Member(request.adopt, generation, release.version, default, Role.BLUE, None)
+        draft.add(Adopt(live, default, generation, release))
+        draft.members[live] = _Member(live, generation, release.version, default, Role.BLUE, None)
         blue_target = default
     else:
-        blue_target = blue.target_group_arn
-        if blue.release != cfg.release(request.version):
-            draft.message = f"already initialised: blue is {blue.name} (--version {request.version} ignored)"
+        live = blue.asg_name
+        blue_target = blue.arn
+        if blue.release != release:
+            draft.message = f"already initialised: blue is {blue.name} (--version {release.version} ignored)"
     # Only what is missing: a canary in progress survives a second init.
     current = draft.routing
     _sync_login(draft)
     draft.route_to(Routing(current.default, current.blue or blue_target, current.green or FIXED_404))
     if cfg.topology == "fixed-pair":
-        _init_pair(draft, request.adopt or blue.asg_name)
+        _init_pair(draft, live)
     if state.topology != cfg.topology and (state.topology or cfg.topology != "per-release"):
         _check_topology_switch(state, cfg)
         draft.add(Record(None, cfg.topology))
@@ -181,6 +194,12 @@ def _check_topology_switch(state: FleetState, cfg: StageConfig) -> None:
     if recorded != cfg.topology and state.green is not None:
         raise Refused(f"topology: the stage runs {recorded} and a release is in progress ({state.green.name});"
                       f" promote it or roll it back before switching to {cfg.topology}")
+
+
+def _version(request: Request) -> str:
+    if request.version is None:
+        raise ConfigError(f"{request.command}: --version is required")
+    return request.version
 
 
 def pair_of(cfg: StageConfig, live: str) -> tuple[str, str]:
@@ -226,7 +245,7 @@ def _deploy(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
             draft.message = "no green candidate: nothing to wait for or route (deploy a new version first)"
             return draft.plan()
         request = replace(request, version=candidate.version)
-    release = cfg.release(request.version)
+    release = cfg.release(_version(request))
     strategy = request.strategy or cfg.routing.strategy
     if candidate and candidate.release != release:
         raise Refused(
@@ -240,20 +259,20 @@ def _deploy(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
         _finalize(draft)
         draft.message = f"{release.version} is already live on {blue.name}"
         return draft.plan()
-    if candidate is not None and candidate.target_group_arn in state.routing.serving() and strategy == "canary":
+    if candidate is not None and candidate.arn in state.routing.serving() and strategy == "canary":
         draft.message = f"{release.version} is already the green candidate {candidate.name}"
 
-    _settle(draft, keep={candidate.target_group_arn} if candidate else set())
+    _settle(draft, keep={candidate.arn} if candidate else set())
     member = _provision(draft, blue, candidate, release)
     if member.target_group not in draft.routing.serving():
-        draft.add(WaitReady(member.name, member.label, member.target_group, member.version, cfg.wait.timeout))
+        draft.add(WaitReady(member.name, member.label, member.arn, member.version, cfg.wait.timeout))
     if strategy == "canary":
-        draft.route_to(desired.canary(blue.target_group_arn, member.target_group))
+        draft.route_to(desired.canary(blue.arn, member.arn))
         _unreference(draft, member)
     elif strategy == "weighted":
         # Green testers reach the candidate during the steps, as in a canary.
         if draft.routing.green != member.target_group:
-            draft.add(Route("green", member.target_group, draft.routing.green, draft.routing.green is None))
+            draft.add(Route("green", member.arn, draft.routing.green, draft.routing.green is None))
         _weighted_steps(draft, blue, member)
     else:
         _promote_to(draft, member)
@@ -271,7 +290,7 @@ def _provision(draft: Draft, blue: Group, candidate: Group | None, release: Rele
         name = cfg.group_name(generation)
         target_group = new_target_group(name)
         # Also when a stopped run left it: creating finds it and copies its attributes again.
-        draft.add(CreateTargetGroup(name, blue.target_group_arn))
+        draft.add(CreateTargetGroup(name, blue.arn))
         draft.add(CreateGroup(name, generation, release, new_capacity(cfg, blue), target_group, blue.asg_name))
         member = _Member(name, generation, release.version, target_group, Role.GREEN, None)
         draft.members[name] = member
@@ -280,7 +299,7 @@ def _provision(draft: Draft, blue: Group, candidate: Group | None, release: Rele
         if cfg.topology == "fixed-pair":  # a reused group that a stopped run left half-way
             _leave(draft, candidate.asg_name, candidate.generation, candidate.target_groups, candidate.leaving)
     if cfg.topology == "per-release" and (member.group is None or member.group.copied_from is None):
-        draft.add(CopySettings(member.name, blue.asg_name, member.target_group, blue.target_group_arn))
+        draft.add(CopySettings(member.name, blue.asg_name, member.arn, blue.arn))
     if member.group is None or member.group.capacity.desired == 0:
         # Servers launch only once the group's settings are in place: a launching lifecycle
         # hook, a warm pool apply to them too.
@@ -288,7 +307,7 @@ def _provision(draft: Draft, blue: Group, candidate: Group | None, release: Rele
     if draft.last_generation < member.generation:
         draft.add(MarkGeneration(member.generation))
     if member.target_group not in draft.routing.referencing():
-        draft.add(Reference(member.name, member.target_group))
+        draft.add(Reference(member.name, member.arn))
     return member
 
 
@@ -308,7 +327,7 @@ def _reuse_idle(draft: Draft, blue: Group, release: Release) -> _Member:
     generation = state.next_generation
     name = cfg.group_name(generation)
     target_group = new_target_group(name)
-    draft.add(CreateTargetGroup(name, blue.target_group_arn))
+    draft.add(CreateTargetGroup(name, blue.arn))
     if view.capacity.desired > 0 or view.instances:
         draft.add(EmptyGroup(idle, cfg.wait.timeout))
     draft.add(Repoint(idle, generation, release, target_group))
@@ -355,8 +374,8 @@ def _weighted_steps(draft: Draft, blue: Group, member: _Member) -> None:
             _promote_to(draft, member)
             return
         if weight > reached:
-            draft.add(Shift(weight, member.target_group, blue.target_group_arn))
-        draft.add(Watch(member.name, member.target_group, cfg.routing.step_pause, f"{weight}% of the default route"))
+            draft.add(Shift(weight, member.arn, blue.arn))
+        draft.add(Watch(member.name, member.arn, cfg.routing.step_pause, f"{weight}% of the default route"))
         reached = weight
 
 
@@ -367,13 +386,13 @@ def _promote_to(draft: Draft, member: _Member) -> None:
     draft.add(Record(f"promote:{member.generation}", draft.cfg.topology))
     previous = draft.state.group_of(draft.routing.default)
     bake = draft.cfg.analysis.bake
-    if bake > 0 and previous is not None and previous.target_group_arn != member.target_group:
-        draft.add(Shift(100, member.target_group, previous.target_group_arn))
-        draft.route_to(desired.promoted(member.target_group))
-        draft.add(Watch(member.name, member.target_group, bake, "bake: the previous group is kept until it ends"))
-        draft.add(Unreference(previous.asg_name, previous.target_group_arn))
+    if bake > 0 and previous is not None and previous.arn != member.target_group:
+        draft.add(Shift(100, member.arn, previous.arn))
+        draft.route_to(desired.promoted(member.arn))
+        draft.add(Watch(member.name, member.arn, bake, "bake: the previous group is kept until it ends"))
+        draft.add(Unreference(previous.asg_name, previous.arn))
     else:
-        draft.route_to(desired.promoted(member.target_group))
+        draft.route_to(desired.promoted(member.arn))
 
 
 # -- single group --------------------------------------------------------------------------------
@@ -395,7 +414,7 @@ def _deploy_single(draft: Draft, group: Group, release: Release, strategy: str) 
     member = draft.members[group.asg_name]
     if not live or new is None:
         new = new_target_group(name)
-        draft.add(CreateTargetGroup(name, group.target_group_arn))
+        draft.add(CreateTargetGroup(name, group.arn))
         draft.add(Repoint(group.asg_name, generation, release, new, Role.BLUE,
                           previous=f"{group.generation} {group.release}" if not live else None))
     member.target_group, member.generation, member.version = new, generation, release.version
@@ -469,7 +488,7 @@ def _promote(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     _check_topology_switch(state, cfg)
     candidate = state.green
     draft = Draft(state, cfg, "promote")
-    _settle(draft, keep={candidate.target_group_arn} if candidate else set())
+    _settle(draft, keep={candidate.arn} if candidate else set())
     if candidate is None:
         # Its own work, recorded before its first route change, may be done or half-done;
         # anything else is not a promote's to finish.
@@ -481,8 +500,8 @@ def _promote(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
         return draft.plan()
     member = draft.members[candidate.asg_name]
     if member.target_group not in draft.routing.referencing():
-        draft.add(Reference(member.name, member.target_group))
-    draft.add(WaitReady(member.name, member.label, member.target_group, member.version, cfg.wait.timeout))
+        draft.add(Reference(member.name, member.arn))
+    draft.add(WaitReady(member.name, member.label, member.arn, member.version, cfg.wait.timeout))
     _promote_to(draft, member)
     _finalize(draft)
     return draft.plan()
@@ -510,7 +529,7 @@ def _rollback(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
         _settle(draft, keep=set())
         draft.add(Record(f"rollback:{candidate.generation}:{blue.generation}", cfg.topology))
         _retire_intent(draft, draft.members[candidate.asg_name])
-        draft.route_to(desired.at_rest(blue.target_group_arn))
+        draft.route_to(desired.at_rest(blue.arn))
         _unreference(draft, draft.members[candidate.asg_name])
         _finalize(draft)
         return draft.plan()
@@ -522,16 +541,16 @@ def _rollback(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
                          " generation (rollback --generation N)")
         return draft.plan()
     target = _rollback_target(state, blue, generation)
-    _settle(draft, keep={target.target_group_arn})
+    _settle(draft, keep={target.arn})
     member = draft.members[target.asg_name]
     if target.saved_capacity is not None:
         draft.add(ScaleUp(target.asg_name, target.saved_capacity))
     if member.target_group not in draft.routing.referencing():
-        draft.add(Reference(member.name, member.target_group))
-    draft.add(WaitReady(member.name, member.label, member.target_group, member.version, cfg.wait.timeout))
+        draft.add(Reference(member.name, member.arn))
+    draft.add(WaitReady(member.name, member.label, member.arn, member.version, cfg.wait.timeout))
     draft.add(Record(f"rollback:{blue.generation}:{target.generation}", cfg.topology))
     _retire_intent(draft, draft.members[blue.asg_name])
-    draft.route_to(desired.at_rest(target.target_group_arn))
+    draft.route_to(desired.at_rest(target.arn))
     _finalize(draft)
     return draft.plan()
 
@@ -551,7 +570,7 @@ def _rollback_target(state: FleetState, blue: Group, generation: int | None) -> 
     if generation == blue.generation:
         raise Refused(f"generation {generation} is already blue")
     target = next((g for g in state.groups if g.generation == generation), None)
-    if target is None or target.role not in (Role.STANDBY, Role.RETIRED) or not target.target_group_arn:
+    if target is None or target.role not in (Role.STANDBY, Role.RETIRED) or not target.arn:
         have = ", ".join(f"g{g.generation} {g.role.value}" for g in state.groups)
         reused = ""
         if target is None and generation < state.next_generation:
@@ -595,17 +614,18 @@ def _shift(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     if candidate is None:
         raise Refused("nothing to shift: there is no green candidate (deploy a new version first)")
     draft = Draft(state, cfg, "shift")
-    _settle(draft, keep={candidate.target_group_arn})
+    _settle(draft, keep={candidate.arn})
     member = draft.members[candidate.asg_name]
+    weight = request.weight if request.weight is not None else 100
     # Like `phase route`, a single step does not wait: it refuses when the servers are not all
     # ready (`phase wait` waits).
-    if request.weight >= 100:
+    if weight >= 100:
         _promote_to(draft, member)
-    elif draft.routing.share(member.target_group) != request.weight or not draft.routing.split:
-        if request.weight == 0:
-            draft.route_to(Routing(blue.target_group_arn, draft.routing.blue, draft.routing.green))
+    elif draft.routing.share(member.arn) != weight or not draft.routing.split:
+        if weight == 0:
+            draft.route_to(Routing(blue.arn, draft.routing.blue, draft.routing.green))
         else:
-            draft.add(Shift(request.weight, member.target_group, blue.target_group_arn))
+            draft.add(Shift(weight, member.arn, blue.arn))
     _finalize(draft)
     return draft.plan()
 
@@ -648,7 +668,7 @@ def _sync_login(draft: Draft) -> None:
 
 def _unreference(draft: Draft, member: _Member) -> None:
     if member.target_group in draft.routing.warming:
-        draft.add(Unreference(member.name, member.target_group))
+        draft.add(Unreference(member.name, member.arn))
 
 
 def _finalize(draft: Draft, delete_retired: bool = False) -> None:

@@ -64,6 +64,26 @@ class Preflight:
     def lookups(self) -> Lookups:
         return Lookups(self.ctx.api)
 
+    # What the checks before read: the listener (first check), the state and the plan (the check
+    # "what the command would do").
+    @property
+    def _listener(self) -> ListenerView:
+        if self.listener is None:
+            raise RuntimeError("preflight: the listener is read by the first check")
+        return self.listener
+
+    @property
+    def _state(self) -> FleetState:
+        if self.state is None:
+            raise RuntimeError("preflight: the state is read with the plan")
+        return self.state
+
+    @property
+    def _plan(self) -> Plan:
+        if self.plan is None:
+            raise RuntimeError("preflight: the plan is read by the check 'what the command would do'")
+        return self.plan
+
     def checks(self) -> list[tuple[str, Callable[[], str]]]:
         return self.listener_checks() + self.plan_checks()
 
@@ -105,7 +125,7 @@ class Preflight:
         return f"{len(self.listener.rules)} rules, ours: {', '.join(sorted(self.listener.ours)) or 'none yet'}"
 
     def check_load_balancer(self) -> str:
-        arn = self.listener.load_balancer_arn
+        arn = self._listener.load_balancer_arn
         try:
             self.balancer = self.ctx.alb.load_balancer(arn)
         except AwsCallError as exc:
@@ -123,7 +143,7 @@ class Preflight:
         return f"{name} (application, {status})"
 
     def check_priorities(self) -> str:
-        check_rule_priorities(self.ctx, self.listener)
+        check_rule_priorities(self.ctx, self._listener)
         routing = self.ctx.config.routing
         return f"blue {routing.blue_priority}, green {routing.green_priority}: free or ours"
 
@@ -137,17 +157,17 @@ class Preflight:
         request = self.request or planner.Request(self.command)
         plan = planner.plan(request, self.state, self.ctx.config)
         self.plan = plan.slice(self.phase) if self.phase else plan
-        if not self.plan:
-            return self.plan.message or "nothing to do"
+        if not self._plan:
+            return self._plan.message or "nothing to do"
         kinds: dict[str, int] = {}
-        for step in self.plan.steps:
+        for step in self._plan.steps:
             kinds[step.kind] = kinds.get(step.kind, 0) + 1
         return f"{len(self.plan.steps)} steps: " + ", ".join(f"{kind} x{n}" if n > 1 else kind for kind, n in kinds.items())
 
     # -- what the plan will do ----------------------------------------------------------------------
 
     def check_names(self) -> str:
-        creates = self.plan.of_kind(CreateGroup.kind)
+        creates = self._plan.of_kind(CreateGroup.kind)
         if not creates:
             return "nothing to create"
         cfg = self.ctx.config
@@ -172,12 +192,12 @@ class Preflight:
     def _launches(self) -> tuple[AsgView | None, bool]:
         """The group whose launch template and subnets new servers use, and whether the
         configured subnets apply (a new group) or the group's own (a standby scaled up)."""
-        creates = self.plan.of_kind(CreateGroup.kind)
+        creates = self._plan.of_kind(CreateGroup.kind)
         if creates:
-            return self.state.asgs.get(creates[0].like), True
-        ups = self.plan.of_kind(ScaleUp.kind)
+            return self._state.asgs.get(creates[0].like), True
+        ups = self._plan.of_kind(ScaleUp.kind)
         if ups:
-            return self.state.asgs.get(ups[0].group), False
+            return self._state.asgs.get(ups[0].group), False
         return None, False
 
     def check_launch_template(self) -> str:
@@ -185,7 +205,7 @@ class Preflight:
         if source is None:
             return "no servers to launch"
         if creates and self.ctx.config.launch_template.user_data:
-            step = self.plan.of_kind(CreateGroup.kind)[0]
+            step = self._plan.of_kind(CreateGroup.kind)[0]
             user_data_for(self.ctx, source, step.generation, step.release)  # unknown tokens, floating version
         template = source.launch_template
         if template is None:
@@ -232,10 +252,10 @@ class Preflight:
             " (from the configuration)" if from_config else "")
 
     def check_tags(self) -> str:
-        creates = self.plan.of_kind(CreateGroup.kind)
+        creates = self._plan.of_kind(CreateGroup.kind)
         if not creates:
             return "no group to tag"
-        source = self.state.asgs.get(creates[0].like)
+        source = self._state.asgs[creates[0].like]
         copied = [key for key in source.tags if not key.startswith(TAG_PREFIX) and not key.startswith("aws:")]
         ours = len(self.ctx.tags(1, creates[0].release, Role.GREEN)) + 1  # and the group it was copied from
         if len(copied) + ours > MAX_GROUP_TAGS:
@@ -247,13 +267,13 @@ class Preflight:
     def check_login(self) -> str:
         """Our header rules must carry the default action's login. AWS never returns an OIDC
         client secret: a rule that does not have it yet cannot be given it by the runner."""
-        listener = self.listener
+        listener = self._listener
         oidc = any(action["Type"] == "authenticate-oidc" for action in listener.login)
         if not listener.login:
             return "the listener does not log users in"
         kinds = ", ".join(action["Type"] for action in listener.login)
-        creates = [step.route for step in self.plan.of_kind(Route.kind) if step.create]
-        syncs = [step.route for step in self.plan.of_kind(SyncLogin.kind)]
+        creates = [step.route for step in self._plan.of_kind(Route.kind) if step.create]
+        syncs = [step.route for step in self._plan.of_kind(SyncLogin.kind)]
         if oidc and (creates or syncs):
             routes = " and ".join(sorted(set(creates + syncs)))
             header = self.ctx.config.routing.header
@@ -269,7 +289,7 @@ class Preflight:
     def check_alarms(self) -> str:
         """Every alarm a held step watches must exist (a typo must not silently watch nothing)."""
         names = tuple(self.ctx.config.analysis.alarms)
-        if not names or not self.plan.of_kind(Watch.kind):
+        if not names or not self._plan.of_kind(Watch.kind):
             return "no step watches alarms"
         found = self.ctx.cloudwatch.alarms(names)
         missing = [name for name in names if name not in found]
@@ -280,12 +300,12 @@ class Preflight:
         return f"{len(found)} alarms: {states}"
 
     def check_quotas(self) -> str:
-        balancer = self.listener.load_balancer_arn
-        new_rules = len([step for step in self.plan.of_kind(Route.kind) if step.create])
-        attaching = {step.target_group for step in self.plan.of_kind(Reference.kind)}
-        attaching |= {step.to for step in self.plan.of_kind(Route.kind, Shift.kind)
+        balancer = self._listener.load_balancer_arn
+        new_rules = len([step for step in self._plan.of_kind(Route.kind) if step.create])
+        attaching = {step.target_group for step in self._plan.of_kind(Reference.kind)}
+        attaching |= {step.to for step in self._plan.of_kind(Route.kind, Shift.kind)
                       if is_target_group(step.to) or is_placeholder(step.to)}
-        creates = bool(self.plan.of_kind(CreateTargetGroup.kind))
+        creates = bool(self._plan.of_kind(CreateTargetGroup.kind))
         if not (new_rules or attaching or creates):
             return "nothing new to count"
         limits, notes = self.lookups.load_balancer_limits(), []
@@ -315,7 +335,7 @@ class Preflight:
     # -- helpers -------------------------------------------------------------------------------
 
     def _target_vpc(self, source: AsgView) -> str | None:
-        groups = [g for g in self.state.groups if g.asg_name == source.name and g.target_group_arn]
+        groups = [g for g in self._state.groups if g.asg_name == source.name and g.target_group_arn]
         return self.ctx.alb.target_group(groups[0].target_group_arn).get("VpcId") if groups else None
 
 

@@ -27,7 +27,7 @@ def new_target_group(name: str) -> str:
 
 
 def is_placeholder(target: str | None) -> bool:
-    return bool(target) and target.startswith(NEW_PREFIX)
+    return target is not None and target.startswith(NEW_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ class Asg:
         self.api.call("autoscaling", "update_auto_scaling_group", AutoScalingGroupName=name,
                       MinSize=capacity.min, MaxSize=capacity.max, DesiredCapacity=capacity.desired)
 
-    def tag(self, name: str, tags: dict, propagate: set = frozenset()) -> None:
+    def tag(self, name: str, tags: dict, propagate: frozenset | set = frozenset()) -> None:
         self.api.call("autoscaling", "create_or_update_tags", Tags=_tag_list(name, tags, propagate))
 
     def untag(self, name: str, keys: list[str]) -> None:
@@ -149,7 +149,7 @@ class Asg:
                 raise
 
 
-def _tag_list(name: str, tags: dict, propagate: set) -> list[dict]:
+def _tag_list(name: str, tags: dict, propagate: frozenset | set) -> list[dict]:
     return [
         {"ResourceId": name, "ResourceType": "auto-scaling-group", "Key": key, "Value": value,
          "PropagateAtLaunch": key in propagate}

@@ -8,32 +8,10 @@ Auto Scaling group" and "Undo changes with a rollback" (docs/aws-behaviour.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..model import RefreshView
 from .api import AwsApi
 
-ACTIVE = frozenset({"Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking"})
-SUCCEEDED = frozenset({"Successful"})
-ROLLED_BACK = frozenset({"RollbackSuccessful"})
 ENDED_BADLY = frozenset({"Failed", "Cancelled", "RollbackFailed"})
-
-
-@dataclass(frozen=True)
-class RefreshView:
-    id: str
-    status: str
-    reason: str
-    percentage: int
-    to_update: int
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-    def line(self) -> str:
-        """'InProgress, 50% (2 instances to update)'"""
-        text = f"{self.status}, {self.percentage}% ({self.to_update} instances to update)"
-        return f"{text}: {self.reason}" if self.reason else text
 
 
 class InstanceRefresh:

@@ -75,7 +75,7 @@ def wait_refresh(run: Run, step: WaitRefresh) -> list[str]:
         raise DeploymentFailed(f"{step.group}: {on_release}/{view.capacity.desired if view else 0} servers run"
                                f" {step.release.version} after {step.timeout:g}s ({latest.line() if latest else 'no refresh'})")
     # The servers run the release: are they ready in the routed target group (and KIE verified)?
-    routed = run.listener.routing.default
+    routed = run.reread_listener().routing.default or ""
     readiness = wait_healthy.check(ctx, step.group, routed, step.release.version, run.verified)
     if not readiness.done:
         raise DeploymentFailed(f"{step.group} runs {step.release.version} but not every server is ready: {readiness.line()};"

@@ -44,7 +44,7 @@ def delete_group(run: Run, step: DeleteGroup) -> list[str]:
     once no server is left. A candidate that never served is deleted at once."""
     ctx = run.ctx
     view = ctx.asg.find(step.group)
-    target_group = run.resolve(step.target_group)
+    target_group = run.resolve(step.target_group) if step.target_group else None
     changes = []
     if view is not None:
         _require_unreferenced(run, step.group)

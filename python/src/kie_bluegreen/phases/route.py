@@ -107,8 +107,8 @@ def set_role(run: Run, step: SetRole) -> list[str]:
     """The target group's tag first, the Auto Scaling group's last: the group's tag is the one
     the next run reads, so a stop in between is seen and finished."""
     ctx = run.ctx
-    target_group = run.resolve(step.target_group)
-    if target_group:
+    if step.target_group:
+        target_group = run.resolve(step.target_group)
         retry.aws_step(ctx.clock, lambda: ctx.alb.tag(target_group, {TAG_ROLE: step.role.value}))
     retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.group, {TAG_ROLE: step.role.value}))
     return [step.describe(run.names)]
