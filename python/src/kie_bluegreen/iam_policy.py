@@ -44,6 +44,7 @@ PLACEHOLDER_SSM_PARAMETER = "AMI_PARAMETER"
 
 READ_ACTIONS = (
     "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeInstanceRefreshes",
     "autoscaling:DescribeLifecycleHooks",
     "autoscaling:DescribeNotificationConfigurations",
     "autoscaling:DescribePolicies",
@@ -61,7 +62,8 @@ READ_ACTIONS = (
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeTargetHealth",
 )
-KIE_VERIFY_READ = "ec2:DescribeInstances"  # instance addresses, only with kie.verify
+# Instance addresses (kie.verify) and release tags (a single group rolled in place).
+INSTANCE_READ = "ec2:DescribeInstances"
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class Scope:
     autoscaling_roles: tuple[str, ...] = ()
     ssm_parameters: tuple[str, ...] = ()  # parameters a `resolve:ssm:` AMI reads (names)
     kie_verify: bool = True  # reads instance addresses (ec2:DescribeInstances)
+    single_group: bool = True  # reads each server's release tag (ec2:DescribeInstances)
     user_data: bool = True  # writes launch template versions (ec2:CreateLaunchTemplateVersion)
 
     @classmethod
@@ -99,6 +102,7 @@ class Scope:
             autoscaling_roles=tuple(_role_arn(role, partition, account, "--autoscaling-role") for role in autoscaling_roles),
             ssm_parameters=tuple(_parameter(name) for name in ssm_parameters),
             kie_verify=config.kie.verify, user_data=config.launch_template.user_data is not None,
+            single_group=config.topology == "single-group",
         )
 
     @classmethod
@@ -177,7 +181,7 @@ def _statements(s: Scope) -> list[dict | None]:
     ours = _with(region, {"StringEquals": {f"aws:ResourceTag/{TAG_APP}": s.app, f"aws:ResourceTag/{TAG_STAGE}": s.stage}})
     tagged_ours = _with(region, {"StringEquals": {f"aws:RequestTag/{TAG_APP}": s.app, f"aws:RequestTag/{TAG_STAGE}": s.stage}})
     only_our_keys = {"ForAllValues:StringLike": {"aws:TagKeys": [OUR_TAG_KEYS]}}
-    reads = list(READ_ACTIONS) + ([KIE_VERIFY_READ] if s.kie_verify else [])
+    reads = list(READ_ACTIONS) + ([INSTANCE_READ] if s.kie_verify or s.single_group else [])
     return [
         _allow("ReadFleetState", reads, "*", region),
         _allow("SwitchDefaultRoute", ["elasticloadbalancing:ModifyListener"], s.listener_arn, region),
@@ -199,7 +203,8 @@ def _statements(s: Scope) -> list[dict | None]:
                                       "autoscaling:PutWarmPool", "autoscaling:SuspendProcesses",
                                       "autoscaling:DeleteScheduledAction", "autoscaling:PutScheduledUpdateGroupAction",
                                       "autoscaling:AttachLoadBalancerTargetGroups",
-                                      "autoscaling:DetachLoadBalancerTargetGroups"],
+                                      "autoscaling:DetachLoadBalancerTargetGroups",
+                                      "autoscaling:StartInstanceRefresh", "autoscaling:RollbackInstanceRefresh"],
                any_asg, ours),
         _allow("TagServerGroups", ["autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags"], any_asg,
                _with(ours, only_our_keys)),
