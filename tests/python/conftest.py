@@ -1,4 +1,4 @@
-"""Shared fixtures: an in-process moto AWS with the seed's initial world, a stage configuration
+"""Shared fixtures: an in-process moto AWS with the design note's starting world, a stage configuration
 for it, a Context on a fake clock, health injection, moto behaving like AWS (`aws_like`), and a
 CLI runner.
 """

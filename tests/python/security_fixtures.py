@@ -1,4 +1,4 @@
-"""Helpers of the security tests (issue 6): worlds whose
+"""Helpers of the security tests : worlds whose
 runner calls go through moto's IAM enforcement, and the AWS operations the runner's code calls
 (read from its source, so a new call cannot escape the policy tests).
 """
@@ -65,7 +65,7 @@ class Outcome:
 
 @dataclass
 class EnforcedWorld:
-    """The seed's world in a fresh moto account, an IAM user `deployer` whose keys the runner
+    """The design note's starting world in a fresh moto account, an IAM user `deployer` whose keys the runner
     uses, and `admin` clients for the test's own reads and policy changes. Requires an active
     mock_aws and moto's IAM enforcement switched on by the caller after `create`."""
 

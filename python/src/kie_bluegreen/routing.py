@@ -1,4 +1,4 @@
-"""PURE routing decisions: the routing each transition wants (the seed's pictures Canary-0 to
+"""PURE routing decisions: the routing each transition wants (the design note's pictures Canary-0 to
 Canary-3) and the ordered rule changes from the current routing to it. No AWS here.
 """
 

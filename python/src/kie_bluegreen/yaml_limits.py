@@ -1,4 +1,4 @@
-"""Limits that keep a hostile YAML file from exhausting memory or time (issue 6).
+"""Limits that keep a hostile YAML file from exhausting memory or time.
 
 PyYAML's SafeLoader builds aliases as shared references, so a "billion laughs" document loads in
 milliseconds; the damage comes later, when anything walks or prints the value (an error message

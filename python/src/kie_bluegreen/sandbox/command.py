@@ -18,7 +18,7 @@ def register(subparsers) -> None:
     actions.required = True
     up = actions.add_parser(
         "up", help="start the sandbox and keep it running until Ctrl-C",
-        description="Start moto (the AWS API), the seed's world (ALB alb-ks, generation 1 with release 1.0.0),"
+        description="Start moto (the AWS API), the design note's starting world (ALB alb-ks, generation 1 with release 1.0.0),"
         " one KIE Server emulator per instance, ALB-like health checks and an ALB data plane. Prints the"
         " AWS_ENDPOINT_URL to export, the config file to pass with --config and the ALB URL to send traffic to.",
     )

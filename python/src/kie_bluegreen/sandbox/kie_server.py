@@ -190,5 +190,5 @@ class KieFront(LocalHttpServer):
         return f"{self.url}/instances/{instance_id}"
 
     def kie_url_template(self) -> str:
-        """The runner's `kie.url` for this sandbox (DESIGN: placeholders like {instance_id})."""
+        """The runner's `kie.url` for this sandbox (placeholders like {instance_id})."""
         return f"{self.url}/instances/{{instance_id}}{REST_BASE}"

@@ -1,4 +1,4 @@
-"""The sandbox: moto + the seed's world + KIE Server emulators + health checks + the ALB data plane.
+"""The sandbox: moto + the design note's starting world + KIE Server emulators + health checks + the ALB data plane.
 
     with Sandbox(SandboxSettings(), workdir) as sandbox:
         os.environ.update(sandbox.environment())   # the runner's boto3 now talks to moto

@@ -1,4 +1,4 @@
-"""The seed's initial scenario (Canary-0), built through the AWS API: a VPC with two subnets, a
+"""The design note's starting point (Canary-0), built through the AWS API: a VPC with two subnets, a
 launch template, the ALB `alb-ks` whose listener forwards by default to generation 1 (release
 1.0.0, two servers) and also carries another team's path rule, which we must never touch.
 """
@@ -103,7 +103,7 @@ def _target_group(elbv2, name: str, vpc_id: str, path: str, deregistration_delay
 
 
 def config_document(world: World, **stage_overrides) -> dict:
-    """The kie-deploy.yaml of this world (DESIGN 4.1), with optional stage-level overrides."""
+    """The kie-deploy.yaml of this world with optional stage-level overrides."""
     stage = {"listener-arn": world.listener_arn, **stage_overrides}
     return {
         "app": APP,
