@@ -39,10 +39,15 @@ class CallLog:
     def __init__(self):
         self._calls: list[ApiCall] = []
         self._lock = threading.Lock()
+        # Called with each call once moto answered it, before the answer goes back to the client
+        # (a test can stop the client right after a write, like a kill -9).
+        self.listeners: list = []
 
     def add(self, call: ApiCall) -> None:
         with self._lock:
             self._calls.append(call)
+        for listener in list(self.listeners):
+            listener(call)
 
     def calls(self, since: float = float("-inf"), until: float = float("inf"), agent: str | None = None) -> list[ApiCall]:
         """Calls that started in [since, until], optionally only those whose user agent contains `agent`."""

@@ -1,0 +1,156 @@
+"""The installed `kie-bluegreen` command, in its own process, against moto's server behaving like
+AWS (health checks only while referenced, `initial` first, drains on scale-in), reached through
+AWS_ENDPOINT_URL as a user's pipeline would: the story, a listener that logs users in, the
+Jenkins path refusing what deploy refuses, no entry point routing to unready servers, and a kill
+right after each AWS write of a promote."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import routing_generations
+from kie_bluegreen.aws.session import clients
+from kie_bluegreen.sandbox import scenario
+from kie_bluegreen.sandbox.aws_environment import pointed_at
+from kie_bluegreen.sandbox.aws_model import AwsModel, current
+from kie_bluegreen.sandbox.moto_server import MotoServer
+
+RUNNER = os.path.join(os.path.dirname(sys.executable), "kie-bluegreen")
+FAST = {"wait": {"timeout": "60s", "poll-interval": "1s"}, "target-group": {"deregistration-delay": "1s"}}
+
+
+@pytest.fixture
+def server():
+    moto = MotoServer().start()
+    _reset(moto)  # moto's backends live in this process: start from an empty world
+    try:
+        with AwsModel(clock=time.monotonic, check_interval=0.3), pointed_at(moto.endpoint_url):
+            yield moto
+    finally:
+        moto.stop()
+
+
+@pytest.fixture
+def world(server):
+    return scenario.build(clients(scenario.REGION), deregistration_delay=1)
+
+
+def installed(path, *argv, popen=False):
+    command = [RUNNER, "--config", str(path), "--output", "json", *argv]
+    if popen:
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    return done.returncode, (json.loads(done.stdout) if done.stdout.strip() else {}), done.stderr
+
+
+def config(world, tmp_path, **overrides):
+    return scenario.write_config(world, str(tmp_path), **{**FAST, **overrides})
+
+
+@pytest.mark.slow
+def test_the_story_on_aws_as_it_really_is(world, tmp_path):
+    aws = clients(scenario.REGION)
+    path = config(world, tmp_path, retire={"previous": "standby"})
+    story = [(("init", "--version", "1.0.0"), {"default": 1, "blue": 1, "green": None}),
+             (("deploy", "--version", "2.0.0", "--strategy", "canary"), {"default": 1, "blue": 1, "green": 2}),
+             (("promote",), {"default": 2, "blue": 2, "green": None}),
+             (("deploy", "--version", "3.0.0", "--strategy", "all-at-once"), {"default": 3, "blue": 3, "green": None}),
+             (("rollback",), {"default": 2, "blue": 2, "green": None})]  # the standby comes back: referenced, waited for
+    for argv, expected in story:
+        code, result, err = installed(path, *argv)
+        assert code == 0, (argv, err[-2000:])
+        assert routing_generations(aws, world.listener_arn) == expected, argv
+        assert result["result"] in ("ok", "unchanged") and result["steps"], argv
+
+
+@pytest.mark.slow
+def test_the_jenkins_path_refuses_what_deploy_refuses_before_any_write(world, tmp_path, server):
+    aws = clients(scenario.REGION)
+    other_vpc = aws.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    stray = aws.ec2.create_subnet(VpcId=other_vpc, CidrBlock="10.9.1.0/24", AvailabilityZone="eu-west-1a")["Subnet"]["SubnetId"]
+    path = config(world, tmp_path, subnets=[stray])
+    assert installed(path, "init", "--version", "1.0.0")[0] == 0
+    for argv in (("deploy", "--version", "2.0.0"), ("plan", "--version", "2.0.0"), ("phase", "provision", "--version", "2.0.0")):
+        before = len([c for c in server.calls.calls(agent="kie-bluegreen/") if not c.action.startswith(("Describe", "Get"))])
+        code, result, err = installed(path, *argv)
+        after = len([c for c in server.calls.calls(agent="kie-bluegreen/") if not c.action.startswith(("Describe", "Get"))])
+        assert (code, after - before) == (2, 0), (argv, err)
+        assert f"{stray} not in" in result["error"]
+
+
+@pytest.mark.slow
+def test_no_entry_point_routes_to_servers_that_are_not_ready(world, tmp_path):
+    aws = clients(scenario.REGION)
+    path = config(world, tmp_path)
+    assert installed(path, "init", "--version", "1.0.0")[0] == 0
+    model = current()
+    model.fail("*", "Target.Timeout")  # the new servers are slow to start: they fail their checks for now
+    for instance in clients(scenario.REGION).autoscaling.describe_auto_scaling_groups(
+            AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"][0]["Instances"]:
+        model.recover(instance["InstanceId"])
+    assert installed(path, "phase", "provision", "--version", "2.0.0")[0] == 0
+    code, result, err = installed(path, "phase", "route", "--strategy", "all-at-once")
+    assert code == 3 and "refusing to route" in result["error"], err
+    assert routing_generations(aws, world.listener_arn)["default"] == 1
+    model.recover("*")
+    assert installed(path, "phase", "wait")[0] == 0
+    assert installed(path, "phase", "route", "--strategy", "all-at-once")[0] == 0
+    assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
+
+
+@pytest.mark.slow
+def test_a_promote_killed_after_any_write_is_finished_by_the_next_run(server, tmp_path):
+    """kill -9 of the process right after each AWS write of a promote (moto answered, the
+    process never sees the answer); the next run exits 0 with the promote done, a third run
+    writes nothing."""
+    def writes():
+        return [c for c in server.calls.calls(agent="kie-bluegreen/") if not c.action.startswith(("Describe", "Get", "List"))]
+
+    def fresh(index: int):
+        world = scenario.build(clients(scenario.REGION), deregistration_delay=1)
+        path = config(world, tmp_path / str(index), retire={"previous": "standby"})
+        assert installed(path, "init", "--version", "1.0.0")[0] == 0
+        assert installed(path, "deploy", "--version", "2.0.0", "--strategy", "canary")[0] == 0
+        return world, path
+
+    (tmp_path / "0").mkdir()
+    world, path = fresh(0)
+    start = len(writes())
+    assert installed(path, "promote")[0] == 0
+    count = len(writes()) - start
+    assert count >= 5
+    for kill_after in range(1, count + 1):
+        _reset(server)
+        (tmp_path / str(kill_after)).mkdir()
+        world, path = fresh(kill_after)
+        start = len(writes())
+        process = installed(path, "promote", popen=True)
+
+        def kill(call, process=process, start=start, kill_after=kill_after):
+            if "kie-bluegreen/" in call.user_agent and not call.action.startswith(("Describe", "Get", "List")) \
+                    and len(writes()) - start == kill_after:
+                os.kill(process.pid, signal.SIGKILL)
+
+        server.calls.listeners.append(kill)
+        process.communicate(timeout=300)
+        server.calls.listeners.remove(kill)
+        assert process.returncode == -signal.SIGKILL, f"write {kill_after}: not killed"
+        code, result, err = installed(path, "promote")
+        assert code == 0, (kill_after, err[-1500:])
+        assert routing_generations(clients(scenario.REGION), world.listener_arn) == {"default": 2, "blue": 2, "green": None}
+        before = len(writes())
+        assert installed(path, "promote")[0] == 0 and len(writes()) == before, f"write {kill_after}: a third run wrote"
+
+
+def _reset(server) -> None:
+    """A fresh world in the same server: moto's reset endpoint."""
+    import urllib.request
+    with urllib.request.urlopen(urllib.request.Request(server.endpoint_url + "/moto-api/reset", method="POST", data=b"")):
+        pass
