@@ -91,15 +91,17 @@ def check(ctx: Context, asg_name: str, target_group: str, version: str, verified
 
 
 def _verify_kie(ctx: Context, version: str, healthy: list, readiness: Readiness, verified: set) -> list:
-    """Ask each healthy server's KIE API for the container; remember the ones that passed."""
+    """Ask each healthy server's KIE API for the container that runs `version` (its id carries
+    the version when container.id is a template); remember the ones that passed."""
     to_check = [instance for instance in healthy if instance not in verified]
     addresses = ctx.ec2.addresses(to_check)
     kie = ctx.config.kie
+    container_id = ctx.config.container_id(version)
 
     def ask(instance: str):
         url = kie.url.format(**addresses.get(instance, {"instance_id": instance, "private_ip": "",
                                                           "public_ip": "", "private_dns": ""}))
-        return instance, ctx.kie.check_container(url, ctx.config.container.id, version)
+        return instance, ctx.kie.check_container(url, container_id, version)
 
     with ThreadPoolExecutor(max_workers=min(16, max(1, len(to_check)))) as pool:
         for instance, answer in pool.map(ask, to_check):

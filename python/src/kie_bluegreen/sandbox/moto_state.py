@@ -16,6 +16,7 @@ from moto.backends import get_backend
 from .moto_server import ACCOUNT_ID
 
 RELEASE_TAG = "kie-bluegreen:release"
+CONTAINER_TAG = "kie-bluegreen:container"
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class InstanceView:
     state: str  # pending, running, stopped, terminated ...
     private_ip: str
     release: str | None  # the propagated kie-bluegreen:release tag, group:artifact:version
+    container: str | None  # the propagated kie-bluegreen:container tag: the KIE container id to deploy
     lifecycle: str | None  # the Auto Scaling lifecycle state (InService, Standby) or None
 
 
@@ -72,6 +74,7 @@ def instances(region: str) -> list[InstanceView]:
                 state=instance.state,
                 private_ip=instance.private_ip,
                 release=tags_by_instance.get(instance.id, {}).get(RELEASE_TAG),
+                container=tags_by_instance.get(instance.id, {}).get(CONTAINER_TAG),
                 lifecycle=lifecycle.get(instance.id),
             )
             for reservation in list(ec2.reservations.values())
