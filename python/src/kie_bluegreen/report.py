@@ -66,7 +66,7 @@ def fleet_data(command: str, config, state, journal=None, message: str | None = 
     """The JSON object every fleet command prints, also on failure (with what was changed).
     Besides the groups and the routing it carries what a picture of the listener needs (the
     header rules and other teams' rules), the picture before the command when it changed
-    something, and the notifications it sent."""
+    something (`before`), and the notifications it sent."""
     names = state.names() if state is not None else {}
     notifications = list(journal.notifications) if journal is not None else []
     data = {
@@ -88,7 +88,7 @@ def fleet_data(command: str, config, state, journal=None, message: str | None = 
     if state is not None:
         data.update(picture(state, config))
     before = getattr(journal, "before", None)
-    if before is not None:
+    if before is not None and journal.changes:
         data["before"] = picture(before, config)
     return data
 

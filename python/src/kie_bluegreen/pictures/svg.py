@@ -29,7 +29,8 @@ ROLE_COLOURS = {
 }
 FIXED_COLOURS = ("#9a6700", "#fff5d6", "#4d2d00")
 FOREIGN_COLOURS = ("#afb8c1", "#f4f5f6", "#8c959f")
-RULE_FILL = {"default": "#ffffff", "blue": "#ddeaff", "green": "#dcf5e3", "other": "#f4f5f6"}
+# Lighter than the groups' fills: a rule and the group it reaches are told apart at a glance.
+RULE_FILL = {"default": "#ffffff", "blue": "#f1f6ff", "green": "#f0fbf3", "other": "#fafbfc"}
 
 
 def render(diagram: Diagram, ident: str) -> str:
