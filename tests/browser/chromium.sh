@@ -1,6 +1,7 @@
 #!/bin/sh
 # Prints the path of a headless-capable Chromium for the report page tests, installing Debian's
-# `chromium` package when none is there (as tests/groovy/run.sh installs groovy).
+# `chromium` package (and a font, so screenshots show text) when none is there, as
+# tests/groovy/run.sh installs groovy.
 # Exit code: 0 with the path on stdout, non-zero when Chromium cannot be installed.
 set -eu
 find_chromium() {
@@ -18,6 +19,6 @@ if ! find_chromium >/dev/null; then
     sudo=""
     if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
     $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
 fi
 find_chromium

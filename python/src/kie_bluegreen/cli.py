@@ -134,7 +134,9 @@ def _version_command(args) -> CommandResult:
     return CommandResult(data=data, text=f"kie-bluegreen {__version__}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, on_result=None) -> int:
+    """Run one command line; `on_result(CommandResult)` (the demo's pages) sees the result before
+    it is printed."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -172,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         print(redact(f"kie-bluegreen: internal error: {type(exc).__name__}: {exc}"
                      + ("" if args.verbose else " (run with --verbose for details)")), file=sys.stderr)
         return 1
+    if on_result is not None:
+        on_result(result)
     _print(result, args.output, redact)
     return result.exit_code
 
