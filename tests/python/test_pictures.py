@@ -75,7 +75,14 @@ def test_report_refuses_what_is_not_a_result(run, tmp_path):
     bad.write_text(json.dumps({"entries": [{"phase": "x"}]}), encoding="utf-8")
     assert "entries[0]: expected an object with 'result'" in run(None, "report", str(bad)).err
     assert run(None, "report", str(tmp_path / "missing.json")).code == 2
-    assert "Traceback" not in result.err
+    bad.write_text(json.dumps({"command": "status", "routing": ["not", "an", "object"]}), encoding="utf-8")
+    assert "bad.json.routing: expected an object or null, got list" in run(None, "report", str(bad)).err
+    bad.write_text(json.dumps({"command": "status", "standby": [{"generation": "two"}]}), encoding="utf-8")
+    assert "standby: expected groups with a whole-number 'generation'" in run(None, "report", str(bad)).err
+    bad.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    deep = run(None, "report", str(bad))
+    assert deep.code == 2 and "not a JSON document" in deep.err
+    assert "Traceback" not in result.err + deep.err
 
 
 def test_hostile_text_in_a_result_stays_text(run, config_path, tmp_path):

@@ -39,7 +39,10 @@ def _handle(args) -> CommandResult:
     report = page.combine(reports)
     if args.title:
         report = page.Report(report.entries, args.title, report.build_url)
-    html = page.render(report)
+    try:
+        html = page.render(report)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a hand-edited file the checks let through
+        raise ConfigError(f"report: the results do not have the shape kie-bluegreen writes ({type(exc).__name__}: {exc})") from None
     data = {"command": "report", "result": "ok", "exit_code": 0, "error": None,
             "entries": len(report.entries), "page": None}
     if args.page:
@@ -59,7 +62,7 @@ def _load(path: str):
         raise ConfigError(f"{path}: larger than {MAX_RESULT_BYTES} bytes, too large for runner results")
     try:
         document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ConfigError(f"{path}: not a JSON document ({exc}); expected what kie-bluegreen --output json prints") from None
     try:
         page.read(document, path)

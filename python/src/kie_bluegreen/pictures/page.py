@@ -88,7 +88,25 @@ def _result(item, where: str) -> dict:
     if not isinstance(item, dict) or "command" not in item:
         raise ValueError(f"{where}: expected the JSON object of a kie-bluegreen command (with 'command'),"
                          f" got {type(item).__name__}")
+    _shape(item, where)
+    if isinstance(item.get("before"), dict):
+        _shape(item["before"], f"{where}.before")
     return item
+
+
+def _shape(item: dict, where: str) -> None:
+    """The fields a page draws from have the types the runner writes (a hand-edited file may not)."""
+    for key in ("routing", "blue", "green", "listener", "before"):
+        if item.get(key) is not None and not isinstance(item[key], dict):
+            raise ValueError(f"{where}.{key}: expected an object or null, got {type(item[key]).__name__}")
+    for key in ("standby", "retired", "changes", "warnings", "notifications", "planned", "steps"):
+        if item.get(key) is not None and not isinstance(item[key], list):
+            raise ValueError(f"{where}.{key}: expected a list, got {type(item[key]).__name__}")
+    for key in ("blue", "green", "standby", "retired"):
+        groups = item.get(key) if isinstance(item.get(key), list) else [item.get(key)]
+        for group in groups:
+            if group is not None and not (isinstance(group, dict) and isinstance(group.get("generation"), int)):
+                raise ValueError(f"{where}.{key}: expected groups with a whole-number 'generation'")
 
 
 def _text(value) -> str | None:
@@ -196,7 +214,7 @@ def _details(result: dict, ident: str, with_pictures: bool) -> str:
                      + "".join(f"<li>{escape(str(step))}</li>" for step in result["planned"]) + "</ol>")
     for warning in result.get("warnings") or []:
         parts.append(f'<p class="warning">warning: {escape(str(warning))}</p>')
-    delivered = [n for n in result.get("notifications") or [] if n.get("delivered")]
+    delivered = [n for n in result.get("notifications") or [] if isinstance(n, dict) and n.get("delivered")]
     if delivered:
         parts.append('<p class="muted">notified: ' + ", ".join(
             escape(f"{n.get('event')} → {n.get('target')}") for n in delivered) + "</p>")
