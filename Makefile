@@ -1,6 +1,6 @@
 # The two commands of the README's quick start: `make demo` and `make test`.
-# Both install what they need into .venv (Python packages) and, for the Groovy tests, groovy
-# and a JRE from Debian.
+# Both install what they need into .venv (Python packages) and, for the tests, from Debian:
+# groovy and a JRE (Groovy tests), chromium (the report page opened in a headless browser).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -23,6 +23,7 @@ demo: $(STAMP)
 test: test-groovy test-python
 
 test-python: $(STAMP)
+	tests/browser/chromium.sh >/dev/null
 	$(BIN)/python -m pytest tests/python -q
 
 test-groovy:

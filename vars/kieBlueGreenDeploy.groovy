@@ -75,6 +75,7 @@ Map atGate(Map cfg) {
     Map why = answer.interruption
     if (!why) {
         String who = Gate.approver(answer.approver)
+        kieRunner.note(cfg, 'Approval', "${answer.choice ?: 'no decision'}, answered by ${who}".toString())
         if (answer.choice == 'Promote') {
             Map result = kieRunnerGate.onCanary(cfg, 'promote')
             kieRunner.describe(cfg, "${version} promoted by ${who}")
@@ -88,6 +89,7 @@ Map atGate(Map cfg) {
                                             "nothing was done: ${kieRunnerGate.canaryStays(cfg)}")
     }
     String what = Interruptions.phrase(why, cfg.gate.timeout)
+    kieRunner.note(cfg, 'Approval', what)
     if (why.kind == 'rejected' || (why.kind == 'gate-timeout' && cfg.onTimeout == 'rollback')) {
         kieRunnerGate.onCanary(cfg, 'rollback')
         kieRunner.stopBuild(cfg, 'ABORTED', "${version} rolled back: ${what}", answer.exception)
@@ -112,7 +114,8 @@ def smokeTest(Map cfg) {
                 throw e
             }
             echo("kieBlueGreenDeploy: the smoke test failed (${e.message}), rolling back ${cfg.version}")
-            kieRunner.run(cfg, 'rollback')
+            kieRunner.note(cfg, 'Smoke test', "failed (${e.message}): rolling back ${cfg.version}".toString())
+            kieRunner.run(cfg, 'rollback', kieRunner.stageName(cfg, 'Smoke test'))
             kieRunner.describe(cfg, "${cfg.version} rolled back: the smoke test failed (${e.message})")
             throw e
         }

@@ -7,6 +7,8 @@
 // (version, stage, config path, ...) reach the shell only as environment variables set with
 // withEnv, and secrets only through withCredentials.
 import groovy.transform.Field
+import jenkins.model.Jenkins
+import kiebluegreen.BuildReport
 import kiebluegreen.Interruptions
 import kiebluegreen.Parameters
 import kiebluegreen.RunnerInstall
@@ -38,6 +40,10 @@ import kiebluegreen.RunnerResults
 
 /** The fixed start of every runner call; the command follows, the JSON result goes to a file. */
 @Field final String RUN = '"$KIE_BG_RUNNER" --config "$KIE_BG_CONFIG" --stage "$KIE_BG_STAGE" --output json '
+
+/** Makes the page of the step's report (a timeline of runner results and notes): the runner's
+ *  `report` command, constant like the calls above, its files named in the environment. */
+@Field final String REPORT = '"$KIE_BG_RUNNER" report "$KIE_BG_REPORT_JSON" --page "$KIE_BG_REPORT"'
 
 /** Every runner command the steps use. */
 @Field final Map COMMANDS = [
@@ -76,6 +82,8 @@ Map settings(String step, Map defaults, Map given, List required) {
     }
     Map cfg = Parameters.normalize(step, known + (given ?: [:]))
     cfg.schema = schema
+    cfg.report = true  // archive a report of the step's work (kieDeploymentStatus turns it off)
+    cfg.timeline = []  // its entries: BuildReport.result and BuildReport.note, in order
     return cfg
 }
 
@@ -101,6 +109,8 @@ def guarded(Map cfg, Closure body) {
             cfg.reported = true
         }
         throw e
+    } finally {
+        linkReport(cfg)
     }
 }
 
@@ -121,7 +131,15 @@ def withRunner(Map cfg, Closure body) {
             withEnv(install.environment + callEnvironment(cfg)) {
                 writeFile(file: "${WORKDIR}/install-runner.sh", text: libraryResource('kie-bluegreen/install-runner.sh'))
                 sh(script: 'sh "$KIE_BG_HOME/install-runner.sh"', label: 'kie-bluegreen: get the runner')
-                withSecrets(cfg, body)
+                try {
+                    withSecrets(cfg, body)
+                } catch (Throwable e) {
+                    if (!Interruptions.isInterruption(e)) {  // a failure is worth a report; a stop ends here
+                        archiveReport(cfg)
+                    }
+                    throw e
+                }
+                archiveReport(cfg)
             }
         }
         cfg.activity = 'waiting for an agent'
@@ -151,6 +169,8 @@ List callEnvironment(Map cfg) {
         KIE_BG_VERSION   : cfg.version,
         KIE_BG_STRATEGY  : cfg.strategy,
         KIE_BG_GENERATION: cfg.generation,
+        KIE_BG_REPORT    : reportPage(cfg),
+        KIE_BG_REPORT_JSON: reportDocument(cfg),
     ]
     return vars.findAll { it.value }.collect { "${it.key}=${it.value}".toString() }
 }
@@ -158,6 +178,17 @@ List callEnvironment(Map cfg) {
 @NonCPS
 String resultFile(Map cfg) {
     return "${WORKDIR}/result-${cfg.stage}.json"
+}
+
+/** The step's report page (archived) and the timeline it is made from; one per stage and step. */
+@NonCPS
+String reportPage(Map cfg) {
+    return "${WORKDIR}/report-${cfg.stage}-${cfg.step}.html"
+}
+
+@NonCPS
+String reportDocument(Map cfg) {
+    return "${WORKDIR}/report-${cfg.stage}-${cfg.step}.json"
 }
 
 /** KIE Server and AWS credentials, when the step was given their ids. */
@@ -179,8 +210,9 @@ def withSecrets(Map cfg, Closure body) {
 }
 
 /** Calls one runner command (a key of COMMANDS) inside withRunner; returns its JSON result
- *  as a Map, or fails the build with the runner's message and the meaning of its exit code. */
-Map run(Map cfg, String command) {
+ *  as a Map, or fails the build with the runner's message and the meaning of its exit code.
+ *  The result joins the step's report, under `label` (the pipeline stage it runs in). */
+Map run(Map cfg, String command, String label = null) {
     String words = words(command)
     cfg.activity = "kie-bluegreen ${words}".toString()
     def status = sh(script: RUN + COMMANDS[command] + ' >"$KIE_BG_RESULT"', returnStatus: true,
@@ -190,6 +222,9 @@ Map run(Map cfg, String command) {
     String file = resultFile(cfg)
     Map result = fileExists(file) ? RunnerResults.parse(readFile(file)) : null
     int code = status instanceof Integer ? status : 0
+    String phase = label ?: "kie-bluegreen ${words}".toString()
+    cfg.timeline << (result?.command ? BuildReport.result(phase, result) :
+                     BuildReport.note(phase, "kie-bluegreen ${words} exited ${code} without a JSON result".toString()))
     String failure = RunnerResults.failure(cfg.schema, cfg.step, words, code, result)
     cfg.activity = "after kie-bluegreen ${words}".toString()
     if (failure) {
@@ -206,9 +241,65 @@ Map run(Map cfg, String command) {
 Map phase(Map cfg, String name, String command) {
     Map result
     stage(stageName(cfg, name)) {
-        result = run(cfg, command)
+        result = run(cfg, command, stageName(cfg, name))
     }
     return result
+}
+
+/** Adds a note to the step's report: what happened between runner calls (who approved, ...). */
+def note(Map cfg, String name, String text) {
+    cfg.timeline << BuildReport.note(stageName(cfg, name), text)
+}
+
+/** Writes the step's timeline, has the runner make its page and archives the page (again
+ *  after each block of runner calls: archiving the same path replaces the file). A report that
+ *  cannot be made is said in the log; it never fails the step. Call it inside withRunner. */
+def archiveReport(Map cfg) {
+    if (!cfg.report || !cfg.timeline) {
+        return
+    }
+    String doing = cfg.activity
+    cfg.activity = 'making the report of the build'
+    writeFile(file: reportDocument(cfg), text: BuildReport.document(reportTitle(cfg), env.BUILD_URL, cfg.timeline))
+    def status = sh(script: REPORT, returnStatus: true, label: 'kie-bluegreen report')
+    if (status == 0) {
+        archiveArtifacts(artifacts: reportPage(cfg), allowEmptyArchive: false, fingerprint: false)
+        cfg.reportArchived = true
+    } else {
+        echo("${cfg.step}: the report of this build could not be made (kie-bluegreen report exited ${status}); " +
+             'the deployment itself is not affected')
+    }
+    cfg.activity = doing
+}
+
+@NonCPS
+String reportTitle(Map cfg) {
+    return "kie-bluegreen ${cfg.stage}: ${cfg.step}, ${env.JOB_NAME ?: 'build'} #${env.BUILD_NUMBER ?: '?'}".toString()
+}
+
+/** Once per step whose report was archived: the build description's line that leads to it. */
+def linkReport(Map cfg) {
+    if (!cfg.reportArchived || cfg.reportLinked) {
+        return
+    }
+    cfg.reportLinked = true
+    String path = reportPage(cfg)
+    String line = BuildReport.descriptionLine(cfg.stage, BuildReport.artifactUrl(env.BUILD_URL, path), path,
+                                              descriptionShowsLinks())
+    String previous = currentBuild.description
+    currentBuild.description = (previous ? previous + '\n' : '') + line
+}
+
+/** Whether the build description shows an HTML link: Jenkins' markup formatter keeps it (e.g.
+ *  Safe HTML, antisamy-markup-formatter) or escapes it (Plain text, the default:
+ *  Jenkins#getMarkupFormatter, EscapedMarkupFormatter). Asked of the formatter itself. */
+@NonCPS
+boolean descriptionShowsLinks() {
+    try {
+        return Jenkins.get().markupFormatter.translate('<a href="https://jenkins.example/">x</a>').contains('<a ')
+    } catch (Exception e) {
+        return false
+    }
 }
 
 @NonCPS

@@ -48,6 +48,10 @@ Map decide(Map cfg, String name, String command, String question) {
                                 "${name} not done, nothing changed: ${Interruptions.phrase(why, cfg.gate.timeout)}", answer.exception)
         }
         approved = " (approved by ${Gate.approver(answer.approver)})"
+        kieRunner.note(cfg, 'Approval', "${name}, approved by ${Gate.approver(answer.approver)}".toString())
+    }
+    if (cfg.reason) {
+        kieRunner.note(cfg, name, "reason: ${cfg.reason}".toString())
     }
     Map result
     kieRunner.withRunner(cfg) {
@@ -68,12 +72,13 @@ Map onCanary(Map cfg, String command) {
     Map result
     kieRunner.withRunner(cfg) {
         kieRunner.passMilestone(cfg, "decision on ${cfg.version}")
-        stage(kieRunner.stageName(cfg, command == 'promote' ? 'Promote' : 'Roll back')) {
-            Map status = kieRunner.run(cfg, 'status')
+        String label = kieRunner.stageName(cfg, command == 'promote' ? 'Promote' : 'Roll back')
+        stage(label) {
+            Map status = kieRunner.run(cfg, 'status', label)
             String green = RunnerResults.version(status, 'green')
             String blue = RunnerResults.version(status, 'blue')
             if (green == cfg.version) {
-                result = kieRunner.run(cfg, command)
+                result = kieRunner.run(cfg, command, label)
             } else if (command == 'promote' && blue == cfg.version) {
                 echo("${cfg.step}: ${cfg.version} is already live on ${cfg.stage} (promoted meanwhile), nothing to do")
                 result = status

@@ -35,7 +35,7 @@ class InterruptionTest {
         assertEquals(30 * 60_000L, h.jenkins.now)
         assertEquals('staging: 2.0.0 not decided: an enclosing timeout expired (Jenkins ends the build 60 s later, too soon ' +
                      'to roll back safely); the canary 2.0.0 stays behind the green header; promote or roll it back with ' +
-                     'kiePromote / kieRollback or the promotion and rollback jobs', h.currentBuild.description)
+                     'kiePromote / kieRollback or the promotion and rollback jobs', h.said())
         assertFalse(h.currentBuild.description.contains('nobody approved'))
         assertEquals([], h.jenkins.eventsOf('runner interrupted'))
         assertEquals([], h.jenkins.eventsOf('forced kill'))
@@ -51,7 +51,7 @@ class InterruptionTest {
         }
 
         assertEquals(phases + ['status', 'rollback'], h.runnerCommands())
-        assertEquals('staging: 2.0.0 rolled back: nobody approved within 60 minutes', h.currentBuild.description)
+        assertEquals('staging: 2.0.0 rolled back: nobody approved within 60 minutes', h.said())
         assertEquals([], h.jenkins.eventsOf('runner interrupted'))
         assertEquals([blue: '1.0.0', green: null, standby: []], h.jenkins.fleet.summary('staging'))
     }
@@ -69,7 +69,7 @@ class InterruptionTest {
         assertEquals(['phase wait'], h.jenkins.eventsOf('runner interrupted')*.command)
         assertEquals('staging: kieBlueGreenDeploy an enclosing timeout expired (Jenkins ends the build 60 s later, too soon ' +
                      'to roll back safely) while kie-bluegreen phase wait: the runner was stopped during phase wait; run the ' +
-                     'step again to resume from what AWS shows', h.currentBuild.description)
+                     'step again to resume from what AWS shows', h.said())
         assertEquals('ABORTED', h.result)
     }
 
@@ -109,7 +109,7 @@ class InterruptionTest {
 
         assertEquals('ABORTED', second.result)
         assertEquals('staging: kiePromote the build was stopped by dave while waiting for the lock kie-bluegreen-staging: ' +
-                     'nothing was changed', second.currentBuild.description)
+                     'nothing was changed', second.said())
         assertEquals([], jenkins.locks.queues['kie-bluegreen-staging'])
     }
 
@@ -119,7 +119,7 @@ class InterruptionTest {
             PipelineHarness run = new PipelineHarness()
             run.person = Person.aborts(who)
             run.failing('kieBlueGreenDeploy', canary)
-            assertEquals(who, "staging: 2.0.0 rolled back: the approval was aborted by ${who}".toString(), run.currentBuild.description)
+            assertEquals(who, "staging: 2.0.0 rolled back: the approval was aborted by ${who}".toString(), run.said())
         }
         h.person = Person.aborts('eve')
         Throwable refused = h.failing('kieBlueGreenDeploy', canary)

@@ -63,7 +63,7 @@ class JobScriptsTest {
         assertTrue(run.stack.findIndexOf { it.step == 'lock' } < run.stack.findIndexOf { it.step == 'node' })
         assertEquals(['kie-deploy'], h.callsOf('unstash')[0].args)
         assertEquals('production', run.env.KIE_BG_STAGE)
-        assertEquals('production: Promote: testers approved 2.0.0', h.currentBuild.description)
+        assertEquals('production: Promote: testers approved 2.0.0', h.said())
     }
 
     @Test

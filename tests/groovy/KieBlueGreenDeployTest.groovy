@@ -19,7 +19,7 @@ class KieBlueGreenDeployTest {
         assertEquals(stages + ['Approval (staging)', 'Promote (staging)'], h.stages())
         assertEquals('promote', result.command)
         assertEquals('SUCCESS', h.result)
-        assertEquals('staging: 2.0.0 promoted by alice', h.currentBuild.description)
+        assertEquals('staging: 2.0.0 promoted by alice', h.said())
         assertEquals([blue: '2.0.0', green: null, standby: ['1.0.0']], h.jenkins.fleet.summary('staging'))
     }
 
@@ -47,8 +47,8 @@ class KieBlueGreenDeployTest {
         h.callsOf('milestone').each { assertTrue(PipelineHarness.inside(it, 'lock')) }
         List sequence = h.calls.findAll { it.step in ['milestone', 'input'] || it.args[0] instanceof Map && it.args[0].label?.startsWith('kie-bluegreen ') }
                                .collect { it.step == 'sh' ? it.args[0].label - 'kie-bluegreen ' : it.step }
-        assertEquals(['plan', 'milestone', 'phase provision', 'phase wait', 'phase route', 'input', 'milestone', 'status', 'promote'],
-                     sequence)
+        assertEquals(['plan', 'milestone', 'phase provision', 'phase wait', 'phase route', 'report', 'input', 'milestone',
+                      'status', 'promote', 'report'], sequence)
     }
 
     @Test
@@ -159,7 +159,7 @@ class KieBlueGreenDeployTest {
         assertEquals(phases + ['status', 'rollback'], h.runnerCommands())
         assertEquals('ABORTED', h.result)
         assertTrue(thrown instanceof FlowInterruptedException)
-        assertEquals('staging: 2.0.0 rolled back: nobody approved within 60 minutes', h.currentBuild.description)
+        assertEquals('staging: 2.0.0 rolled back: nobody approved within 60 minutes', h.said())
         assertEquals(60 * 60_000L, h.jenkins.now)
     }
 
@@ -185,7 +185,7 @@ class KieBlueGreenDeployTest {
         assertEquals(phases + ['status', 'rollback'], h.runnerCommands())
         assertEquals('ABORTED', h.result)
         assertTrue(thrown instanceof FlowInterruptedException)
-        assertEquals('staging: 2.0.0 rolled back: the approval was aborted by carol', h.currentBuild.description)
+        assertEquals('staging: 2.0.0 rolled back: the approval was aborted by carol', h.said())
     }
 
     @Test
@@ -198,7 +198,7 @@ class KieBlueGreenDeployTest {
         assertEquals('ABORTED', h.result)
         assertEquals('staging: 2.0.0 not decided: the build was stopped by dave; the canary 2.0.0 stays behind the green ' +
                      'header; promote or roll it back with kiePromote / kieRollback or the promotion and rollback jobs',
-                     h.currentBuild.description)
+                     h.said())
     }
 
     @Test

@@ -28,7 +28,7 @@ class KiePromoteRollbackStatusTest {
         assertEquals(['0: kie-bluegreen production: promote'], h.milestones())
         assertTrue(PipelineHarness.inside(h.callsOf('milestone')[0], 'lock'))
         assertEquals('promote', result.command)
-        assertEquals('production: Promote: testers are happy', h.currentBuild.description)
+        assertEquals('production: Promote: testers are happy', h.said())
     }
 
     @Test
@@ -46,7 +46,7 @@ class KiePromoteRollbackStatusTest {
         assertEquals([time: 15, unit: 'MINUTES'], input.stack.find { it.step == 'timeout' }.args[0])
         assertEquals(['promote'], h.runnerCommands())
         assertEquals(['Approval (production)', 'Promote (production)'], h.stages())
-        assertEquals('production: Promote (approved by alice)', h.currentBuild.description)
+        assertEquals('production: Promote (approved by alice)', h.said())
     }
 
     @Test
@@ -54,7 +54,7 @@ class KiePromoteRollbackStatusTest {
         canaryOnProduction()
         h.person = Person.clicksProceed('bob')
         h.step('kiePromote', production + [approval: [submitter: 'kie-admins']])
-        assertEquals('production: Promote (approved by bob)', h.currentBuild.description)
+        assertEquals('production: Promote (approved by bob)', h.said())
     }
 
     @Test
@@ -85,7 +85,7 @@ class KiePromoteRollbackStatusTest {
             assertEquals([], run.runnerCommands())
             assertEquals([], run.callsOf('milestone'))
             assertEquals(expected[0], run.result)
-            assertEquals("production: ${expected[1]}".toString(), run.currentBuild.description)
+            assertEquals("production: ${expected[1]}".toString(), run.said())
         }
     }
 
@@ -100,7 +100,7 @@ class KiePromoteRollbackStatusTest {
         canaryOnProduction(byAdmin)
         byAdmin.person = Person.approves('admin')
         byAdmin.step('kiePromote', production + [approval: [submitter: 'kie-admins']])
-        assertEquals('production: Promote (approved by admin)', byAdmin.currentBuild.description)
+        assertEquals('production: Promote (approved by admin)', byAdmin.said())
     }
 
     @Test

@@ -29,7 +29,7 @@ class PipelineHarness {
     static final File ROOT = new File(System.getProperty('kie.root', '.')).canonicalFile
     static final Map<String, Class> COMPILED = [:]
     static final List<String> BLOCKS = ['node', 'lock', 'stage', 'timeout', 'withEnv', 'withCredentials', 'dir']
-    static final List<String> SIMPLE = ['echo', 'unstash', 'stash', 'checkout', 'archiveArtifacts',
+    static final List<String> SIMPLE = ['echo', 'unstash', 'stash', 'checkout',
                                         'properties', 'junit', 'cleanWs', 'deleteDir']
     /** TimeoutStepExecution.GRACE_PERIOD: after a timeout expired, the body has a minute to end
      *  before the timeout step fails whatever runs inside it ("terminating with extreme prejudice"). */
@@ -48,6 +48,8 @@ class PipelineHarness {
     final Map params = [:]
     /** The workspace: path -> text. */
     final Map<String, String> files = ['kie-deploy.yaml': 'app: orders\n']
+    /** The build's archived artifacts (archiveArtifacts): path -> text, as last archived. */
+    final Map<String, String> artifacts = [:]
     final Binding binding = new Binding()
 
     /** The runner: (command words after --output json, env) -> [exit: int, json: Map|String|null, seconds: n]. */
@@ -56,6 +58,15 @@ class PipelineHarness {
     Closure person = Person.approves('alice')
     /** Any other sh: (script, env) -> exit code or stdout. */
     Closure shell = { String script, Map env -> 0 }
+    /** The runner's `report` command: (workspace files, env) -> exit code. By default it does
+     *  what the command promises (README "Commands"): the page of the timeline document
+     *  $KIE_BG_REPORT_JSON written to $KIE_BG_REPORT. */
+    Closure reporter = { Map workspace, Map env ->
+        Map document = new groovy.json.JsonSlurperClassic().parseText(workspace[env.KIE_BG_REPORT_JSON]) as Map
+        workspace[env.KIE_BG_REPORT] = "<!DOCTYPE html><title>${document.title}</title>" +
+            document.entries.collect { "<li>${it.phase}: ${it.note ?: it.result?.command}</li>" }.join('')
+        0
+    }
     /** Called at the start of every step with its name: lets a test interrupt the build there. */
     Closure onStep = null
     /** false: the library runs untrusted, in the Groovy sandbox. */
@@ -86,8 +97,9 @@ class PipelineHarness {
         this.jenkins = jenkins
         this.job = job
         this.number = number
-        this.env = [BUILD_TAG: "jenkins-${job}-${number}".toString(), JOB_NAME: job, BUILD_NUMBER: number.toString()] +
-                   jenkins.globalEnvironment
+        // BUILD_URL: set by Jenkins core when it knows its own URL (CoreEnvironmentContributor)
+        this.env = [BUILD_TAG: "jenkins-${job}-${number}".toString(), JOB_NAME: job, BUILD_NUMBER: number.toString(),
+                    BUILD_URL: "https://jenkins.example.com/job/${job}/${number}/".toString()] + jenkins.globalEnvironment
         this.currentBuild = new FakeRunWrapper(number)
         this.runner = { String command, Map env -> jenkins.fleet.call(command, env) }
         BLOCKS.each { name -> binding.setVariable(name, { Object[] args -> block(name, args) }) }
@@ -96,6 +108,7 @@ class PipelineHarness {
             sh             : { Object[] args -> sh(args[0]) },
             error          : { String message -> record('error', [message]); throw new StepError(message) },
             input          : { Map args -> input(args) },
+            archiveArtifacts: { Object[] args -> archiveArtifacts(args) },
             milestone      : { Object[] args -> milestone(args) },
             usernamePassword: { Map args -> [usernamePassword: args] },
             isUnix         : { -> true },
@@ -442,7 +455,9 @@ class PipelineHarness {
         record('sh', [args])
         String script = args.script
         def outcome
-        if (isRunnerCall(script)) {
+        if (isReportCall(script)) {
+            outcome = reporter.call(files, new LinkedHashMap(env))
+        } else if (isRunnerCall(script)) {
             String command = expand(script).split(' --output json ')[1].split(' >')[0]
             Map answer = runner.call(command, new LinkedHashMap(env))
             def json = answer.json
@@ -465,6 +480,52 @@ class PipelineHarness {
             throw new StepError("script returned exit code ${outcome}")
         }
         return args.returnStdout ? outcome.toString() : null
+    }
+
+    /** The library's call of the runner's `report` command. */
+    static boolean isReportCall(String script) {
+        return script.startsWith('"$KIE_BG_RUNNER" report ')
+    }
+
+    /**
+     * archiveArtifacts as ArtifactArchiver#perform does it (Jenkins core hudson.tasks): it needs a
+     * workspace (a node; workflow-step-api fails a step whose required FilePath context is
+     * missing); `artifacts` are comma-separated Ant patterns; a pattern matching nothing fails
+     * the step ("No artifacts found that match the file pattern ...") unless allowEmptyArchive;
+     * onlyIfSuccessful skips it on a build worse than UNSTABLE; matched files are copied into the
+     * build's artifacts, replacing a file archived earlier under the same path
+     * (StandardArtifactManager#archive: FilePath#copyRecursiveTo).
+     */
+    def archiveArtifacts(Object[] args) {
+        record('archiveArtifacts', args)
+        Map spec = args[0] instanceof Map ? args[0] as Map : [artifacts: args[0]]
+        if (!stack.any { it.step == 'node' }) {
+            throw new StepError('Required context class hudson.FilePath is missing\n' +
+                                'Perhaps you forgot to surround the code with a step that provides this, such as: node')
+        }
+        String patterns = spec.artifacts?.toString()
+        if (!patterns) {
+            throw new StepError('No artifacts are configured for archiving.')
+        }
+        if (spec.onlyIfSuccessful && currentBuild.result in ['FAILURE', 'ABORTED', 'NOT_BUILT']) {
+            return null
+        }
+        List<String> matched = files.keySet().findAll { path -> antMatches(patterns, path) }.sort()
+        if (!matched && !spec.allowEmptyArchive) {
+            throw new StepError("No artifacts found that match the file pattern \"${patterns}\". Configuration error?")
+        }
+        matched.each { artifacts[it] = files[it] }
+        return null
+    }
+
+    /** Ant patterns as ArtifactArchiver's FileSet reads them: '**' any folders, '*' and '?' within one. */
+    static boolean antMatches(String patterns, String path) {
+        return patterns.split(',')*.trim().findAll { it }.any { String pattern ->
+            String regex = pattern.replace('.', '\\.').replace('**/', '\u0000').replace('**', '\u0001')
+                                  .replace('*', '[^/]*').replace('?', '[^/]')
+                                  .replace('\u0000', '(?:.*/)?').replace('\u0001', '.*')
+            path ==~ regex
+        }
     }
 
     /** A runner call of the library (not a smoke test's own use of $KIE_BG_RUNNER). */
@@ -490,6 +551,15 @@ class PipelineHarness {
             String script = call.args[0].script.replaceAll(/"\$([A-Z_][A-Z0-9_]*)"/) { all, name -> call.env[name] ?: '' }
             [command: script.split(' --output json ')[1].split(' >')[0], call: call]
         }
+    }
+
+    /** What the steps said in the build description, without the lines that lead to their
+     *  reports (ReportTest checks those). */
+    String said() {
+        List lines = (currentBuild.description ?: '').split('\n').findAll {
+            !(it =~ /: (report|routing report)\b/ && it.contains('report-'))
+        }
+        return lines ? lines.join('\n') : null
     }
 
     List<String> runnerCommands() {

@@ -20,13 +20,16 @@ class FakeKieServer:
     """`version_of(instance_id)` says which release a server runs; `answers[instance_id] =
     (readycheck status, container status, version)` overrides that for one server; with
     `credentials`, a request without them gets 401; with `redirect_to`, every request is
-    redirected there. `seen` records (path, Authorization header)."""
+    redirected there. With `container_of(instance_id)`, a server knows only that container id (others
+    answer 404, as KIE Server does for a container it does not run). `seen` records (path,
+    Authorization header)."""
 
     version_of: Callable[[str], str]
     credentials: tuple[str, str] | None = None
     redirect_to: str | None = None
     answers: dict = field(default_factory=dict)
     seen: list = field(default_factory=list)
+    container_of: Callable[[str], str] | None = None
 
     def __post_init__(self):
         server = self
@@ -45,6 +48,9 @@ class FakeKieServer:
                     return self._answer(ready, b"")
                 if "/containers/" in rest:
                     container = rest.rsplit("/", 1)[1]
+                    if server.container_of and server.container_of(instance) != container:
+                        return self._answer(404, json.dumps({"type": "FAILURE", "msg": f"Container {container} is not"
+                                                             " instantiated."}).encode())
                     return self._answer(200, json.dumps(container_answer(container, version, status)).encode())
                 return self._answer(404, b"")
 
@@ -86,7 +92,18 @@ def container_answer(container: str, version: str, status: str = "STARTED") -> d
 def version_from_launch_tags(ec2) -> Callable[[str], str]:
     """A server runs the release its Auto Scaling group propagated to it (as user data would)."""
     def version_of(instance_id: str) -> str:
-        reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
-        tags = {t["Key"]: t["Value"] for t in reservations[0]["Instances"][0].get("Tags", [])}
-        return tags.get("kie-bluegreen:release", "::unknown").split(":")[-1]
+        return instance_tags(ec2, instance_id).get("kie-bluegreen:release", "::unknown").split(":")[-1]
     return version_of
+
+
+def container_from_launch_tags(ec2, default: str = "app") -> Callable[[str], str]:
+    """A server deploys its release under the container id its group propagated to it, as the
+    shipped user data does (`default` for a server launched without the tag)."""
+    def container_of(instance_id: str) -> str:
+        return instance_tags(ec2, instance_id).get("kie-bluegreen:container", default)
+    return container_of
+
+
+def instance_tags(ec2, instance_id: str) -> dict:
+    reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    return {t["Key"]: t["Value"] for t in reservations[0]["Instances"][0].get("Tags", [])}

@@ -6,7 +6,9 @@ resource and condition scoping is tested on the document (test_iam_policy.py).
 
 The story uses every feature that costs a permission: kie.verify (instance addresses), a
 user-data template (launch template versions), scale-to-zero standby and a rollback that brings
-it back (tags removed), the preflight checks (quotas, subnets, launch template).
+it back (tags removed), the preflight checks (quotas, subnets, launch template), and a test
+notification to an SNS topic (sns:Publish; a deployment's own notifications never change its exit
+code, `notify --test` exits 4 when one is refused).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from security_fixtures import EnforcedWorld, run_cli
 
 G1, G2 = {"default": 1, "blue": 1, "green": None}, {"default": 2, "blue": 2, "green": None}
 PAIR = {"topology": "fixed-pair"}  # from this step on, the stage is a fixed pair
+NOTIFY = {**PAIR, "notify": "the story's topic"}  # Story.write puts the topic created in the world
 STORY = (
     (("init", "--version", "1.0.0"), G1),
     (("deploy", "--version", "2.0.0"), {"default": 1, "blue": 1, "green": 2}),
@@ -39,6 +42,7 @@ STORY = (
     (("init", "--version", "1.0.0"), G1, PAIR),  # creates the second group of the pair
     (("deploy", "--version", "4.0.0", "--strategy", "all-at-once"), {"default": 4, "blue": 4, "green": None}, PAIR),
     (("deploy", "--version", "5.0.0", "--strategy", "all-at-once"), {"default": 5, "blue": 5, "green": None}, PAIR),
+    (("notify", "--test"), {"default": 5, "blue": 5, "green": None}, NOTIFY),
 )
 POLICY = iam_policy.build(iam_policy.Scope.generic())
 ENFORCEABLE = sorted(set(iam_policy.actions(POLICY)) - set(iam_policy.DEPENDENT_ACTIONS))
@@ -80,12 +84,15 @@ class Story:
             "retire": {"previous": "scale-to-zero", "keep": 1, "candidate": "terminate"},
             "analysis": {"alarms": ["orders-5xx"], "max-5xx-percent": 5, "bake": "1m"},
         })
+        self.topic = admin.sns.create_topic(Name="kie-releases")["TopicArn"]
         self.config = os.path.join(directory, "kie-deploy.yaml")
         self.write({})
         monkeypatch.setattr("kie_bluegreen.context.Clock", FakeClock)  # no real waiting
         launch_template_versions_like_aws(monkeypatch)
 
     def write(self, overrides: dict) -> None:
+        if "notify" in overrides:
+            overrides = {**overrides, "notify": [{"sns": self.topic}]}
         stage = self.document["stages"]["production"]
         with open(self.config, "w", encoding="utf-8") as handle:
             yaml.safe_dump({**self.document, "stages": {"production": {**stage, **overrides}}}, handle, sort_keys=False)

@@ -132,6 +132,20 @@ def test_optional_features_cost_no_permission_when_off(world, tmp_path):
     assert "ec2:DescribeInstances" not in actions
     assert "ec2:CreateLaunchTemplateVersion" not in actions
     assert "iam:PassRole" not in actions
+    assert "sns:Publish" not in actions  # no notify: - sns: entry
+
+
+def test_notifications_may_publish_to_the_configured_topics_only(world, tmp_path):
+    from kie_bluegreen.sandbox import scenario
+    account = world.listener_arn.split(":")[4]
+    topic = f"arn:aws:sns:eu-west-1:{account}:kie-releases"
+    cfg = load(scenario.write_config(world, str(tmp_path), notify=[{"sns": topic}, {"webhook-env": "HOOK"}]))
+    policy = iam_policy.build(iam_policy.Scope.of(cfg, instance_role=None))
+    statement = next(s for s in policy["Statement"] if s["Sid"] == "PublishNotifications")
+    assert statement["Action"] == ["sns:Publish"] and statement["Resource"] == [topic]
+    assert allowed(policy, "sns:Publish", topic, REGION)
+    assert not allowed(policy, "sns:Publish", topic.replace("kie-releases", "payments"), REGION)
+    assert not allowed(policy, "sns:Publish", topic, {"aws:RequestedRegion": "us-east-1"})
 
 
 # -- scoping, against the real ARNs of a deployed world ----------------------------------------

@@ -14,7 +14,7 @@ import pytest
 
 from helpers import routing_generations
 from kie_bluegreen.aws.session import clients
-from kie_bluegreen.sandbox import scenario
+from kie_bluegreen.sandbox import moto_gaps, scenario
 from kie_bluegreen.sandbox.aws_environment import pointed_at
 from kie_bluegreen.sandbox.aws_model import AwsModel
 from kie_bluegreen.sandbox.moto_server import MotoServer
@@ -67,10 +67,17 @@ def test_the_steps_drive_the_real_runner(moto_endpoint, tmp_path):
     assert promoted["stages"] == ["Plan (production)", "Provision (production)", "Wait healthy (production)",
                                   "Rewrite rules (production)", "Approval (production)", "Promote (production)"]
     assert promoted["result"]["blue"]["version"] == "2.0.0" and promoted["build"] == "SUCCESS"
+    # the build's report: the real runner's page, archived, linked from the description
+    page = ".kie-bluegreen/report-production-kieBlueGreenDeploy.html"
+    assert list(promoted["artifacts"]) == [page]
+    assert promoted["artifacts"][page]["approval"] is True
+    assert promoted["artifacts"][page]["diagrams"] >= 1 + 2 * 3  # now; before/after provision, route, promote
+    assert promoted["description"].endswith(f"production: report https://jenkins.example.com/job/app/42/artifact/{page}")
 
     assert rolled_back["commands"][-2:] == ["status", "rollback"]
     assert rolled_back["build"] == "ABORTED" and "rolled back by bob" in rolled_back["failure"]
 
+    assert list(rolled_back["artifacts"]) == [page]
     assert nothing["commands"] == ["promote"]
     assert "exit code 3 (refused by the current state): nothing to promote" in nothing["failure"]
 

@@ -9,10 +9,16 @@ FAST = SandboxSettings(boot=BootSettings(boot_delay=0.5), health_interval=0.1, p
                        deregistration_delay=1)
 
 
-def test_story_under_traffic_has_no_failed_request_and_the_expected_versions(capsys):
-    ok, steps, traffic = demo.run(settings=FAST, rate=40)
+def test_story_under_traffic_has_no_failed_request_and_the_expected_versions(capsys, tmp_path):
+    ok, steps, traffic = demo.run(settings=FAST, rate=40, pages=str(tmp_path / "pages"))
     out = capsys.readouterr().out
     assert ok, out
+    pages = sorted(path.name for path in (tmp_path / "pages").glob("*.html"))
+    assert pages == ["01-init-version-1.0.0.html", "02-deploy-version-2.0.0-strategy-canary.html", "03-promote.html",
+                     "04-deploy-version-3.0.0-strategy-canary.html", "05-rollback.html", "index.html"]
+    assert f"report pages of every step: {tmp_path / 'pages'}" in out
+    index = (tmp_path / "pages" / "index.html").read_text(encoding="utf-8")
+    assert index.count('<li class="result"') == 5 and "Canary-3" in index
     assert [step["ok"] for step in steps] == [True] * 5
     assert traffic["failed"] == 0 and traffic["requests"] > 500
     clients = traffic["clients"]

@@ -30,10 +30,12 @@ def _command_modules():
     # Imported here so `--help` of one command does not pay for importing every other one.
     from . import commands, demo, security_commands
     from .jenkins import cli as jenkins_cli
+    from .notify import command as notify
+    from .pictures import command as report
     from .probe import command as probe
     from .sandbox import command as sandbox
 
-    return [commands, demo, jenkins_cli, probe, sandbox, security_commands]
+    return [commands, demo, jenkins_cli, notify, probe, report, sandbox, security_commands]
 
 
 class _UsageError(Exception):
@@ -53,6 +55,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 GLOBAL_OPTIONS_TITLE = "global options (before or after the command)"
+OUTPUTS = ("text", "json", "html", "mermaid")
+PICTURE_OUTPUTS = ("html", "mermaid")  # drawn from a fleet command's result (commands marked pictures=True)
 PROGRAM_VERSION_OPTIONS = ("-V", "--program-version")
 MISPLACED_VERSION = ("--version names the release and goes after the command, e.g. kie-bluegreen deploy --version 2.0.0;"
                      " the program's own version is kie-bluegreen -V (or: kie-bluegreen version)")
@@ -72,7 +76,9 @@ def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     if "--stage" not in known:
         group.add_argument("--stage", default=default(None), help="stage of the configuration; optional when the file has only one")
     if "--output" not in known:
-        group.add_argument("--output", choices=("text", "json"), default=default("text"), help="result format on stdout (default: text)")
+        group.add_argument("--output", choices=OUTPUTS, default=default("text"),
+                           help="result format on stdout (default: text); html (a self-contained page with a picture of"
+                                " the routing) and mermaid (the picture as Mermaid text) for the fleet commands")
     if "--verbose" not in known:
         group.add_argument("--verbose", action="store_true", default=default(False), help="debug logs on stderr")
 
@@ -128,7 +134,9 @@ def _version_command(args) -> CommandResult:
     return CommandResult(data=data, text=f"kie-bluegreen {__version__}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, on_result=None) -> int:
+    """Run one command line; `on_result(CommandResult)` (the demo's pages) sees the result before
+    it is printed."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -142,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command is None:
             parser.error("the following arguments are required: COMMAND")
+        if args.output in PICTURE_OUTPUTS and not getattr(args, "pictures", False):
+            parser.error(f"--output {args.output}: only the fleet commands (status, init, plan, deploy, promote,"
+                         " rollback, cleanup, phase ...) draw the routing; `kie-bluegreen report RESULT.json` turns"
+                         " saved results into the page")
     except _UsageError as exc:
         return _usage_error(exc, argv)
     log.setup(args.verbose)
@@ -162,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         print(redact(f"kie-bluegreen: internal error: {type(exc).__name__}: {exc}"
                      + ("" if args.verbose else " (run with --verbose for details)")), file=sys.stderr)
         return 1
+    if on_result is not None:
+        on_result(result)
     _print(result, args.output, redact)
     return result.exit_code
 
@@ -194,7 +208,10 @@ def _print(result: CommandResult, output: str, redact: secrets.Redactor) -> None
     if result.error:  # one line per problem (a configuration can have several), each prefixed
         for line in str(result.error).splitlines() or [""]:
             print(redact(f"kie-bluegreen: {line}"), file=sys.stderr)
-    if output == "json":
+    if output in PICTURE_OUTPUTS:
+        from .pictures.command import rendered
+        print(redact(rendered(redact.data(result.data), output)), end="")
+    elif output == "json":
         print(json.dumps(redact.data(result.data), indent=2, sort_keys=False, default=lambda value: redact(str(value))))
     elif result.text:
         print(redact(result.text))

@@ -15,7 +15,8 @@ STRATEGIES = ("canary", "all-at-once", "weighted")
 def register(subparsers) -> None:
     def command(name: str, help_text: str, run, *, parent=subparsers, full_name: str | None = None):
         parser = parent.add_parser(name, help=help_text, description=help_text)
-        parser.set_defaults(handler=lambda args: _run(args, full_name or name, run), command_name=full_name or name)
+        parser.set_defaults(handler=lambda args: _run(args, full_name or name, run), command_name=full_name or name,
+                            pictures=True)  # --output html|mermaid draw their result
         return parser
 
     parser = command("init", "adopt the listener's current default group as generation 1 and create the"

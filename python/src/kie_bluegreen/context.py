@@ -15,7 +15,7 @@ from .clock import Clock
 from .config import StageConfig
 from .journal import Journal
 from .kie import KieClient
-from .model import TAG_APP, TAG_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE, Release, Role
+from .model import TAG_APP, TAG_CONTAINER, TAG_GENERATION, TAG_RELEASE, TAG_ROLE, TAG_STAGE, Release, Role
 
 
 @dataclass
@@ -38,17 +38,21 @@ class Context:
             self.kie = KieClient.from_environment(timeout=self.config.kie.timeout)
         if self.journal is None:
             self.journal = Journal()
+        from .notify.notifier import Notifier  # notify builds on the adapters above
+        self.notifier = Notifier(self)
 
     @classmethod
     def for_config(cls, config: StageConfig, clock: Clock | None = None) -> "Context":
         return cls(config, AwsApi(clients(config.region)), clock or Clock())
 
     def tags(self, generation: int, release: Release, role: Role) -> dict[str, str]:
-        """The tags that say what one generation is (app, stage, generation, release, role)."""
+        """The tags that say what one generation is (app, stage, generation, release, the KIE
+        container id its servers deploy, role)."""
         return {
             TAG_APP: self.config.app,
             TAG_STAGE: self.config.stage,
             TAG_GENERATION: str(generation),
             TAG_RELEASE: str(release),
+            TAG_CONTAINER: self.config.container_id(release.version),
             TAG_ROLE: role.value,
         }

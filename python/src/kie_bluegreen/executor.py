@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import log
+from . import log, notify
 from .aws.alb import ListenerView
 from .context import Context
 from .journal import Entry, Journal
@@ -90,6 +90,7 @@ def execute(ctx: Context, plan: Plan, state: FleetState) -> Journal:
               versions={group.asg_name: group.version for group in state.groups},
               owners={group.target_group_arn: group.asg_name for group in state.groups if group.target_group_arn})
     journal = ctx.journal
+    journal.before = journal.before or state
     for step in plan.steps:
         entry = Entry(step)
         journal.entries.append(entry)
@@ -97,4 +98,5 @@ def execute(ctx: Context, plan: Plan, state: FleetState) -> Journal:
         for change in STEP_ACTIONS[type(step)](run, step) or []:
             _log.info("  %s", change)
             entry.changes.append(change)
+        notify.after_step(run, plan, step)
     return journal

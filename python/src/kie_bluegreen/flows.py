@@ -9,10 +9,10 @@ single phases refuse exactly what the whole flows refuse, before any write.
 
 from __future__ import annotations
 
-from . import executor, log, planner, preflight, state as fleet
+from . import executor, log, notify, planner, preflight, state as fleet
 from .context import Context
 from .analysis import AnalysisFailed
-from .errors import ConfigError, DeploymentFailed, KieBlueGreenError
+from .errors import AwsError, ConfigError, DeploymentFailed, KieBlueGreenError
 from .journal import Journal
 from .phases.wait_healthy import WaitTimeout
 from .planner import Request
@@ -36,9 +36,11 @@ def _execute(ctx: Context, command: str, request: Request, phase: str | None = N
     try:
         executor.execute(ctx, pre.plan, pre.state)
     except WaitTimeout as exc:
-        raise _wait_failed(ctx, request, exc, keep_failed) from None
+        raise notify.failed(ctx, _wait_failed(ctx, request, exc, keep_failed)) from None
     except AnalysisFailed as exc:
-        raise _roll_back_automatically(ctx, exc) from None
+        raise notify.failed(ctx, _roll_back_automatically(ctx, exc)) from None
+    except (DeploymentFailed, AwsError) as exc:  # a refusal (exit 3) changed nothing worth a notification
+        raise notify.failed(ctx, exc)
     return _finish(ctx, command, pre.plan.message)
 
 

@@ -40,6 +40,7 @@ DEPENDENT_ACTIONS = {
     "ssm:GetParameters": "autoscaling:CreateAutoScalingGroup when the launch template's AMI is resolve:ssm:<parameter>",
 }
 PLACEHOLDER_AUTOSCALING_ROLE = "AUTOSCALING_ROLE"
+PLACEHOLDER_TOPIC = "TOPIC_NAME"
 PLACEHOLDER_SSM_PARAMETER = "AMI_PARAMETER"
 
 READ_ACTIONS = (
@@ -85,6 +86,7 @@ class Scope:
     kie_verify: bool = True  # reads instance addresses (ec2:DescribeInstances)
     single_group: bool = True  # reads each server's release tag (ec2:DescribeInstances)
     user_data: bool = True  # writes launch template versions (ec2:CreateLaunchTemplateVersion)
+    sns_topics: tuple[str, ...] = ()  # topic ARNs notifications are published to (sns:Publish)
 
     @classmethod
     def of(cls, config: StageConfig, instance_role: str | None = PLACEHOLDER_ROLE,
@@ -103,6 +105,7 @@ class Scope:
             ssm_parameters=tuple(_parameter(name) for name in ssm_parameters),
             kie_verify=config.kie.verify, user_data=config.launch_template.user_data is not None,
             single_group=config.topology == "single-group",
+            sns_topics=tuple(entry.sns for entry in config.notify if entry.sns),
         )
 
     @classmethod
@@ -114,6 +117,7 @@ class Scope:
             app="APP", stage="STAGE", instance_role=f"arn:aws:iam::ACCOUNT_ID:role/{PLACEHOLDER_ROLE}",
             autoscaling_roles=(f"arn:aws:iam::ACCOUNT_ID:role/{PLACEHOLDER_AUTOSCALING_ROLE}",),
             ssm_parameters=(PLACEHOLDER_SSM_PARAMETER,),
+            sns_topics=(f"arn:aws:sns:REGION:ACCOUNT_ID:{PLACEHOLDER_TOPIC}",),
         )
 
     def arn(self, service: str, resource: str, region: bool = True) -> str:
@@ -222,6 +226,9 @@ def _statements(s: Scope) -> list[dict | None]:
                [s.arn("ssm", f"parameter/{name.lstrip('/')}") for name in s.ssm_parameters], region)
         if s.ssm_parameters else None,
         _allow("NewLaunchTemplateVersions", ["ec2:CreateLaunchTemplateVersion"], template, region) if s.user_data else None,
+        # sns:Publish supports the topic as its resource (Service Authorization Reference, "Actions,
+        # resources, and condition keys for Amazon SNS").
+        _allow("PublishNotifications", ["sns:Publish"], list(s.sns_topics), region) if s.sns_topics else None,
     ]
 
 

@@ -21,6 +21,8 @@ class Journal:
     """What a command did: every step it ran, and the changes each one made."""
 
     entries: list = field(default_factory=list)
+    before: object = None  # the FleetState the first execution started from (the report's "before" picture)
+    notifications: list = field(default_factory=list)  # notify.delivery.Delivery, in the order sent
 
     @property
     def changes(self) -> list[str]:

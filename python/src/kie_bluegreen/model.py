@@ -20,6 +20,9 @@ TAG_STAGE = TAG_PREFIX + "stage"
 TAG_GENERATION = TAG_PREFIX + "generation"
 TAG_RELEASE = TAG_PREFIX + "release"
 TAG_ROLE = TAG_PREFIX + "role"
+# The KIE container id the generation's servers deploy (container.id with {version} filled in),
+# propagated to the servers like the release: user data reads both.
+TAG_CONTAINER = TAG_PREFIX + "container"
 # "min,max,desired" of a group scaled to zero, so a rollback can bring it back.
 TAG_CAPACITY = TAG_PREFIX + "capacity"
 # When a group stopped receiving traffic (epoch seconds): retire waits the deregistration delay

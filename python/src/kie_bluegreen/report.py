@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import KieBlueGreenError
+from .aws.alb import action_target
+from .errors import ConfigError, KieBlueGreenError
 
 
 @dataclass
@@ -53,6 +54,8 @@ class CommandResult:
             "changes": [],
             "steps": [],
             "listener_arn": None,
+            "notifications": [],
+            "warnings": [],
         }
         text = details.pop("text", "")
         data.update(details)
@@ -60,8 +63,12 @@ class CommandResult:
 
 
 def fleet_data(command: str, config, state, journal=None, message: str | None = None) -> dict:
-    """The JSON object every fleet command prints, also on failure (with what was changed)."""
+    """The JSON object every fleet command prints, also on failure (with what was changed).
+    Besides the groups and the routing it carries what a picture of the listener needs (the
+    header rules and other teams' rules), the picture before the command when it changed
+    something (`before`), and the notifications it sent."""
     names = state.names() if state is not None else {}
+    notifications = list(journal.notifications) if journal is not None else []
     data = {
         "command": command,
         "app": config.app,
@@ -74,17 +81,76 @@ def fleet_data(command: str, config, state, journal=None, message: str | None = 
         "changes": list(journal.changes) if journal is not None else [],
         "steps": [step.as_dict(names) for step in journal.steps] if journal is not None else [],
         "listener_arn": config.listener_arn,
+        "listener": None,
+        "notifications": [outcome.as_dict() for outcome in notifications],
+        "warnings": [outcome.warning for outcome in notifications if not outcome.delivered],
     }
     if state is not None:
-        green = state.green
-        data.update({
-            "blue": state.blue.summary() if state.blue else None,
-            "green": green.summary() if green else None,
-            "standby": [group.summary() for group in state.standby],
-            "retired": [group.summary() for group in state.retired],
-            "routing": state.routing.as_dict(),
-        })
+        data.update(picture(state, config))
+    before = getattr(journal, "before", None)
+    if before is not None and journal.changes:
+        data["before"] = picture(before, config)
     return data
+
+
+def picture(state, config) -> dict:
+    """Where the traffic goes and what each group is: the fields a diagram of the listener is
+    drawn from (`kie-bluegreen report`, `--output html|mermaid`)."""
+    green = state.green
+    return {
+        "blue": _summary(state.blue, config),
+        "green": _summary(green, config),
+        "standby": [_summary(group, config) for group in state.standby],
+        "retired": [_summary(group, config) for group in state.retired],
+        "routing": state.routing.as_dict(),
+        "listener": _listener(state, config),
+    }
+
+
+def _summary(group, config) -> dict | None:
+    if group is None:
+        return None
+    summary = group.summary()
+    try:
+        summary["container_id"] = config.container_id(group.version)
+    except ConfigError:  # a version the template cannot carry (only for a group adopted by hand)
+        summary["container_id"] = None
+    return summary
+
+
+def _listener(state, config) -> dict:
+    """Our header rules (header, values, priorities) and every other rule on the listener, in
+    the order the load balancer evaluates them."""
+    routing = config.routing
+    ours = state.listener.ours
+    arns = {rule.arn for rule in ours.values()}
+    return {
+        "header": routing.header,
+        "values": {"blue": routing.blue_value, "green": routing.green_value},
+        "priorities": {route: ours[route].priority if route in ours else getattr(routing, f"{route}_priority")
+                       for route in ("blue", "green")},
+        "other_rules": [
+            {"priority": int(rule["Priority"]), "conditions": [_condition(c) for c in rule.get("Conditions", [])],
+             "target": action_target(rule.get("Actions", []))}
+            for rule in sorted(state.listener.rules, key=lambda r: int(r["Priority"])) if rule["RuleArn"] not in arns
+        ],
+    }
+
+
+def _condition(condition: dict) -> str:
+    """'path-pattern /billing/*', 'http-header x-team=a,b': one rule condition in words."""
+    field = condition.get("Field", "?")
+    configs = {"http-header": "HttpHeaderConfig", "path-pattern": "PathPatternConfig", "host-header": "HostHeaderConfig",
+               "http-request-method": "HttpRequestMethodConfig", "source-ip": "SourceIpConfig",
+               "query-string": "QueryStringConfig"}
+    detail = condition.get(configs.get(field, ""), {}) or {}
+    if field == "query-string":
+        values = [f"{pair.get('Key') or ''}={pair.get('Value')}" for pair in detail.get("Values", [])]
+    else:
+        values = detail.get("Values") or condition.get("Values") or []
+    if field == "http-header":
+        return f"{field} {detail.get('HttpHeaderName', '?')}={','.join(values)}"
+    return f"{field} {','.join(values)}"
 
 
 def fleet_result(command: str, config, state, journal=None, message: str | None = None, plan=None,
@@ -114,6 +180,9 @@ def render_text(command: str, config, state, data: dict, plan=None, pending=None
     if data["changes"]:
         lines.append("changes:")
         lines += [f"  - {change}" for change in data["changes"]]
+    if data.get("warnings"):
+        lines.append("warnings:")
+        lines += [f"  - {warning}" for warning in data["warnings"]]
     if pending is not None and pending.steps:
         lines.append("unfinished (the next command finishes it; `kie-bluegreen phase retire` does only that):")
         lines += [f"  - {step.describe(names)}" for step in pending.steps]

@@ -8,7 +8,9 @@ line (there is no option for them).
 
 Everything the runner prints passes through a Redactor built from the same sources, plus the AWS
 secret key and session token: log lines (also with --verbose), the result text, the JSON object
-and error messages.
+and error messages. Secrets the runner only learns while a command runs (webhook URLs, from the
+configuration or from an environment variable or file) are added with `learn`: every Redactor
+masks them from then on, also one built before.
 """
 
 from __future__ import annotations
@@ -65,25 +67,49 @@ def kie_credentials(environ: Mapping[str, str] | None = None) -> KieCredentials:
 
 def read_password_file(path: str) -> str:
     """The password in a file (one trailing newline dropped, as `echo` and editors add one)."""
+    return read_secret_file(path, PASSWORD_FILE_VARIABLE, "the password")
+
+
+def read_secret_file(path: str, variable: str, what: str = "the secret") -> str:
+    """The secret in the file a variable names (a Jenkins `file` credentials binding), one
+    trailing newline dropped. Messages name the variable and the path, never the content."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_PASSWORD_FILE_BYTES + 1)
     except OSError as exc:
-        raise ConfigError(f"{PASSWORD_FILE_VARIABLE}: cannot read {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"{variable}: cannot read {path}: {exc.strerror or exc}") from None
     if len(data) > MAX_PASSWORD_FILE_BYTES:
-        raise ConfigError(f"{PASSWORD_FILE_VARIABLE}: {path} is larger than {MAX_PASSWORD_FILE_BYTES} bytes;"
-                          " it should hold only the password")
+        raise ConfigError(f"{variable}: {path} is larger than {MAX_PASSWORD_FILE_BYTES} bytes;"
+                          f" it should hold only {what}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"{PASSWORD_FILE_VARIABLE}: {path} is not UTF-8 text") from None
+        raise ConfigError(f"{variable}: {path} is not UTF-8 text") from None
     for ending in ("\r\n", "\n"):
         if text.endswith(ending):
             text = text[: -len(ending)]
             break
     if not text:
-        raise ConfigError(f"{PASSWORD_FILE_VARIABLE}: {path} is empty")
+        raise ConfigError(f"{variable}: {path} is empty")
     return text
+
+
+# Secrets learnt while the process runs (see `learn`), in every form a Redactor masks.
+_learnt: list[str] = []
+
+
+def learn(secret: str | None) -> None:
+    """From now on every Redactor masks this secret too (a webhook URL read from the
+    configuration, an environment variable or a file)."""
+    if secret and len(secret) >= MIN_REDACTED_LENGTH:
+        forms = set(_learnt) | _forms(secret)
+        _learnt[:] = sorted(forms, key=len, reverse=True)
+
+
+def _forms(secret: str) -> set[str]:
+    """The secret as it may appear in output: as is, URL-encoded, form-encoded."""
+    forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
+    return {form for form in forms if len(form) >= MIN_REDACTED_LENGTH}
 
 
 class Redactor:
@@ -93,9 +119,9 @@ class Redactor:
         forms = set()
         for secret in secrets:
             if secret and len(secret) >= MIN_REDACTED_LENGTH:
-                forms.update({secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)})
+                forms.update(_forms(secret))
         # Longest first, so a secret containing another one is masked whole.
-        self.forms = sorted((form for form in forms if len(form) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
+        self.forms = sorted(forms, key=len, reverse=True)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "Redactor":
@@ -115,7 +141,10 @@ class Redactor:
         return cls(secrets)
 
     def __call__(self, text: str) -> str:
-        for form in self.forms:
+        forms = self.forms
+        if _learnt:  # longest first across both lists, so a longer secret is masked whole
+            forms = sorted(set(forms) | set(_learnt), key=len, reverse=True)
+        for form in forms:
             text = text.replace(form, MASK)
         return text
 

@@ -25,10 +25,27 @@ Closure realRunner = { String command, Map env ->
     [exit: exit, json: out.toString().trim() ? new JsonSlurperClassic().parseText(out.toString()) : null]
 }
 
+/** The runner's `report` command, made real: the timeline the step wrote, the page it makes. */
+Closure realReporter = { Map files, Map env ->
+    File timeline = new File(workdir, env.KIE_BG_REPORT_JSON)
+    timeline.parentFile.mkdirs()
+    timeline.text = files[env.KIE_BG_REPORT_JSON]
+    List argv = [env.KIE_BG_RUNNER, 'report', env.KIE_BG_REPORT_JSON, '--page', env.KIE_BG_REPORT]
+    Process process = new ProcessBuilder(argv as List<String>).directory(workdir).redirectErrorStream(true).start()
+    process.inputStream.text
+    int exit = process.waitFor()
+    File page = new File(workdir, env.KIE_BG_REPORT)
+    if (exit == 0) {
+        files[env.KIE_BG_REPORT] = page.text
+    }
+    exit
+}
+
 List report = []
 def play = { String name, Closure person, String step, Map parameters ->
     PipelineHarness h = new PipelineHarness()
     h.runner = realRunner
+    h.reporter = realReporter
     h.person = person
     Map entry = [name: name]
     try {
@@ -40,6 +57,10 @@ def play = { String name, Closure person, String step, Map parameters ->
     entry.commands = h.runnerCommands()
     entry.stages = h.stages()
     entry.build = h.result
+    entry.description = h.currentBuild.description
+    entry.artifacts = h.artifacts.collectEntries { path, text ->
+        [(path): [diagrams: text.count('class="listener-diagram"'), approval: text.contains('answered by')]]
+    }
     report << entry
 }
 

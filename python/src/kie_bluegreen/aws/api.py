@@ -13,7 +13,8 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from ..errors import AwsError
 from .session import Clients
 
-IAM_PREFIX = {"elbv2": "elasticloadbalancing", "autoscaling": "autoscaling", "ec2": "ec2", "cloudwatch": "cloudwatch"}
+IAM_PREFIX = {"elbv2": "elasticloadbalancing", "autoscaling": "autoscaling", "ec2": "ec2", "cloudwatch": "cloudwatch",
+              "sns": "sns"}
 
 # Error codes worth trying again: throttling (if botocore's own retries ran out), and the
 # "busy" answers of Auto Scaling and ELB that clear by themselves.

@@ -18,9 +18,9 @@ from ..aws import asg_settings
 from ..aws.asg import AsgView
 from ..context import Context
 from ..errors import ConfigError
-from ..model import (TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_LAST_GENERATION, TAG_RELEASE,
-                     TAG_LEAVING, TAG_PREVIOUS_RELEASE, TAG_ROLE, TAG_STAGE, TAG_UNROUTED_AT, Capacity, Release,
-                     Role)
+from ..model import (TAG_APP, TAG_CAPACITY, TAG_CONTAINER, TAG_COPIED_FROM, TAG_GENERATION, TAG_LAST_GENERATION,
+                     TAG_LEAVING, TAG_PREVIOUS_RELEASE, TAG_RELEASE, TAG_ROLE, TAG_STAGE, TAG_UNROUTED_AT, Capacity,
+                     Release, Role)
 from ..steps import (Adopt, AdoptSpare, CopySettings, CreateGroup, CreatePairGroup, CreateTargetGroup, DetachTargetGroup,
                      EmptyGroup,
                      MarkGeneration, Repoint, ScaleUp, new_target_group)
@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from ..executor import Run
 
 _log = log.get("provision")
-# Tags the instances inherit, so a server (and its user data) knows its release.
-PROPAGATED_TAGS = {TAG_APP, TAG_STAGE, TAG_GENERATION, TAG_RELEASE}
+# Tags the instances inherit, so a server (and its user data) knows its release and the KIE
+# container id to deploy it under.
+PROPAGATED_TAGS = {TAG_APP, TAG_STAGE, TAG_GENERATION, TAG_RELEASE, TAG_CONTAINER}
 USER_DATA_TOKEN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
@@ -260,7 +261,7 @@ def user_data_for(ctx: Context, live, generation: int, release: Release) -> str 
         return render_user_data(handle.read(), {
             "app": ctx.config.app, "stage": ctx.config.stage, "generation": str(generation),
             "release": str(release), "group_id": release.group_id, "artifact_id": release.artifact_id,
-            "version": release.version, "container_id": ctx.config.container.id,
+            "version": release.version, "container_id": ctx.config.container_id(release.version),
         }, path)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from .. import log, retry
 from ..context import Context
 from ..errors import DeploymentFailed
+from ..model import TAG_CONTAINER
 from ..steps import WaitReady
 
 if TYPE_CHECKING:
@@ -85,13 +86,18 @@ def check(ctx: Context, asg_name: str, target_group: str, version: str, verified
             healthy.append(instance.id)
     readiness.missing = max(0, asg.capacity.desired - len(asg.instances))
     if ctx.config.kie.verify:
-        healthy = _verify_kie(ctx, version, healthy, readiness, verified)
+        # The id the group's servers were launched to deploy (its propagated tag); container.id
+        # with the version filled in for a group launched before the tag existed.
+        container_id = asg.tags.get(TAG_CONTAINER) or ctx.config.container_id(version)
+        healthy = _verify_kie(ctx, version, container_id, healthy, readiness, verified)
     readiness.ready = healthy
     return readiness
 
 
-def _verify_kie(ctx: Context, version: str, healthy: list, readiness: Readiness, verified: set) -> list:
-    """Ask each healthy server's KIE API for the container; remember the ones that passed."""
+def _verify_kie(ctx: Context, version: str, container_id: str, healthy: list, readiness: Readiness,
+                verified: set) -> list:
+    """Ask each healthy server's KIE API for the container `container_id` (it carries the version
+    when container.id is a template) at `version`; remember the ones that passed."""
     to_check = [instance for instance in healthy if instance not in verified]
     addresses = ctx.ec2.addresses(to_check)
     kie = ctx.config.kie
@@ -99,7 +105,7 @@ def _verify_kie(ctx: Context, version: str, healthy: list, readiness: Readiness,
     def ask(instance: str):
         url = kie.url.format(**addresses.get(instance, {"instance_id": instance, "private_ip": "",
                                                           "public_ip": "", "private_dns": ""}))
-        return instance, ctx.kie.check_container(url, ctx.config.container.id, version)
+        return instance, ctx.kie.check_container(url, container_id, version)
 
     with ThreadPoolExecutor(max_workers=min(16, max(1, len(to_check)))) as pool:
         for instance, answer in pool.map(ask, to_check):

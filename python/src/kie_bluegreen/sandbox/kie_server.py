@@ -2,7 +2,10 @@
 
 An instance's server is reached at `<front>/instances/<instance-id>/kie-server/services/rest/server`
 (the runner's `kie.url` template in the sandbox config points there). It serves the release the
-instance was launched with, read from its propagated `kie-bluegreen:release` tag.
+instance was launched with, read from its propagated `kie-bluegreen:release` tag, under the
+container id of its `kie-bluegreen:container` tag (a versioned id like `app-2.0.0` when
+container.id is a template; `BootSettings.container_id` for servers launched without the tag),
+as the shipped user data does.
 
 Boot, as a real KIE Server does it: the JVM starts (nothing listens: the connection is closed
 without an answer), then the server listens and deploys the container (`/readycheck` 503,
@@ -37,7 +40,7 @@ class BootSettings:
     listen_fraction: float = 0.5  # part of the boot during which nothing listens yet
     never_ready: frozenset[str] = frozenset()  # versions whose container never starts
     request_latency: float = 0.002  # service time of one KIE call, seconds
-    container_id: str = "app"
+    container_id: str = "app"  # for servers launched without a kie-bluegreen:container tag
 
 
 @dataclass
@@ -47,6 +50,11 @@ class KieServer:
     launched_at: float
     settings: BootSettings
     stopped: threading.Event = field(default_factory=threading.Event)
+    container_id: str | None = None  # the id it deploys its release under; None: settings.container_id
+
+    @property
+    def container(self) -> str:
+        return self.container_id or self.settings.container_id
 
     def phase(self, now: float) -> str:
         """booting (not listening), starting (listening, container CREATING), ready or failed."""
@@ -82,7 +90,8 @@ class Fleet:
                         LOG.warning("instance %s: tag %s=%r is not group:artifact:version; no KIE server started",
                                     instance_id, moto_state.RELEASE_TAG, view.release)
                         continue
-                    self._servers[instance_id] = KieServer(instance_id, release, now, self.settings)
+                    self._servers[instance_id] = KieServer(instance_id, release, now, self.settings,
+                                                           container_id=view.container)
             for instance_id in set(self._servers) - set(running):  # terminated or stopped
                 self._servers.pop(instance_id).stopped.set()
 
@@ -100,9 +109,9 @@ def container_body(server: KieServer, status: str) -> dict:
                "version": server.release.version}
     return {
         "type": "SUCCESS",
-        "msg": f"Info for container {server.settings.container_id}",
+        "msg": f"Info for container {server.container}",
         "result": {"kie-container": {
-            "container-id": server.settings.container_id,
+            "container-id": server.container,
             "release-id": release,
             "resolved-release-id": release,
             "status": status,
@@ -154,7 +163,7 @@ def respond(server: KieServer, method: str, rest: str, query: str, body: bytes) 
     """The KIE Server REST answer of one server in its current phase."""
     phase = server.phase(time.monotonic())
     container_status = {"starting": "CREATING", "failed": "FAILED", "ready": "STARTED"}[phase]
-    container = server.settings.container_id
+    container = server.container
     if method == "GET" and rest == "/readycheck":
         return (200, "OK") if phase == "ready" else (503, "KIE Server is not ready")
     if method == "GET" and rest == "/healthcheck":

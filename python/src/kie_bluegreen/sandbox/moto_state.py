@@ -19,6 +19,7 @@ from .aws_model import actions
 from .moto_server import ACCOUNT_ID
 
 RELEASE_TAG = "kie-bluegreen:release"
+CONTAINER_TAG = "kie-bluegreen:container"
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class InstanceView:
     state: str  # pending, running, stopped, terminated ...
     private_ip: str
     release: str | None  # the propagated kie-bluegreen:release tag, group:artifact:version
+    container: str | None  # the propagated kie-bluegreen:container tag: the KIE container id to deploy
     lifecycle: str | None  # the Auto Scaling lifecycle state (InService, Standby, Terminating) or None
     zone: str | None = None  # Availability Zone
 
@@ -89,6 +91,7 @@ def instances(region: str, account: str = ACCOUNT_ID) -> list[InstanceView]:
                 state=instance.state,
                 private_ip=instance.private_ip,
                 release=tags_by_instance.get(instance.id, {}).get(RELEASE_TAG),
+                container=tags_by_instance.get(instance.id, {}).get(CONTAINER_TAG),
                 lifecycle=lifecycle.get(instance.id),
                 zone=instance.placement.zone,
             )
