@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Mapping
 from .. import log
 from ..aws.sns import Sns
 from ..model import FIXED_404, Routing
-from ..steps import CreateGroup, Record, Repoint, Route, Shift, Step, WaitReady
+from ..steps import CreateGroup, Record, Repoint, Shift, Step, WaitReady
 from . import events as catalogue
 from .delivery import Delivery, deliver
 from .events import Event
