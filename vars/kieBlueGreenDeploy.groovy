@@ -1,41 +1,53 @@
 // kieBlueGreenDeploy: deploys a new version of the KIE container next to the live one and
 // switches the ALB listener rules to it, one pipeline stage per runner phase; for a canary,
-// waits for a person to promote or roll back. Help: kieBlueGreenDeploy.txt.
+// waits for a person to promote or roll back; for weighted steps, moves the default route to it
+// step by step (kieRunnerWeighted). Help: kieBlueGreenDeploy.txt.
 //
 // Milestones: two on every path on which the step returns, both passed under the stage's lock
 // right before the runner changes AWS ("deploy <version>" after the plan, "decision on
-// <version>" before promote or rollback). An older build is therefore cancelled only while it
-// waits (for the lock or at the gate) or at one of its own milestones, never inside a runner
-// call, and later steps keep the same milestone ordinals whatever path this one took.
+// <version>" before promote or rollback, or before the first weighted step). An older build is
+// therefore cancelled only while it waits (for the lock, at a gate or a hold) or at one of its
+// own milestones, never inside a runner call, and later steps keep the same milestone ordinals
+// whatever path this one took.
 import groovy.transform.Field
 import kiebluegreen.Gate
 import kiebluegreen.Interruptions
+import kiebluegreen.Weighted
 
 @Field final Map DEFAULTS = [
-    version    : null,
-    strategy   : 'canary',
-    approval   : [submitter: null, timeout: 60],
-    autoPromote: false,
-    onTimeout  : 'rollback',
-    smokeTest  : null,
+    version     : null,
+    strategy    : 'canary',
+    approval    : [submitter: null, timeout: 60],
+    autoPromote : false,
+    onTimeout   : 'rollback',
+    smokeTest   : null,
+    steps       : null,
+    stepPause   : null,
+    stepApproval: false,
 ]
 
 Map call(Map config = [:]) {
     Map cfg = kieRunner.settings('kieBlueGreenDeploy', DEFAULTS, config, ['stage', 'version'])
     return kieRunner.guarded(cfg) {
         Map rolledOut = rollOut(cfg)
+        if (rolledOut.weighted) {
+            return kieRunnerWeighted.finish(cfg, rolledOut.weighted)
+        }
         rolledOut.atGate ? atGate(cfg) : rolledOut.result
     }
 }
 
 /** Plan, then the phases, under the lock on an agent; promote or retire too when no person is
- *  asked. Returns [result: the last runner result, atGate: whether a person decides next]. */
+ *  asked; the first weighted step. Returns [result: the last runner result, atGate: whether a
+ *  person decides next, weighted: the weighted rollout to go on with]. */
 Map rollOut(Map cfg) {
     Map result
+    Map weighted = null
     boolean gate = false
     String version = cfg.version
     kieRunner.withRunner(cfg) {
-        result = kieRunner.phase(cfg, 'Plan', 'plan')
+        Map plan = planned(cfg)
+        result = plan
         kieRunner.passMilestone(cfg, "deploy ${version}")
         if (result.result == 'unchanged') {
             kieRunner.passMilestone(cfg, "decision on ${version}")
@@ -44,11 +56,19 @@ Map rollOut(Map cfg) {
         }
         kieRunner.phase(cfg, 'Provision', 'provision')
         kieRunner.phase(cfg, 'Wait healthy', 'wait')
-        result = kieRunner.phase(cfg, 'Rewrite rules', 'route')
+        if (cfg.strategy != 'weighted') {
+            result = kieRunner.phase(cfg, 'Rewrite rules', 'route')
+        } else if (Weighted.routesTesters(plan)) {
+            result = kieRunner.phase(cfg, 'Rewrite rules', 'routeTesters')
+        } else {
+            echo("${cfg.step}: the green header of ${cfg.stage} already reaches ${version}")
+        }
         if (cfg.smokeTest) {
             smokeTest(cfg)
         }
-        if (cfg.strategy == 'all-at-once') {
+        if (cfg.strategy == 'weighted') {
+            weighted = kieRunnerWeighted.begin(cfg, plan)
+        } else if (cfg.strategy == 'all-at-once') {
             kieRunner.passMilestone(cfg, "decision on ${version}")
             result = kieRunner.phase(cfg, 'Retire', 'retire')
             kieRunner.describe(cfg, "${version} deployed all at once")
@@ -63,7 +83,35 @@ Map rollOut(Map cfg) {
             gate = true
         }
     }
-    return [result: result, atGate: gate]
+    return [result: result, atGate: gate, weighted: weighted]
+}
+
+/** The stage Plan: what the runner will do. A configuration error (exit 2) changed nothing and
+ *  says what to change. */
+Map planned(Map cfg) {
+    Map result
+    String label = kieRunner.stageName(cfg, 'Plan')
+    stage(label) {
+        Map call = kieRunner.attempt(cfg, 'plan', label)
+        if (call.failure && call.code == 2) {
+            error("${call.failure}\n${cfg.step}: nothing was changed. " +
+                  (call.result?.error?.contains('single-group') ? singleGroupAdvice(cfg) :
+                   "Fix the step's parameters or ${cfg.config}, then run the build again."))
+        }
+        if (call.failure) {
+            error(call.failure)
+        }
+        result = call.result
+    }
+    return result
+}
+
+@NonCPS
+String singleGroupAdvice(Map cfg) {
+    return "The stage ${cfg.stage} has topology: single-group: AWS replaces its servers in place (an instance refresh), " +
+           "so it has no second fleet for a canary or weighted steps. Deploy it with strategy: 'all-at-once' (the step's " +
+           "strategy, given to the runner as --strategy, wins over routing.strategy) and set routing.strategy: all-at-once " +
+           "for that stage in ${cfg.config}."
 }
 
 /** The gate, then what its answer or interruption means. Only a person's decision (Promote,

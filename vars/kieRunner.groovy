@@ -47,15 +47,19 @@ import kiebluegreen.RunnerResults
 
 /** Every runner command the steps use. */
 @Field final Map COMMANDS = [
-    plan      : 'plan --version "$KIE_BG_VERSION"',
-    provision : 'phase provision --version "$KIE_BG_VERSION"',
-    wait      : 'phase wait',
-    route     : 'phase route --strategy "$KIE_BG_STRATEGY"',
-    retire    : 'phase retire',
-    promote   : 'promote',
-    rollback  : 'rollback',
-    rollbackTo: 'rollback --generation "$KIE_BG_GENERATION"',
-    status    : 'status',
+    plan        : 'plan --version "$KIE_BG_VERSION" --strategy "$KIE_BG_STRATEGY"',
+    provision   : 'phase provision --version "$KIE_BG_VERSION"',
+    wait        : 'phase wait',
+    route       : 'phase route --strategy "$KIE_BG_STRATEGY"',
+    // weighted: the green header reaches the candidate (testers), the default route does not
+    // move; `phase route --strategy weighted` would run every weighted step in one call
+    routeTesters: 'phase route --strategy canary',
+    shift       : 'phase shift --weight "$KIE_BG_WEIGHT"',
+    retire      : 'phase retire',
+    promote     : 'promote',
+    rollback    : 'rollback',
+    rollbackTo  : 'rollback --generation "$KIE_BG_GENERATION"',
+    status      : 'status',
 ]
 
 /**
@@ -213,6 +217,16 @@ def withSecrets(Map cfg, Closure body) {
  *  as a Map, or fails the build with the runner's message and the meaning of its exit code.
  *  The result joins the step's report, under `label` (the pipeline stage it runs in). */
 Map run(Map cfg, String command, String label = null) {
+    Map call = attempt(cfg, command, label)
+    if (call.failure) {
+        error(call.failure)
+    }
+    return call.result
+}
+
+/** Calls one runner command like run, without failing: [result: its JSON or null, code: its
+ *  exit code, failure: the build's error message, or null when it succeeded]. */
+Map attempt(Map cfg, String command, String label = null) {
     String words = words(command)
     cfg.activity = "kie-bluegreen ${words}".toString()
     def status = sh(script: RUN + COMMANDS[command] + ' >"$KIE_BG_RESULT"', returnStatus: true,
@@ -227,13 +241,10 @@ Map run(Map cfg, String command, String label = null) {
                      BuildReport.note(phase, "kie-bluegreen ${words} exited ${code} without a JSON result".toString()))
     String failure = RunnerResults.failure(cfg.schema, cfg.step, words, code, result)
     cfg.activity = "after kie-bluegreen ${words}".toString()
-    if (failure) {
-        error(failure)
-    }
-    if (result.changes) {
+    if (!failure && result.changes) {
         echo("kie-bluegreen ${words} (${cfg.stage}): ${result.changes.join('; ')}")
     }
-    return result
+    return [result: result, code: code, failure: failure]
 }
 
 /** Runs one runner command as its own pipeline stage, named after the step's stage so that the

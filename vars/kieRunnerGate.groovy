@@ -11,15 +11,18 @@ import kiebluegreen.RunnerResults
  * Asks in the stage "Approval (<stage>)", inside timeout(approval.timeout minutes). Returns
  * [choice: one of choices or null (an answer without a decision), approver: user id or null],
  * or [interruption: Interruptions.classify(e), exception: e] when the wait was cut short.
- * Anything that is not an interruption is thrown as it is.
+ * Anything that is not an interruption is thrown as it is. `where` names another gate of the
+ * step: [name: the stage's name, id: what makes the input's id unique in the build, gate: its
+ * [submitter:, timeout:]] (the weighted steps ask once per step).
  */
-Map ask(Map cfg, String question, List choices) {
+Map ask(Map cfg, String question, List choices, Map where = [:]) {
+    Map gate = where.gate ?: cfg.gate
     Map answer
-    stage(kieRunner.stageName(cfg, 'Approval')) {
+    stage(kieRunner.stageName(cfg, where.name ?: 'Approval')) {
         cfg.activity = 'waiting for approval'
-        Map request = Gate.request(Gate.id(cfg.step, cfg.stage), question, choices, cfg.gate.submitter)
+        Map request = Gate.request(Gate.id(cfg.step, cfg.stage) + (where.id ?: ''), question, choices, gate.submitter)
         try {
-            timeout(time: cfg.gate.timeout, unit: 'MINUTES') {
+            timeout(time: gate.timeout, unit: 'MINUTES') {
                 answer = Gate.answer(input(request), choices)
             }
         } catch (Exception e) {
@@ -64,14 +67,17 @@ Map decide(Map cfg, String name, String command, String question) {
 
 /**
  * The decision on a canary taken at kieBlueGreenDeploy's gate: promote or rollback, under the
- * lock, after the step's second milestone, and only while the canary is still this build's
- * version (someone may have promoted or rolled it back with the jobs meanwhile). Returns the
- * runner's result; when the version is already live (promoted meanwhile), the status.
+ * lock, after the step's second milestone (`milestone` false: a weighted rollout passed it at
+ * its first shift), and only while the canary is still this build's version (someone may have
+ * promoted or rolled it back with the jobs meanwhile). Returns the runner's result; when the
+ * version is already live (promoted meanwhile), the status.
  */
-Map onCanary(Map cfg, String command) {
+Map onCanary(Map cfg, String command, boolean milestone = true) {
     Map result
     kieRunner.withRunner(cfg) {
-        kieRunner.passMilestone(cfg, "decision on ${cfg.version}")
+        if (milestone) {
+            kieRunner.passMilestone(cfg, "decision on ${cfg.version}")
+        }
         String label = kieRunner.stageName(cfg, command == 'promote' ? 'Promote' : 'Roll back')
         stage(label) {
             Map status = kieRunner.run(cfg, 'status', label)
@@ -83,12 +89,18 @@ Map onCanary(Map cfg, String command) {
                 echo("${cfg.step}: ${cfg.version} is already live on ${cfg.stage} (promoted meanwhile), nothing to do")
                 result = status
             } else {
-                error("${cfg.step}: the canary of ${cfg.stage} is no longer ${cfg.version} (green: ${green ?: 'none'}, " +
-                      "blue: ${blue ?: 'none'}): someone promoted or rolled it back meanwhile; nothing was done")
+                error(noLongerCanary(cfg, green, blue))
             }
         }
     }
     return result
+}
+
+/** The error of a decision on a canary that someone else decided meanwhile. */
+@NonCPS
+String noLongerCanary(Map cfg, String green, String blue) {
+    return "${cfg.step}: the canary of ${cfg.stage} is no longer ${cfg.version} (green: ${green ?: 'none'}, " +
+           "blue: ${blue ?: 'none'}): someone promoted or rolled it back meanwhile; nothing was done"
 }
 
 /** The words of a canary left as it is when the gate was left without a decision. */

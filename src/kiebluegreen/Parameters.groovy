@@ -18,6 +18,10 @@ class Parameters implements Serializable {
     /** The ways of getting the runner on an agent: a step takes at most one of them. */
     static final List<String> RUNNER_SOURCES = ['runner', 'runnerWheel', 'runnerIndex', 'runnerRepository']
 
+    /** Parameters of the weighted strategy only, and those of the canary's gate. */
+    static final List<String> WEIGHTED_ONLY = ['steps', 'stepPause', 'stepApproval']
+    static final List<String> CANARY_GATE = ['approval', 'autoPromote']
+
     /** The schema file's content as a Map. */
     @NonCPS
     static Map schema(String json) {
@@ -53,6 +57,29 @@ class Parameters implements Serializable {
         if (given.runnerRef != null && sources.any { it != 'runnerRepository' }) {
             out << "${step}: runnerRef is the Git tag or branch of runnerRepository; it does not go with ${sources.join(', ')}".toString()
         }
+        out.addAll(strategyProblems(step, known, given))
+        return out
+    }
+
+    /** The parameters of one strategy given with another: the canary's gate (approval,
+     *  autoPromote) does not go with weighted steps, which ask between steps (stepApproval). */
+    @NonCPS
+    static List<String> strategyProblems(String step, Map known, Map given) {
+        if (!known.containsKey('strategy')) {
+            return []
+        }
+        String strategy = (given.strategy ?: known.strategy)?.toString()
+        List<String> out = []
+        List weightedOnly = WEIGHTED_ONLY.findAll { given[it] != null }
+        if (weightedOnly && strategy != 'weighted') {
+            out << ("${step}: ${weightedOnly.join(', ')} ${weightedOnly.size() > 1 ? 'are' : 'is'} for strategy: 'weighted' " +
+                    "(strategy is '${strategy}')").toString()
+        }
+        List canaryOnly = CANARY_GATE.findAll { given.containsKey(it) }
+        if (canaryOnly && strategy == 'weighted') {
+            out << ("${step}: ${canaryOnly.join(', ')} ${canaryOnly.size() > 1 ? 'are' : 'is'} the canary's gate; a weighted " +
+                    'deploy promotes at its last step and asks between steps with stepApproval: [submitter: ..., timeout: ...]').toString()
+        }
         return out
     }
 
@@ -73,7 +100,13 @@ class Parameters implements Serializable {
             case 'smokeTest':
                 return value instanceof Closure ? null : "must be a closure, e.g. { sh '...' }"
             case 'approval':
+            case 'stepApproval':
                 return approvalRule(value)
+            case 'steps':
+                return Weighted.stepsRule(schema, value)
+            case 'stepPause':
+                return Weighted.seconds(value) == null ?
+                    'must be a duration like 5m, 90s or 1h (at most 24h; 0 holds nothing between steps)' : null
             default:
                 return null
         }
@@ -109,8 +142,8 @@ class Parameters implements Serializable {
         return null
     }
 
-    /** Typed settings of a step: strings as String, the gate as [submitter:, timeout:] or null,
-     *  the lock name. */
+    /** Typed settings of a step: strings as String, the gates (canary, weighted steps) as
+     *  [submitter:, timeout:] or null, the hold between weighted steps in seconds, the lock name. */
     @NonCPS
     static Map normalize(String step, Map given) {
         Map cfg = [step: step]
@@ -118,11 +151,20 @@ class Parameters implements Serializable {
         if (cfg.generation != null) {
             cfg.generation = cfg.generation.toString()
         }
-        def approval = cfg.approval
-        cfg.gate = (approval == null || approval == false) ? null :
-            [submitter: approval instanceof Map ? approval.submitter?.toString() : null,
-             timeout  : approval instanceof Map && approval.timeout != null ? approval.timeout.toString() as int : 60]
+        cfg.gate = gate(cfg.approval)
+        cfg.stepGate = gate(cfg.stepApproval)
+        cfg.stepPauseSeconds = cfg.stepPause == null ? null : Weighted.seconds(cfg.stepPause)
         cfg.lockResource = cfg.lockResource ?: "kie-bluegreen-${cfg.stage}".toString()
         return cfg
+    }
+
+    /** An approval parameter as [submitter:, timeout: minutes], or null for no gate. */
+    @NonCPS
+    static Map gate(approval) {
+        if (approval == null || approval == false) {
+            return null
+        }
+        return [submitter: approval instanceof Map ? approval.submitter?.toString() : null,
+                timeout  : approval instanceof Map && approval.timeout != null ? approval.timeout.toString() as int : 60]
     }
 }

@@ -72,7 +72,7 @@ class ConcurrencyTest {
                      'changed at the gate: the canary 2.0.0 stays behind the green header for #2 or a person to promote or ' +
                      'roll back (kiePromote / kieRollback or the promotion and rollback jobs)', older.said())
         assertEquals([blue: '2.0.0', green: null, standby: ['1.0.0']], jenkins.fleet.summary('production'))
-        assertEquals(['plan --version 2.0.0', 'phase provision --version 2.0.0', 'phase wait', 'phase route --strategy canary'],
+        assertEquals(['plan --version 2.0.0 --strategy canary', 'phase provision --version 2.0.0', 'phase wait', 'phase route --strategy canary'],
                      older.runnerCommands())
         noRunnerCallInterrupted()
     }

@@ -12,7 +12,7 @@ import static org.junit.Assert.*
 class InterruptionTest {
     PipelineHarness h = new PipelineHarness()
     Map canary = [stage: 'staging', version: '2.0.0', approval: [submitter: 'kie-admins', timeout: 60]]
-    List phases = ['plan --version 2.0.0', 'phase provision --version 2.0.0', 'phase wait', 'phase route --strategy canary']
+    List phases = ['plan --version 2.0.0 --strategy canary', 'phase provision --version 2.0.0', 'phase wait', 'phase route --strategy canary']
 
     PipelineHarness slowRunner(PipelineHarness build = h) {
         build.jenkins.fleet.seconds.putAll(['plan': 5, 'phase provision': 60, 'phase wait': 300, 'phase route': 5,

@@ -8,7 +8,7 @@ class KieBlueGreenDeployTest {
     PipelineHarness h = new PipelineHarness()
     Map canary = [config: 'kie-deploy.yaml', stage: 'staging', version: '2.0.0', strategy: 'canary',
                   approval: [submitter: 'kie-admins', timeout: 60], autoPromote: false]
-    List phases = ['plan --version 2.0.0', 'phase provision --version 2.0.0', 'phase wait', 'phase route --strategy canary']
+    List phases = ['plan --version 2.0.0 --strategy canary', 'phase provision --version 2.0.0', 'phase wait', 'phase route --strategy canary']
     List stages = ['Plan (staging)', 'Provision (staging)', 'Wait healthy (staging)', 'Rewrite rules (staging)']
 
     @Test
@@ -108,12 +108,12 @@ class KieBlueGreenDeployTest {
     void 'all-at-once: every phase including retire, no gate'() {
         Map result = h.step('kieBlueGreenDeploy', canary + [strategy: 'all-at-once'])
 
-        assertEquals(['plan --version 2.0.0', 'phase provision --version 2.0.0', 'phase wait',
+        assertEquals(['plan --version 2.0.0 --strategy all-at-once', 'phase provision --version 2.0.0', 'phase wait',
                       'phase route --strategy all-at-once', 'phase retire'], h.runnerCommands())
         assertEquals(['Plan (staging)', 'Provision (staging)', 'Wait healthy (staging)', 'Rewrite rules (staging)',
                       'Retire (staging)'], h.stages())
         assertEquals([], h.callsOf('input'))
-        assertEquals('phase', result.command)
+        assertEquals('phase retire', result.command)
     }
 
     @Test
@@ -131,7 +131,7 @@ class KieBlueGreenDeployTest {
 
         assertEquals(phases, h.runnerCommands())
         assertEquals([], h.callsOf('input'))
-        assertEquals('phase', result.command)
+        assertEquals('phase route', result.command)
         assertEquals('SUCCESS', h.result)
         assertEquals([blue: '1.0.0', green: '2.0.0', standby: []], h.jenkins.fleet.summary('staging'))
     }
@@ -250,7 +250,7 @@ class KieBlueGreenDeployTest {
     void 'a version already live: plan only, no gate'() {
         Map result = h.step('kieBlueGreenDeploy', canary + [version: '1.0.0'])
 
-        assertEquals(['plan --version 1.0.0'], h.runnerCommands())
+        assertEquals(['plan --version 1.0.0 --strategy canary'], h.runnerCommands())
         assertEquals([], h.callsOf('input'))
         assertEquals('unchanged', result.result)
     }
@@ -261,7 +261,7 @@ class KieBlueGreenDeployTest {
 
         Throwable thrown = h.failing('kieBlueGreenDeploy', canary)
 
-        assertEquals(['plan --version 2.0.0'], h.runnerCommands())
+        assertEquals(['plan --version 2.0.0 --strategy canary'], h.runnerCommands())
         assertEquals([], h.callsOf('milestone'))
         assertTrue(thrown.message, thrown.message.startsWith(
             'kieBlueGreenDeploy: kie-bluegreen plan failed with exit code 3 (refused by the current state): green candidate'))

@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit
  *
  * The steps behave as the plugins do where the library depends on it (each with its source):
  * lock (LockableResources), milestone (Milestones), input (FakeJenkins#proceed, #proceedEmpty,
- * #abort), timeout and withEnv below, interruptions (FakeJenkins#interrupt, #stop), the build
+ * #abort), timeout, sleep and withEnv below, interruptions (FakeJenkins#interrupt, #stop), the build
  * result (FakeRunWrapper) and the Groovy sandbox for an untrusted library (sandboxmodel.Sandbox).
  */
 class PipelineHarness {
@@ -110,6 +110,7 @@ class PipelineHarness {
             input          : { Map args -> input(args) },
             archiveArtifacts: { Object[] args -> archiveArtifacts(args) },
             milestone      : { Object[] args -> milestone(args) },
+            sleep          : { Map args -> sleepStep(args) },
             usernamePassword: { Map args -> [usernamePassword: args] },
             isUnix         : { -> true },
             fileExists     : { String path -> record('fileExists', [path]); files.containsKey(path) },
@@ -419,6 +420,23 @@ class PipelineHarness {
         return park("input '${args.message}'".toString(), [kind: 'input', request: request])
     }
 
+    /**
+     * sleep(time:, unit:) as workflow-basic-steps SleepStep does it: the unit defaults to SECONDS;
+     * it needs no node (its only required context is a TaskListener); a timer ends it on the
+     * build's clock; stop(cause) cancels the timer and fails the step with the interruption;
+     * a time already over ends it at once ("No need to sleep any longer").
+     */
+    def sleepStep(Map args) {
+        record('sleep', [args])
+        TimeUnit unit = TimeUnit.valueOf((args.unit ?: 'SECONDS').toString())
+        long millis = unit.toMillis(args.time as long)
+        if (millis > 0) {
+            Map timer = jenkins.schedule(jenkins.now + millis, this) { jenkins.wake(this, null) }
+            park("sleep ${args.time} ${unit}".toString(), [kind: 'clock', timer: timer])
+        }
+        return null
+    }
+
     /** milestone([ordinal], label:): ordinals per build as MilestoneStepExecution#getNextOrdinal
      *  gives them; Milestones applies the job's rules. A build cancelled by its own milestone
      *  (a newer build passed it first) fails right there. */
@@ -590,7 +608,8 @@ class PipelineHarness {
 
     /** A successful runner result for a command, as the runner's --output json prints it. */
     static Map result(String command, Map env = [:]) {
-        return [command: command.split(' ')[0], app: 'orders', stage: env.KIE_BG_STAGE ?: 'staging', result: 'ok',
+        List words = command.tokenize(' ')
+        return [command: words[0] == 'phase' ? words.take(2).join(' ') : words[0], app: 'orders', stage: env.KIE_BG_STAGE ?: 'staging', result: 'ok',
                 exit_code: 0, error: null, blue: group(1, '1.0.0'), green: group(2, '2.0.0'), standby: [],
                 routing: [default: 'arn:tg/kie-orders-g1', blue: 'arn:tg/kie-orders-g1', green: 'arn:tg/kie-orders-g2'],
                 changes: ["done: ${command}".toString()]]

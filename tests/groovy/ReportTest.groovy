@@ -34,7 +34,7 @@ class ReportTest {
         assertEquals('https://jenkins.example.com/job/app/42/', document.build_url)
         assertEquals(['Plan (staging)', 'Provision (staging)', 'Wait healthy (staging)', 'Rewrite rules (staging)',
                       'Approval (staging)', 'Promote (staging)', 'Promote (staging)'], document.entries*.phase)
-        assertEquals(['plan', 'phase', 'phase', 'phase', null, 'status', 'promote'], document.entries*.result*.command)
+        assertEquals(['plan', 'phase provision', 'phase wait', 'phase route', null, 'status', 'promote'], document.entries*.result*.command)
         assertEquals('Promote, answered by alice', document.entries[4].note)
         document.entries.each { assertTrue(it.at ==~ /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/) }
 

@@ -60,7 +60,7 @@ class ValidationTest {
 
     @Test
     void 'choices are allow-listed'() {
-        assertEquals("kieBlueGreenDeploy: strategy must be 'canary' or 'all-at-once', got 'blue-green'",
+        assertEquals("kieBlueGreenDeploy: strategy must be 'canary', 'all-at-once' or 'weighted', got 'blue-green'",
                      rejected('kieBlueGreenDeploy', deploy + [strategy: 'blue-green']))
         h = new PipelineHarness()
         assertEquals("kieBlueGreenDeploy: onTimeout must be 'rollback' or 'keep', got 'promote'",
