@@ -34,7 +34,6 @@ Map begin(Map cfg, Map plan) {
              "going on from there (steps ${rollout.steps.join(', ')})")
         return rollout
     }
-    decide(cfg, rollout)
     shift(cfg, rollout, Weighted.ahead(rollout.steps, rollout.share)[0], false)
     return rollout
 }
@@ -52,7 +51,6 @@ Map finish(Map cfg, Map rollout) {
             approve(cfg, rollout, next)
         }
         kieRunner.withRunner(cfg) {
-            decide(cfg, rollout)
             shift(cfg, rollout, next, true)
         }
         ahead = Weighted.ahead(rollout.steps, rollout.share)
@@ -63,7 +61,9 @@ Map finish(Map cfg, Map rollout) {
     return rollout.result
 }
 
-/** The step's second milestone, once, under the lock, before its first change of AWS after the plan. */
+/** The step's second milestone, once, under the lock, right before its first change of AWS
+ *  after the plan (after the read-only check of a later step: a build whose check fails passes
+ *  no milestone, so when it ends it cancels no build that got further). */
 def decide(Map cfg, Map rollout) {
     if (!rollout.decided) {
         kieRunner.passMilestone(cfg, "decision on ${cfg.version}")
@@ -83,6 +83,7 @@ def shift(Map cfg, Map rollout, int weight, boolean checked) {
         if (checked && !stillOurs(cfg, rollout, label)) {
             return
         }
+        decide(cfg, rollout)
         String invalid = Parameters.rule(cfg.schema, 'weight', weight)
         if (invalid) {  // a weight read from the plan: checked like a parameter before it reaches a shell
             error("${cfg.step}: the weighted step ${weight} ${invalid}")
@@ -113,6 +114,7 @@ boolean stillOurs(Map cfg, Map rollout, String label) {
     String blue = RunnerResults.version(status, 'blue')
     if (green != cfg.version && blue == cfg.version) {
         echo("${cfg.step}: ${cfg.version} is already live on ${cfg.stage} (promoted meanwhile), nothing to do")
+        decide(cfg, rollout)  // the same two milestones on every path on which the step returns
         kieRunner.describe(cfg, "${cfg.version} was promoted meanwhile by someone else, at ${rollout.share}% here")
         rollout.live = true
         rollout.result = status
@@ -142,9 +144,8 @@ def hold(Map cfg, Map rollout) {
             if (why == null) {
                 throw e
             }
-            String what = Interruptions.phrase(why)
-            kieRunner.note(cfg, name, what)
-            kieRunner.stopBuild(cfg, Interruptions.result(why), "${cfg.version} not shifted further: ${what}; ${stays(cfg, rollout)}", e)
+            kieRunner.note(cfg, name, Interruptions.phrase(why))
+            leave(cfg, rollout, why, e)
         }
     }
 }
@@ -182,8 +183,20 @@ def approve(Map cfg, Map rollout, int next) {
         rollBack(cfg, rollout)
         kieRunner.stopBuild(cfg, 'ABORTED', "${version} rolled back at ${rollout.share}%: ${what}", answer.exception)
     }
-    kieRunner.stopBuild(cfg, Interruptions.result(why), "${version} not shifted further: ${what}; ${stays(cfg, rollout)}",
-                        answer.exception)
+    leave(cfg, rollout, why, answer.exception)
+}
+
+/** Ends the build after an interruption that decides nothing (a stop, an enclosing timeout, a
+ *  newer build, the gate's own timeout with onTimeout 'keep'): nothing more is started. */
+def leave(Map cfg, Map rollout, Map why, Throwable interruption) {
+    String what = Interruptions.phrase(why, cfg.stepGate?.timeout)
+    if (why.kind == 'superseded') {
+        kieRunner.stopBuild(cfg, 'NOT_BUILT', "${what}; this build changed nothing more: the weighted rollout of ${cfg.version} " +
+                                              "is left to ${why.by} (or a person: kiePromote / kieRollback or the promotion and " +
+                                              'rollback jobs)', interruption)
+    }
+    kieRunner.stopBuild(cfg, Interruptions.result(why), "${cfg.version} not shifted further: ${what}; ${stays(cfg, rollout)}",
+                        interruption)
 }
 
 /** Everyone back on the previous version, under the lock, while the candidate is still this build's. */

@@ -144,4 +144,61 @@ class ConcurrencyTest {
             }
         }
     }
+
+    /**
+     * The same with production released in weighted steps: holds and approvals between steps
+     * outside the lock, answers (Continue, Roll back) at random times. Besides the invariants
+     * above, the traffic never moves back to a smaller share but through a rollback.
+     */
+    @Test
+    void 'random interleavings of three weighted builds keep the invariants'() {
+        (1..30).each { seed ->
+            Random random = new Random(seed)
+            FakeJenkins world = new FakeJenkins()
+            world.fleet.seconds.putAll(['plan': 5, 'phase provision': 60, 'phase wait': random.nextInt(600) + 1,
+                                        'phase route': 5, 'phase shift': 5, 'phase retire': 30, 'promote': 10,
+                                        'rollback': 10, 'status': 2])
+            world.fleet.configs['production'].stepPause = random.nextInt(600)
+            List<PipelineHarness> builds = []
+            (1..3).each { n ->
+                PipelineHarness build = world.build('orders-deploy')
+                String version = "2.${random.nextInt(2)}.0"
+                build.person = { FakeJenkins j, PipelineHarness b, Map args ->
+                    long at = j.now + random.nextInt(1_800_000)
+                    String choice = random.nextInt(6) == 0 ? 'Roll back' : 'Continue'
+                    j.schedule(at, b) {
+                        if (!b.done && j.pendingInput(b)) {
+                            j.proceed(b, 'alice', [DECISION: choice])
+                        }
+                    }
+                }
+                build.start {
+                    kieBlueGreenDeploy(stage: 'staging', version: version, autoPromote: true)
+                    kieBlueGreenDeploy(stage: 'production', version: version, strategy: 'weighted',
+                                       stepApproval: random.nextBoolean() ? [submitter: 'kie-admins', timeout: 60] : false)
+                }
+                builds << build
+                world.advance(random.nextInt(900_000))
+            }
+            world.advance(24 * 3_600_000L)
+
+            String where = "seed ${seed}"
+            assertTrue(where, builds.every { it.done })
+            assertEquals(where, [], world.eventsOf('runner interrupted'))
+            assertEquals(where, [], world.eventsOf('executor held'))
+            assertEquals(where, [], world.fleet.shifts.findAll { it.to > 0 && it.to < it.from })
+            builds.each { build ->
+                assertTrue("${where}: ${build.name} passed ${build.milestones()}", build.milestones().size() <= 4)
+                if (build.result == 'SUCCESS') {
+                    assertEquals(where, 4, build.milestones().size())
+                } else {
+                    assertTrue("${where}: ${build.name} ${build.result} without a word: ${build.thrown}",
+                               build.currentBuild.description || build.thrown instanceof StepError)
+                }
+            }
+            builds.findAll { it.result == 'NOT_BUILT' }.each { build ->
+                assertTrue("${where}: ${build.currentBuild.description}", (build.currentBuild.description =~ /cancelled by #\d/).find())
+            }
+        }
+    }
 }

@@ -28,6 +28,8 @@ class FakeFleet {
     final Map<String, Map> alarms = [:]
     /** Seconds each command takes (first word(s) of the command), default 0. */
     final Map<String, Integer> seconds = [:]
+    /** Every change of the candidate's share by `phase shift`: [stage:, from:, to:]. */
+    final List<Map> shifts = []
 
     /** [exit:, json:, seconds:] for a command line (after `--output json`) of a stage. */
     Map call(String command, Map env) {
@@ -135,6 +137,7 @@ class FakeFleet {
         }
         int before = green.share
         green.share = weight
+        shifts << [stage: stage, from: before, to: weight]
         return [changes: ["default: ${weight}% to generation ${green.generation}, ${100 - weight}% to generation ${state.blue.generation}".toString()],
                 steps  : [[kind: 'shift', target: 'default', phase: 'route', weight: weight, from: before]]]
     }
