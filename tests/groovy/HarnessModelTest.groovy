@@ -255,6 +255,36 @@ class HarnessModelTest {
         assertEquals('ABORTED', build.result)
     }
 
+    // ---- sleep ----
+
+    @Test
+    void 'sleep waits on the clock without a node, in seconds unless told, and ends at once for 0'() {
+        PipelineHarness build = started({ sleep(time: 90); sleep(time: 2, unit: 'MINUTES'); sleep(time: 0) })
+        jenkins.advance(89_000)
+        assertEquals('sleep 90 SECONDS', build.waitingFor)
+        jenkins.advance(1_000)
+        assertEquals('sleep 2 MINUTES', build.waitingFor)
+        jenkins.advance(120_000)
+        assertTrue(build.done)
+        assertEquals('SUCCESS', build.result)
+        assertEquals([], jenkins.eventsOf('executor held'))
+    }
+
+    @Test
+    void 'the stop button and a timeout end a sleep with their interruption'() {
+        PipelineHarness stopped = started({ sleep(time: 600) })
+        PipelineHarness timedOut = started({ timeout(time: 1, unit: 'MINUTES') { sleep(time: 600) } })
+        jenkins.advance(30_000)
+        jenkins.stop(stopped, 'dave')
+        jenkins.advance(60_000)
+
+        assertEquals('ABORTED', stopped.result)
+        assertEquals('Aborted by dave', cause(stopped.thrown))
+        assertEquals('ABORTED', timedOut.result)
+        assertFalse(((FlowInterruptedException) timedOut.thrown).actualInterruption)
+        assertEquals(90_000L, jenkins.now)
+    }
+
     // ---- environment and result ----
 
     @Test
