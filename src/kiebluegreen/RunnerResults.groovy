@@ -35,7 +35,8 @@ class RunnerResults implements Serializable {
         return "${step}: kie-bluegreen ${words} failed with exit code ${code} (${meaning}): ${message}".toString()
     }
 
-    /** The routing table of a runner result, for the console. */
+    /** The routing table of a runner result, for the console; a split default route (weighted
+     *  steps) with the percent of each group, blue first. */
     @NonCPS
     static String routingTable(Map result) {
         List groups = ([result.blue, result.green] + (result.standby ?: [])).findAll { it }
@@ -45,8 +46,13 @@ class RunnerResults implements Serializable {
             group ? describeGroup(group) : String.valueOf(arn)
         }
         List lines = ["kie-bluegreen ${result.app} / ${result.stage}".toString()]
+        Map weights = result.routing?.weights ?: [:]
         ['default', 'blue', 'green'].each { rule ->
-            lines << "  ${rule.padRight(8)} -> ${target(result.routing?.get(rule))}".toString()
+            String to = rule == 'default' && weights ?
+                weights.keySet().sort { it == result.blue?.target_group_arn ? 0 : 1 }
+                       .collect { arn -> "${weights[arn]}% ${target(arn)}" }.join(', ') :
+                target(result.routing?.get(rule))
+            lines << "  ${rule.padRight(8)} -> ${to}".toString()
         }
         (result.standby ?: []).each { lines << "  standby  :  ${describeGroup(it)}".toString() }
         return lines.join('\n')

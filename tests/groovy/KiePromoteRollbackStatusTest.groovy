@@ -162,4 +162,18 @@ class KiePromoteRollbackStatusTest {
                       '  green    -> fixed-response:404',
                       '  standby  :  generation 0 com.myspace:app:0.9.0 (kie-orders-g0, healthy 2/2)'], table.readLines())
     }
+
+    @Test
+    void 'kieDeploymentStatus shows the share of each group while weighted steps split the default route'() {
+        ['phase provision --version 2.0.0', 'phase route --strategy canary', 'phase shift --weight 10'].each {
+            h.jenkins.fleet.call(it, [KIE_BG_STAGE: 'production'])
+        }
+
+        Map status = h.step('kieDeploymentStatus', production)
+
+        assertEquals([(status.blue.target_group_arn): 90, (status.green.target_group_arn): 10], status.routing.weights)
+        String table = h.callsOf('echo')*.args*.getAt(0).find { it.startsWith('kie-bluegreen orders / production') }
+        assertEquals('  default  -> 90% generation 1 com.myspace:app:1.0.0 (orders-production-g1, healthy 2/2), ' +
+                     '10% generation 2 com.myspace:app:2.0.0 (orders-production-g2, healthy 2/2)', table.readLines()[1])
+    }
 }
