@@ -3,12 +3,15 @@
 // tests/python/test_library_end_to_end.py, which builds the AWS world, then checks this
 // script's JSON report against what AWS shows.
 //
-// usage: groovy -cp tests/groovy:tests/groovy/stubs:src -Dkie.root=ROOT RealRunnerStory.groovy WORKDIR RUNNER
+// usage: groovy -cp tests/groovy:tests/groovy/stubs:src -Dkie.root=ROOT RealRunnerStory.groovy WORKDIR RUNNER ALARM
+// ALARM: a JSON list, the command line that puts the CloudWatch alarm of kie-weighted.yaml in
+// ALARM (run by the person at the last approval of the weighted release that fails).
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurperClassic
 
 File workdir = new File(args[0])
 String runnerPath = args[1]
+List alarmCommand = new JsonSlurperClassic().parseText(args[2]) as List
 
 /** The harness's runner hook, made real: run the command in WORKDIR with the step's env. */
 Closure realRunner = { String command, Map env ->
@@ -49,7 +52,7 @@ def play = { String name, Closure person, String step, Map parameters ->
     h.person = person
     Map entry = [name: name]
     try {
-        Map result = h.step(step, parameters + [runner: runnerPath, config: 'kie-deploy.yaml', stage: 'production'])
+        Map result = h.step(step, [runner: runnerPath, config: 'kie-deploy.yaml', stage: 'production'] + parameters)
         entry.result = result
     } catch (Throwable e) {
         entry.failure = "${e.getClass().simpleName}: ${e.message}".toString()
@@ -58,6 +61,8 @@ def play = { String name, Closure person, String step, Map parameters ->
     entry.stages = h.stages()
     entry.build = h.result
     entry.description = h.currentBuild.description
+    entry.milestones = h.milestones()
+    entry.sleeps = h.callsOf('sleep')*.args*.getAt(0)
     entry.artifacts = h.artifacts.collectEntries { path, text ->
         [(path): [diagrams: text.count('class="listener-diagram"'), approval: text.contains('answered by')]]
     }
@@ -70,5 +75,20 @@ play('deploy 3.0.0, rolled back at the gate', Person.approves('bob', 'Roll back'
      'kieBlueGreenDeploy', [version: '3.0.0', strategy: 'canary', approval: [submitter: 'kie-admins', timeout: 5]])
 play('promote with nothing to promote', Person.nobody(), 'kiePromote', [:])
 play('status', Person.nobody(), 'kieDeploymentStatus', [:])
+
+Map weighted = [strategy: 'weighted', config: 'kie-weighted.yaml', stepApproval: [submitter: 'kie-admins', timeout: 5]]
+play('weighted 4.0.0, approved at each step', Person.approves('alice', 'Continue'), 'kieBlueGreenDeploy',
+     weighted + [version: '4.0.0'])
+Closure alarmBeforePromote = { FakeJenkins jenkins, PipelineHarness build, Map request ->
+    if (request.message.startsWith('Promote')) {
+        Process process = new ProcessBuilder(alarmCommand as List<String>).redirectErrorStream(true).start()
+        System.err.print(process.inputStream.text)
+        assert process.waitFor() == 0
+    }
+    jenkins.proceed(build, 'alice', [DECISION: 'Continue'])
+}
+play('weighted 5.0.0, an alarm fires during the bake', alarmBeforePromote, 'kieBlueGreenDeploy', weighted + [version: '5.0.0'])
+play('canary on a single-group stage', Person.nobody(), 'kieBlueGreenDeploy',
+     [version: '6.0.0', config: 'kie-single.yaml'])
 
 println JsonOutput.toJson(report)
