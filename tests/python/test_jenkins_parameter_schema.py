@@ -107,3 +107,24 @@ def test_the_stage_rule_of_the_steps_is_the_runner_name_rule_within_the_budget()
     values = parameters.schema()["values"]
     assert values["stage"]["pattern"] == values["name"]["pattern"]
     assert values["stage"]["maxLength"] == parameters.name_budget() - 1  # the shortest app has one character
+
+
+def test_the_strategies_of_the_steps_are_the_runner_strategies():
+    from kie_bluegreen import commands
+
+    assert set(parameters.pattern("strategy").pattern.split("|")) == set(commands.STRATEGIES)
+
+
+def test_every_weight_the_steps_pass_is_a_weight_the_runner_takes():
+    """The steps' weighted steps reach `phase shift --weight "$KIE_BG_WEIGHT"`: each value the
+    shared pattern accepts is one the runner's argument and range check accept."""
+    from kie_bluegreen import cli
+
+    accepted = [str(w) for w in range(-5, 120) if parameters.pattern("weight").fullmatch(str(w))]
+    assert accepted == [str(w) for w in range(1, 101)]
+    for refused in ("0", "01", "+5", " 5", "5.0", "1000", "", "5%"):
+        assert not parameters.pattern("weight").fullmatch(refused), refused
+    parser = cli.build_parser()
+    for weight in accepted:
+        args = parser.parse_args(["phase", "shift", "--weight", weight])
+        assert 0 <= args.weight <= 100 and str(args.weight) == weight
