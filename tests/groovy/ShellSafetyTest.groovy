@@ -48,6 +48,16 @@ class ShellSafetyTest {
             }
             runs << run
         }
+        [Person.approves('alice', 'Continue'), Person.approves('bob', 'Roll back')].each { person ->
+            PipelineHarness run = new PipelineHarness()
+            run.files['deploy/kie-deploy.yaml'] = 'app: orders'
+            run.person = person
+            try {
+                run.step('kieBlueGreenDeploy', args + [strategy: 'weighted', steps: [15, 60, 100], stepApproval: true])
+            } catch (Exception ignored) {
+            }
+            runs << run
+        }
         [['kiePromote', [:]], ['kieRollback', [generation: 7]], ['kieDeploymentStatus', [:]]].each { step, extra ->
             PipelineHarness run = new PipelineHarness()
             run.runner = { String command, Map env -> [exit: 0, json: PipelineHarness.result(command, env)] }
@@ -59,7 +69,7 @@ class ShellSafetyTest {
         List scripts = runs.collectMany { it.callsOf('sh') }.collect { it.args[0].script }
         assertTrue(scripts.size() > 20)
         scripts.each { script ->
-            ['9.8.7', 'production', 'kie-deploy.yaml', 'kie-creds', '7'].each { value ->
+            ['9.8.7', 'production', 'kie-deploy.yaml', 'kie-creds', '7', '15', '60'].each { value ->
                 assertFalse("'${value}' in: ${script}", script.contains(value))
             }
             // every expansion is a double-quoted "$VARIABLE...": no word splitting, no globbing
@@ -68,6 +78,7 @@ class ShellSafetyTest {
         List commands = runs.collectMany { it.runnerCommands() }
         assertTrue(commands.contains('phase provision --version 9.8.7-SNAPSHOT'))
         assertTrue(commands.contains('rollback --generation 7'))
+        assertTrue(commands.containsAll(['phase shift --weight 15', 'phase shift --weight 60', 'phase shift --weight 100']))
     }
 
     @Test
@@ -77,6 +88,10 @@ class ShellSafetyTest {
         h.step('kieBlueGreenDeploy', [stage: 'staging', version: '2.0.0', strategy: 'all-at-once'])
         h.runnerCalls().each { assertTrue(it.call.args[0].script, it.call.args[0].script in allowed) }
         assertEquals(5, h.runnerCalls().size())
+        PipelineHarness stepped = new PipelineHarness()
+        stepped.step('kieBlueGreenDeploy', [stage: 'staging', version: '2.0.0', strategy: 'weighted'])
+        stepped.runnerCalls().each { assertTrue(it.call.args[0].script, it.call.args[0].script in allowed) }
+        assertEquals(9, stepped.runnerCalls().size())
         assertEquals(1, h.callsOf('sh').count { it.args[0].script == 'sh "$KIE_BG_HOME/install-runner.sh"' })
     }
 }
