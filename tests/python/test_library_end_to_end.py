@@ -126,6 +126,8 @@ def test_the_steps_drive_the_real_runner(moto_endpoint, tmp_path):
     assert [m.split(": ", 1)[0] for m in stepped["milestones"]] == ["0", "1"]
     assert stepped["result"]["command"] == "phase shift" and stepped["result"]["blue"]["version"] == "4.0.0"
     assert stepped["description"].startswith("production: 4.0.0 promoted in weighted steps (10%, 50%, 100%)")
+    assert list(stepped["artifacts"]) == [page] and stepped["artifacts"][page]["approval"] is True
+    assert stepped["artifacts"][page]["diagrams"] >= 1 + 2 * 5  # now; before/after provision, route, three shifts
 
     # the alarm fired during the bake: the runner rolled back by itself, the build says which alarm
     assert alarmed["build"] == "FAILURE"
@@ -134,6 +136,7 @@ def test_the_steps_drive_the_real_runner(moto_endpoint, tmp_path):
             f"alarm {ALARM} is in ALARM during bake") in alarmed["failure"]
     assert "rolled back automatically: everyone is on orders-production-g4" in alarmed["failure"]
     assert alarmed["description"].startswith(f"production: 5.0.0 undone by the runner during Promote (production): alarm {ALARM}")
+    assert list(alarmed["artifacts"]) == [page]  # the failed step is in the report, archived before the build failed
 
     # and AWS agrees: 4.0.0 serves everyone again; 3.0.0 (rolled back at the gate) and 5.0.0 (rolled
     # back by the runner) are gone or scaled in
