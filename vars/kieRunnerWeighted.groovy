@@ -15,7 +15,6 @@
 // step of `kie-bluegreen deploy`) watch the alarms of `analysis`.
 import kiebluegreen.Gate
 import kiebluegreen.Interruptions
-import kiebluegreen.Parameters
 import kiebluegreen.RunnerResults
 import kiebluegreen.Weighted
 
@@ -29,6 +28,11 @@ Map begin(Map cfg, Map plan) {
     Map rollout = [steps  : cfg.steps ?: Weighted.plannedSteps(plan), share: Weighted.share(plan),
                    hold   : cfg.stepPauseSeconds != null ? cfg.stepPauseSeconds : Weighted.holdSeconds(plan),
                    decided: false, result: plan]
+    // weights read from the plan are checked like parameters before any of them reaches a shell
+    String invalid = Weighted.stepsRule(cfg.schema, rollout.steps)
+    if (invalid) {
+        error("${cfg.step}: the weighted steps ${rollout.steps} of the plan ${invalid}; nothing was shifted")
+    }
     if (rollout.share > 0) {
         echo("${cfg.step}: ${cfg.version} already gets ${rollout.share}% of the default route of ${cfg.stage}: " +
              "going on from there (steps ${rollout.steps.join(', ')})")
@@ -84,10 +88,6 @@ def shift(Map cfg, Map rollout, int weight, boolean checked) {
             return
         }
         decide(cfg, rollout)
-        String invalid = Parameters.rule(cfg.schema, 'weight', weight)
-        if (invalid) {  // a weight read from the plan: checked like a parameter before it reaches a shell
-            error("${cfg.step}: the weighted step ${weight} ${invalid}")
-        }
         Map call
         withEnv(["KIE_BG_WEIGHT=${weight}"]) {
             call = kieRunner.attempt(cfg, 'shift', label)
@@ -98,7 +98,6 @@ def shift(Map cfg, Map rollout, int weight, boolean checked) {
                 "${cfg.version} undone by the runner during ${label}: ${said}" :
                 "${label} failed (${said}); ${cfg.version} had ${rollout.share}% of the default route before it: " +
                 "see kieDeploymentStatus, then ${goOn()}")
-            cfg.reported = true
             error(call.failure)
         }
         rollout.share = weight

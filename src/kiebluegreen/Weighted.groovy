@@ -49,12 +49,12 @@ class Weighted implements Serializable {
         return null
     }
 
-    /** The weights a plan shifts to: its shift steps below 100, then 100 (the promote). */
+    /** The weights a plan shifts to: its shift steps below 100, then 100 (the promote). A value
+     *  that is not a whole number is kept as it is, for stepsRule to refuse. */
     @NonCPS
-    static List<Integer> plannedSteps(Map plan) {
-        List<Integer> weights = (plan?.steps ?: []).findAll { it.kind == 'shift' && (it.weight as int) < 100 }
-                                                   .collect { it.weight as int }
-        return weights + [100]
+    static List plannedSteps(Map plan) {
+        List weights = (plan?.steps ?: []).findAll { it.kind == 'shift' }.collect { it.weight }
+        return weights.findAll { !(it instanceof Integer) || it < 100 } + [100]
     }
 
     /** How long the plan holds each step below 100 (routing.step-pause): the seconds of its

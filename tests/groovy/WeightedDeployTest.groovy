@@ -275,6 +275,24 @@ class WeightedDeployTest {
     }
 
     @Test
+    void 'weights read from the plan are checked before any of them reaches a shell'() {
+        h.runner = { String command, Map env ->
+            Map answer = h.jenkins.fleet.call(command, env)
+            if (command.startsWith('plan')) {
+                answer.json.steps.find { it.kind == 'shift' }.weight = '10"; touch /tmp/x; "'
+            }
+            answer
+        }
+
+        Throwable thrown = h.failing('kieBlueGreenDeploy', weighted)
+
+        assertTrue(thrown.message, thrown.message.startsWith('kieBlueGreenDeploy: the weighted steps [10"; touch /tmp/x; ", 50, 100] ' +
+                                                             'of the plan must be a list of percentages'))
+        assertEquals(phases, h.runnerCommands())
+        assertEquals(1, h.milestones().size())
+    }
+
+    @Test
     void 'a version already live: plan only, two milestones, no step'() {
         Map result = h.step('kieBlueGreenDeploy', weighted + [version: '1.0.0'])
 
