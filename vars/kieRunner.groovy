@@ -1,7 +1,8 @@
 // Internal helper of the kie-bluegreen steps; not a step for users (kieBlueGreenDeploy,
 // kiePromote, kieRollback and kieDeploymentStatus call it). It holds what touches Jenkins:
 // the checked settings, the lock, the agent, the runner install and calls, the milestones and
-// the build's messages. The approval gate is in kieRunnerGate; plain logic in src/kiebluegreen.
+// the build's messages. The approval gate is in kieRunnerGate, the weighted steps in
+// kieRunnerWeighted; plain logic in src/kiebluegreen.
 //
 // Shell safety: every shell script below is a constant, single-quoted Groovy string. Values
 // (version, stage, config path, ...) reach the shell only as environment variables set with

@@ -65,7 +65,7 @@ class Weighted implements Serializable {
         int promote = steps.findIndexOf { it.kind == 'record' }
         List before = promote >= 0 ? steps.take(promote) : steps
         Map watch = before.find { it.kind == 'watch' }
-        return watch ? Math.round(watch.seconds as double) as int : 0
+        return watch?.seconds instanceof Number ? Math.round(watch.seconds as double) as int : 0
     }
 
     /** Whether the plan still routes the green header to the candidate (the testers' route). */
