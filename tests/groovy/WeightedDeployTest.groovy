@@ -170,6 +170,22 @@ class WeightedDeployTest {
     }
 
     @Test
+    void 'an enclosing timeout during a hold starts nothing: the share stays, the build says so'() {
+        Throwable thrown = PipelineHarness.thrownBy('the deploy') {
+            h.run { timeout(time: 3, unit: 'MINUTES') { kieBlueGreenDeploy(weighted) } }
+        }
+
+        assertTrue(thrown instanceof FlowInterruptedException)
+        assertEquals('ABORTED', h.result)
+        assertEquals(phases + ['phase shift --weight 10'], h.runnerCommands())
+        assertEquals('staging: 2.0.0 not shifted further: an enclosing timeout expired (Jenkins ends the build 60 s later, ' +
+                     'too soon to roll back safely); 2.0.0 stays at 10% of the default route of staging; promote or roll it ' +
+                     'back with kiePromote / kieRollback or the promotion and rollback jobs, or run the build again: it goes ' +
+                     'on from the share AWS shows', h.said())
+        assertEquals([], h.jenkins.eventsOf('forced kill'))
+    }
+
+    @Test
     void 'a refused shift fails the build with the runner message and says where the traffic stands'() {
         h.runner = { String command, Map env ->
             if (command == 'phase shift --weight 50') {
