@@ -560,6 +560,18 @@ def test_a_refresh_starts_only_with_its_alarms_in_ok_state(aws, settled):
     assert code == "ValidationError"
 
 
+def test_a_deleted_group_takes_its_refreshes_with_it(aws, settled):
+    start(aws, settled)
+    aws.autoscaling.delete_auto_scaling_group(AutoScalingGroupName=settled.asg_name, ForceDelete=True)
+    assert error_of(aws.autoscaling.describe_instance_refreshes, AutoScalingGroupName=settled.asg_name)[0] == \
+        "ValidationError"
+    aws.autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=settled.asg_name, MinSize=0, MaxSize=2, DesiredCapacity=0,
+        LaunchTemplate={"LaunchTemplateId": settled.launch_template_id, "Version": "1"},
+        VPCZoneIdentifier=settled.subnet_ids[0])
+    assert refresh_count(aws, settled) == 0
+
+
 # -- moto without the model ----------------------------------------------------------------------
 
 def test_moto_alone_does_not_implement_instance_refresh(aws, moto_world):

@@ -335,6 +335,7 @@ def delete_auto_scaling_group_response(self):
     model.scaling.forget([state.instance.id for state in states])
     if states:
         _terminate(group, states)
+    model.refreshes.forget(group)
     return _delete_group_response(self)
 
 

@@ -296,6 +296,13 @@ class InstanceRefreshes:
 
     # -- what the rest of the model asks -------------------------------------------------------
 
+    def forget(self, group) -> None:
+        """The group is deleted: its refreshes go with it (a new group of that name has none)."""
+        now = self.model.now()
+        for refresh in self._refreshes.pop(_key(group), []):
+            if refresh.active:
+                refresh.finish(CANCELLED, now, "The Auto Scaling group was deleted.")
+
     def active_refresh(self, group) -> Refresh | None:
         return next((refresh for refresh in self._refreshes.get(_key(group), []) if refresh.active), None)
 
@@ -339,8 +346,7 @@ class InstanceRefreshes:
         changed = False
         for refresh in self._all(account, region):
             group = _group(refresh)
-            if group is None:  # the group was deleted (ForceDelete)
-                refresh.finish(CANCELLED, self.model.now(), "The Auto Scaling group was deleted.")
+            if group is None:
                 continue
             for _ in range(3):  # a new phase (a rollback) starts in the same instant
                 before = refresh.status, refresh.phase
