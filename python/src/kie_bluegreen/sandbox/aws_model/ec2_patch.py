@@ -16,7 +16,7 @@ from .patching import Patch
 
 
 def create_launch_template_version(self):
-    # "CreateLaunchTemplateVersion" (SourceVersion: "the new version inherits the launch parameters from the source version. If you specify additional launch parameters for the new version, they overwrite any corresponding launch parameters inherited from the source version"), https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplateVersion.html
+    # "CreateLaunchTemplateVersion" (SourceVersion), https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplateVersion.html
     template = self.ec2_backend.get_launch_template(self._get_param("LaunchTemplateId")) \
         if self._get_param("LaunchTemplateId") else \
         self.ec2_backend.get_launch_template_by_name(self._get_param("LaunchTemplateName"))

@@ -261,7 +261,7 @@ class InstanceRefreshes:
 
     def describe(self, group, ids: list[str] | None) -> list[dict]:
         """Newest first, the active one before the others."""
-        # "Monitor an instance refresh" ("Instance refreshes are ordered by start time. Instance refreshes still in progress are described first."), https://docs.aws.amazon.com/autoscaling/ec2/userguide/check-status-instance-refresh.html
+        # "Monitor an instance refresh", https://docs.aws.amazon.com/autoscaling/ec2/userguide/check-status-instance-refresh.html
         refreshes = [refresh for refresh in self._refreshes.get(_key(group), []) if not ids or refresh.id in ids]
         refreshes.sort(key=lambda refresh: (not refresh.active, -refresh.started_at))
         return [self._read_back(refresh) for refresh in refreshes]
@@ -428,14 +428,17 @@ class InstanceRefreshes:
 
     def _not_ready(self, refresh: Refresh, group, state, now: float) -> str | None:
         """Why the instance does not count as healthy and ready, or None when it does."""
-        # "Instance maintenance policy for Auto Scaling group" ("An instance is considered healthy and ready to use after it successfully completes its first health check and the specified warmup time passes"), https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-maintenance-policy-overview-and-considerations.html
+        # "Instance maintenance policy for Auto Scaling group" (healthy and ready: first health check passed, then warmup),
+        # https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-maintenance-policy-overview-and-considerations.html
         instance_id = state.instance.id
         if state.lifecycle_state != IN_SERVICE or state.instance.state != "running":
             return "Amazon EC2"
         new = instance_id in refresh.launched_at
         if group.health_check_type == "ELB":
-            # An instance there before is healthy unless a target group reports it unhealthy ("Health checks for instances in an Auto Scaling group", https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-health-checks.html);
-            # a new one once every target group reports it healthy ("Add Elastic Load Balancing health checks to an Auto Scaling group": "all of them must report that an instance is healthy", https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-add-elb-healthcheck.html)
+            # An instance there before is healthy unless a target group reports it unhealthy:
+            # "Health checks for instances in an Auto Scaling group", https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-health-checks.html
+            # A new one once every target group reports it healthy:
+            # "Add Elastic Load Balancing health checks to an Auto Scaling group", https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-add-elb-healthcheck.html
             board = self.model.board(group.region, group.account_id)
             states = [board.health(arn).get(instance_id) for arn in group.target_group_arns]
             states = [health.state if health else None for health in states]
@@ -532,7 +535,7 @@ class InstanceRefreshes:
 
     def _succeed(self, refresh: Refresh, group, now: float) -> None:
         """Successful; the group takes the desired configuration."""
-        # "How an instance refresh works in an Auto Scaling group" ("Automatically update the Auto Scaling group settings with the new configuration changes after the instance refresh succeeds"), URL above
+        # "How an instance refresh works in an Auto Scaling group" (the group is updated after the refresh succeeds), URL above
         refresh.finish(SUCCESSFUL, now)
         request = refresh.desired_request or {}
         if request.get("LaunchTemplate"):
@@ -562,7 +565,7 @@ class InstanceRefreshes:
         refresh.paused_until = refresh.bake_until = None
 
     def _reason(self, refresh: Refresh, census: _Census, paused: bool, holding: bool) -> str | None:
-        # "Monitor an instance refresh" (StatusReason "Waiting for instances to warm up before continuing. For example: i-... is warming up."), URL above
+        # "Monitor an instance refresh" (the warm-up StatusReason of its example), URL above
         if paused:
             return (f"Waiting at checkpoint {refresh.preferences.checkpoints[refresh.next_checkpoint - 1]}% until"
                     f" the checkpoint delay of {refresh.preferences.checkpoint_delay:g} seconds has passed.")
@@ -598,7 +601,7 @@ class InstanceRefreshes:
         return None, None
 
     def _check_alarms_ok(self, group, names: tuple[str, ...]) -> None:
-        # "Undo changes with a manual or auto rollback" ("If the alarm state is INSUFFICIENT_DATA or ALARM, you receive an error when you try to start the instance refresh"), URL above
+        # "Undo changes with a manual or auto rollback" (alarms in INSUFFICIENT_DATA or ALARM: an error at the start), URL above
         alarms = get_backend("cloudwatch")[group.account_id][group.region].alarms
         for name in names:
             if name not in alarms:
