@@ -424,12 +424,11 @@ def _stage(app, stage, container, raw, origin, base_dir, problems: Problems) -> 
     pair = problems.check(_pair, raw.get("pair"), where("pair"))
     if topology and topology != "fixed-pair" and pair is not None:
         problems.add(f"{where('pair')}: only used with topology: fixed-pair (topology is {topology})")
-    if topology == "single-group" and routing is not None and routing.strategy == "canary":
+    if topology == "single-group" and routing is not None and routing.strategy in ("canary", "weighted"):
         problems.add(
-            f"{where('routing', 'strategy')}: canary cannot be used with topology: single-group"
-            f" ({where('topology')}): a header canary sends testers to the new release while everyone"
-            " else stays on the old one, which needs two fleets; use all-at-once or weighted, or the"
-            " topology per-release or fixed-pair"
+            f"{where('routing', 'strategy')}: {routing.strategy} cannot be used with topology: single-group"
+            f" ({where('topology')}): it sends part of the traffic to the new release while the rest stays"
+            " on the old one, which needs two fleets; use all-at-once, or the topology per-release or fixed-pair"
         )
 
     values = dict(

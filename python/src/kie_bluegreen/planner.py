@@ -395,10 +395,16 @@ def _reuse_idle(draft: Draft, blue: Group, release: Release) -> _Member:
     return member
 
 
-def _leave(draft: Draft, group: str, generation: int, target_groups, leaving: str | None = None) -> None:
+def _leave(
+    draft: Draft, group: str, generation: int, target_groups, leaving: str | None = None, keep: str | None = None
+) -> None:
     """A reused group leaves the target groups of what it ran before, which are deleted: that
-    generation is gone for good. `leaving`: one it noted it was leaving (a stop after the detach)."""
-    old = [arn for arn in target_groups if target_group_name(arn) != draft.cfg.group_name(generation)]
+    generation is gone for good. It keeps the one named after `generation`, or `keep` (an adopted
+    generation's target group has a name of its own). `leaving`: one it noted it was leaving (a
+    stop after the detach)."""
+    old = [
+        arn for arn in target_groups if arn != keep and target_group_name(arn) != draft.cfg.group_name(generation)
+    ]
     for arn in old + ([leaving] if leaving and leaving not in old else []):
         draft.add(DetachTargetGroup(group, arn))
         draft.add(
@@ -460,14 +466,17 @@ def _promote_to(draft: Draft, member: _Member) -> None:
 def _deploy_single(draft: Draft, group: Group, release: Release, strategy: str) -> Plan:
     """One group rolled in place: a new target group joins it (health-checked with weight 0),
     the routes move to it once its servers are ready there, AWS replaces the servers one by one
-    (instance refresh), then the previous target group is retired."""
+    (instance refresh), then the previous target group is retired. The previous target group
+    stays referenced with weight 0 until the refresh ends: the group registers each new server
+    in it too, and AWS counts a new server only once every target group of the group reports it
+    healthy (health-checked only while referenced); a rollback switches back to it at once."""
     state, cfg = draft.state, draft.cfg
     if strategy != "all-at-once":
         raise ConfigError(
             f"routing.strategy: {strategy} needs two fleets side by side; topology single-group"
             " rolls one group in place: use all-at-once"
         )
-    _settle(draft, keep=set())
+    _settle(draft, keep=set(group.target_groups))
     live = group.release == release
     generation = group.generation if live else state.next_generation
     name = cfg.group_name(generation)
@@ -476,6 +485,8 @@ def _deploy_single(draft: Draft, group: Group, release: Release, strategy: str) 
     if not live or new is None:
         new = new_target_group(name)
         draft.add(CreateTargetGroup(name, group.arn))
+        # The group keeps its launch template version: the instance refresh brings the new one
+        # (AWS rolls a refresh back to the version the group had when it started).
         draft.add(
             Repoint(
                 group.asg_name,
@@ -484,6 +495,7 @@ def _deploy_single(draft: Draft, group: Group, release: Release, strategy: str) 
                 new,
                 Role.BLUE,
                 previous=f"{group.generation} {group.release}" if not live else None,
+                template=False,
             )
         )
     member.target_group, member.generation, member.version = new, generation, release.version
@@ -493,15 +505,26 @@ def _deploy_single(draft: Draft, group: Group, release: Release, strategy: str) 
         draft.add(Reference(group.asg_name, new))
     rolled = bool(group.instance_releases) and all(tag == str(release) for tag in group.instance_releases)
     if draft.routing.default != new:
-        running = group.previous[1].version if group.previous and not rolled else release.version
+        # What the servers run until the refresh: the group's release before this deploy.
+        if rolled:
+            running = release.version
+        elif not live:
+            running = group.release.version
+        else:
+            running = group.previous[1].version if group.previous else release.version
         draft.add(WaitReady(group.asg_name, member.label, new, running, cfg.wait.timeout))
         draft.add(Record(f"promote:{generation}", cfg.topology))
+        if draft.routing.default in group.target_groups:
+            draft.add(Shift(100, new, draft.routing.default))  # the previous one kept with weight 0
         draft.route_to(desired.promoted(new))
     if not rolled:
         if not (group.refresh is not None and group.refresh.active):
-            draft.add(StartRefresh(group.asg_name, release))
+            draft.add(StartRefresh(group.asg_name, release, generation))
         draft.add(WaitRefresh(group.asg_name, release, _refresh_timeout(cfg, group)))
-    _leave(draft, group.asg_name, generation, group.target_groups, group.leaving)
+    for arn in draft.routing.warming:
+        if arn in group.target_groups and arn != new:
+            draft.add(Unreference(group.asg_name, arn))
+    _leave(draft, group.asg_name, generation, group.target_groups, group.leaving, keep=new)
     _finalize(draft)
     if not draft.steps:
         draft.message = f"{release.version} is already live on {group.asg_name}"
@@ -540,15 +563,15 @@ def _rollback_single(draft: Draft, group: Group) -> Plan:
     draft.add(Repoint(group.asg_name, generation, release, old, Role.BLUE, template=False))
     member = draft.members[group.asg_name]
     member.target_group, member.generation, member.version = old, generation, release.version
-    if not untouched:
-        draft.add(RollbackRefresh(group.asg_name, release))
-        draft.add(WaitRefresh(group.asg_name, release, _refresh_timeout(cfg, group)))
     if old not in draft.routing.referencing():
         draft.add(Reference(group.asg_name, old))
+    if not untouched:
+        draft.add(RollbackRefresh(group.asg_name, release))
+        draft.add(WaitRefresh(group.asg_name, release, _refresh_timeout(cfg, group), rollback=True))
     if draft.routing.default != old:
         draft.add(WaitReady(group.asg_name, member.label, old, release.version, cfg.wait.timeout))
         draft.route_to(desired.promoted(old))
-    _leave(draft, group.asg_name, generation, group.target_groups, group.leaving)
+    _leave(draft, group.asg_name, generation, group.target_groups, group.leaving, keep=old)
     _finalize(draft)
     return draft.plan()
 

@@ -149,7 +149,11 @@ def _group(view: AsgView, routing: Routing, existing: dict) -> Group | None:
     except (KeyError, ValueError):
         return None  # tagged app/stage but not a generation of ours: leave it alone
     named = [arn for arn in view.target_group_arns if arn in existing]
-    ours = [arn for arn in named if arn in routing.referencing() | {routing.default}]
+    # A single group may sit in two target groups routed differently: the one serving wins.
+    ours = sorted(
+        (arn for arn in named if arn in routing.referencing() | {routing.default}),
+        key=lambda arn: (arn != routing.default, arn not in routing.serving()),
+    )
     # A reused group of a fixed pair may still be in its previous generation's target group for
     # a moment: its own is the one named after its generation.
     own = [arn for arn in named if existing[arn].get("TargetGroupName", "").endswith(f"-g{generation}")]
@@ -233,7 +237,7 @@ def _previous(text: str) -> tuple[int, Release] | None:
 def _with_refresh(ctx: Context, group: Group) -> Group:
     """Single group: its latest instance refresh and the release each of its servers runs."""
     view = ctx.asg.find(group.asg_name)
-    ids = [instance.id for instance in view.instances] if view else []
+    ids = [instance.id for instance in view.instances if not instance.leaving] if view else []
     releases = ctx.ec2.release_tags(ids)
     return replace(
         group, refresh=ctx.refresh.latest(group.asg_name), instance_releases=tuple(releases.get(i, "") for i in ids)

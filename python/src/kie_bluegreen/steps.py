@@ -210,7 +210,7 @@ class Repoint(Step):
     target_group: str
     role: Role = Role.GREEN
     previous: str | None = None  # single group: "<generation> <release>" it ran, for a rollback to find
-    template: bool = True  # render the user data into a launch template version (not when rolling back)
+    template: bool = True  # render the user data into a launch template version (a fixed pair's idle group)
 
     @property
     def target(self) -> str:
@@ -551,6 +551,7 @@ class StartRefresh(Step):
     phase: ClassVar[str] = ROUTE
     group: str
     release: Release
+    generation: int  # names the launch template version a user data template is rendered into
 
     @property
     def target(self) -> str:
@@ -582,6 +583,7 @@ class WaitRefresh(Step):
     group: str
     release: Release  # every server must run it at the end
     timeout: float
+    rollback: bool = False  # waiting for a rollback of the refresh, not the refresh
 
     @property
     def target(self) -> str:

@@ -37,6 +37,11 @@ class Instance:
     def in_service(self) -> bool:
         return self.lifecycle == "InService" and self.health == "Healthy"
 
+    @property
+    def leaving(self) -> bool:
+        """Being drained and terminated, or detached: no longer one of the group's servers."""
+        return self.lifecycle.startswith(("Terminating", "Detaching", "Detached"))
+
 
 @dataclass(frozen=True)
 class AsgView:

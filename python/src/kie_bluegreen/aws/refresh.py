@@ -49,10 +49,11 @@ class InstanceRefresh:
         ]
 
 
-def preferences(capacity, alarms: tuple[str, ...]) -> tuple[dict, str]:
+def preferences(capacity) -> tuple[dict, str]:
     """Replace one by one keeping every server in service: launch before terminate when the
-    group's maximum leaves room for it (minimum healthy 100%), else one at a time. Alarms, when
-    configured, roll the refresh back by themselves (AutoRollback)."""
+    group's maximum leaves room for it (minimum healthy 100%), else one at a time. No alarms
+    and no AutoRollback: the runner watches the alarms itself and rolls back with the release tag
+    (servers AWS launches in a rollback carry the group's tags of that moment)."""
     desired = max(1, capacity.desired)
     if capacity.max > capacity.desired:
         maximum = max(110, min(200, (100 * capacity.max) // desired))
@@ -66,7 +67,4 @@ def preferences(capacity, alarms: tuple[str, ...]) -> tuple[dict, str]:
             f" minimum healthy {minimum}%)"
         )
     chosen["SkipMatching"] = False
-    if alarms:
-        chosen["AutoRollback"] = True
-        chosen["AlarmSpecification"] = {"Alarms": list(alarms)}
     return chosen, how

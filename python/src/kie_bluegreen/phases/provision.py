@@ -110,7 +110,7 @@ def create_group(run: Run, step: CreateGroup) -> list[str]:
     retry.aws_step(ctx.clock, lambda: ctx.alb.tag(target_group, tags), also=retry.not_yet_visible)
     user_data = user_data_for(ctx, live, step.generation, step.release)
     changes: list[str] = []
-    template_version = _launch_template_version(ctx, changes, live, step.generation, step.release, user_data)
+    template_version = launch_template_version(ctx, changes, live, step.generation, step.release, user_data)
     _log.info("provisioning %s for %s (%d servers)", step.name, step.release, step.capacity.desired)
     # At zero servers: they launch once its settings (lifecycle hooks, warm pool) are copied.
     empty = Capacity(0, step.capacity.max, 0)
@@ -225,7 +225,7 @@ def repoint(run: Run, step: Repoint) -> list[str]:
     changes: list[str] = []
     if step.template:
         user_data = user_data_for(ctx, view, step.generation, step.release)
-        version = _launch_template_version(ctx, changes, view, step.generation, step.release, user_data)
+        version = launch_template_version(ctx, changes, view, step.generation, step.release, user_data)
         if version is not None:
             retry.aws_step(ctx.clock, lambda: ctx.asg.use_template_version(step.group, view.launch_template, version))
     if target_group not in view.target_group_arns:
@@ -330,7 +330,7 @@ def user_data_for(ctx: Context, live, generation: int, release: Release) -> str 
         )
 
 
-def _launch_template_version(
+def launch_template_version(
     ctx: Context, changes: list, live, generation: int, release: Release, user_data: str | None
 ) -> str | None:
     """A new launch template version carrying the rendered user data (None: keep the live one)."""

@@ -13,6 +13,9 @@
   them InService (then registered), ABANDON terminates them and the group launches others
   (moto has no CompleteLifecycleAction and launches straight to InService).
 
+- DetachLoadBalancerTargetGroups deregisters the instances registered with the target group
+  (moto deregisters every instance of the group and fails with InvalidTarget on one already
+  deregistered, e.g. draining after a scale-in);
 - at most 50 tags per Auto Scaling group (LimitExceeded; moto has no limit);
 - DefaultInstanceWarmup and InstanceMaintenancePolicy are kept and read back, and
   HealthCheckGracePeriod defaults to 0 (moto drops the first two and defaults the grace period
@@ -254,6 +257,18 @@ def update_attached_target_groups(self, group_name: str) -> None:
             elbv2.deregister_targets(target_group.arn, leaving)
 
 
+def detach_load_balancer_target_groups(self, group_name: str, target_group_arns: list[str]) -> None:
+    # "Detach a target group from your Auto Scaling group" (the instances are deregistered), https://docs.aws.amazon.com/autoscaling/ec2/userguide/attach-load-balancer-asg.html
+    group = self.autoscaling_groups[group_name]
+    group.target_group_arns = [arn for arn in group.target_group_arns if arn not in target_group_arns]
+    ids = {state.instance.id for state in group.instance_states}
+    for arn in target_group_arns:
+        target_group = self.elbv2_backend.target_groups.get(arn)
+        registered = [{"Id": target} for target in (target_group.targets if target_group else {}) if target in ids]
+        if registered:
+            self.elbv2_backend.deregister_targets(arn, registered)
+
+
 def create_auto_scaling_group(self, name, *args, **kwargs):
     tags = kwargs.get("tags") if "tags" in kwargs else None
     if _model() is not None and tags is not None:
@@ -369,6 +384,7 @@ def patches() -> list[Patch]:
         Patch(FakeAutoScalingGroup, "set_desired_capacity", set_desired_capacity),
         Patch(FakeAutoScalingGroup, "replace_autoscaling_group_instances", replace_autoscaling_group_instances),
         Patch(AutoScalingBackend, "update_attached_target_groups", update_attached_target_groups),
+        Patch(AutoScalingBackend, "detach_load_balancer_target_groups", detach_load_balancer_target_groups),
         Patch(AutoScalingBackend, "create_auto_scaling_group", create_auto_scaling_group),
         Patch(AutoScalingBackend, "create_or_update_tags", create_or_update_tags),
         Patch(AutoScalingResponse, "delete_auto_scaling_group", delete_auto_scaling_group_response),

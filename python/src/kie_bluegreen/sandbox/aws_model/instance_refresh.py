@@ -188,6 +188,7 @@ class Refresh:
     partial_done: bool = False  # the last checkpoint is below 100 and was reached
     bake_until: float | None = None
     rollback: dict | None = None  # RollbackDetails
+    deployed: set[str] = field(default_factory=set)  # launched by the refresh phase: what a rollback replaces
     rollback_total: int = 0
 
     @property
@@ -320,6 +321,8 @@ class InstanceRefreshes:
         if refresh is not None:
             for state in states:
                 refresh.launched_at[state.instance.id] = now
+                if refresh.phase == REFRESHING:
+                    refresh.deployed.add(state.instance.id)
                 if state.lifecycle_state == IN_SERVICE:  # no launching lifecycle hook
                     refresh.in_service_at[state.instance.id] = now
 
@@ -407,8 +410,9 @@ class InstanceRefreshes:
         capacity = [state for state in group.instance_states if state.lifecycle_state in CAPACITY]
         if refresh.phase == REFRESHING:
             replace = lambda state: state.instance.id in refresh.to_replace  # noqa: E731
-        else:  # roll back what was deployed: the instances on the desired configuration
-            replace = lambda state: launch_templates.of_instance(state) == refresh.desired  # noqa: E731
+        else:  # "replaces the instances that have been deployed so far" (also when the desired
+            # configuration is the group's own: a refresh that only renews the servers)
+            replace = lambda state: state.instance.id in refresh.deployed  # noqa: E731
         outdated = [state for state in capacity if replace(state)
                     and not (state.protected_from_scale_in and prefs.protected == "Ignore")]
         blocked = [state for state in outdated if state.protected_from_scale_in and prefs.protected == "Wait"]
