@@ -123,7 +123,8 @@ def execute(ctx: Context, plan: Plan, state: FleetState) -> Journal:
         state.listener,
         names=state.names(),
         versions={group.asg_name: group.version for group in state.groups},
-        owners={group.target_group_arn: group.asg_name for group in state.groups if group.target_group_arn},
+        owners={arn: group.asg_name for group in state.groups for arn in group.target_groups}
+        | {group.target_group_arn: group.asg_name for group in state.groups if group.target_group_arn},
     )
     journal = ctx.journal
     journal.before = journal.before or state

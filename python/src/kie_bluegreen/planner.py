@@ -540,9 +540,14 @@ def _rollback_single(draft: Draft, group: Group) -> Plan:
     """While AWS still replaces the servers, roll the instance refresh back (and the routes with
     it); once it finished, AWS cannot: deploy the previous version again."""
     cfg = draft.cfg
-    if group.previous is None:
+    leaving = _single_rollback_leaves(draft.state, group)
+    if leaving is not None:  # a rollback that stopped after retagging the group
+        generation, release = group.generation, group.release
+    elif group.previous is None:
         raise Refused(f"nothing to roll back to: {group.asg_name} runs the first release kie-bluegreen deployed to it")
-    generation, release = group.previous
+    else:
+        leaving = group.generation
+        generation, release = group.previous
     refresh = group.refresh
     untouched = all(tag == str(release) for tag in group.instance_releases)
     if not untouched and not (refresh is not None and refresh.active):
@@ -551,14 +556,14 @@ def _rollback_single(draft: Draft, group: Group) -> Plan:
             f" ({refresh.status if refresh else 'no refresh'}); AWS rolls back only an instance refresh in"
             f" progress: to go back, deploy {release.version} again (kie-bluegreen deploy --version {release.version})"
         )
-    old = next((arn for arn in group.target_groups if target_group_name(arn) != cfg.group_name(group.generation)), None)
+    old = next((arn for arn in group.target_groups if target_group_name(arn) != cfg.group_name(leaving)), None)
     if old is None:
         raise Refused(
             f"{group.asg_name} no longer registers into the target group of {release.version}; deploy"
             f" {release.version} again to go back"
         )
     _settle(draft, keep={old})
-    draft.add(Record(f"rollback:{group.generation}:{generation}", cfg.topology))
+    draft.add(Record(f"rollback:{leaving}:{generation}", cfg.topology))
     # The release tag first: servers the rollback launches must start the previous release.
     draft.add(Repoint(group.asg_name, generation, release, old, Role.BLUE, template=False))
     member = draft.members[group.asg_name]
@@ -614,8 +619,9 @@ def _rollback(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     generation = request.generation
     draft = Draft(state, cfg, "rollback")
     if cfg.topology == "single-group":
-        if _rolled_back_to(state, blue):
+        if _rolled_back_to(state, blue) and _single_rollback_leaves(state, blue) is None:
             draft.message = f"already rolled back: {blue.name} serves everyone"
+            _leave(draft, blue.asg_name, blue.generation, (), blue.leaving)  # stopped after the detach
             _finalize(draft)
             return draft.plan()
         return _rollback_single(draft, blue)
@@ -652,6 +658,16 @@ def _rollback(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     draft.route_to(desired.at_rest(target.arn))
     _finalize(draft)
     return draft.plan()
+
+
+def _single_rollback_leaves(state: FleetState, group: Group) -> int | None:
+    """A single-group rollback that stopped after retagging the group (its tags already name the
+    generation it goes back to): the generation it leaves, else None."""
+    parts = (state.transition or "").split(":")
+    if len(parts) != 3 or parts[0] != "rollback" or parts[2] != str(group.generation) or parts[1] == parts[2]:
+        return None
+    done = len(group.target_groups) == 1 and not state.routing.warming and not (group.refresh and group.refresh.active)
+    return None if done else int(parts[1])
 
 
 def _rolled_back_to(state: FleetState, blue: Group) -> bool:

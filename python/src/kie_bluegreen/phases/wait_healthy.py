@@ -150,6 +150,9 @@ def wait_ready(run: Run, step: WaitReady) -> list[str]:
         )
     if not readiness.done:
         raise WaitTimeout(step.group, step.label, readiness, timeout)
+    # The routing steps after it check the same servers for the same release (a single group's
+    # servers run the previous release until its instance refresh).
+    run.versions[step.group] = version
     return []
 
 
