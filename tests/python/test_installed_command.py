@@ -1,6 +1,6 @@
 """The installed `kie-bluegreen` command, in its own process, against moto's server behaving like
 AWS (health checks only while referenced, `initial` first, drains on scale-in), reached through
-AWS_ENDPOINT_URL as a user's pipeline would: the story, a listener that logs users in, the
+AWS_ENDPOINT_URL as a user's pipeline would: the story in each topology, a listener that logs users in, the
 Jenkins path refusing what deploy refuses, no entry point routing to unready servers, a kill
 right after each AWS write of a promote, and a weighted release (its steps, an alarm that rolls it
 back, a kill between steps)."""
@@ -148,6 +148,61 @@ def test_a_promote_killed_after_any_write_is_finished_by_the_next_run(server, tm
         assert routing_generations(clients(scenario.REGION), world.listener_arn) == {"default": 2, "blue": 2, "green": None}
         before = len(writes())
         assert installed(path, "promote")[0] == 0 and len(writes()) == before, f"write {kill_after}: a third run wrote"
+
+
+def _target_group_names(aws) -> list[str]:
+    return sorted(tg["TargetGroupName"] for tg in aws.elbv2.describe_target_groups()["TargetGroups"])
+
+
+def _group_names(aws) -> list[str]:
+    return sorted(g["AutoScalingGroupName"] for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"])
+
+
+@pytest.mark.slow
+def test_the_fixed_pair_story(world, tmp_path):
+    aws = clients(scenario.REGION)
+    path = config(world, tmp_path, topology="fixed-pair", retire={"previous": "standby"})
+    pair = [world.asg_name, "orders-production-pair"]
+    story = [(("init", "--version", "1.0.0"), {"default": 1, "blue": 1, "green": None}),
+             (("deploy", "--version", "2.0.0", "--strategy", "canary"), {"default": 1, "blue": 1, "green": 2}),
+             (("promote",), {"default": 2, "blue": 2, "green": None}),
+             (("rollback",), {"default": 1, "blue": 1, "green": None}),
+             (("deploy", "--version", "3.0.0", "--strategy", "all-at-once"), {"default": 3, "blue": 3, "green": None}),
+             (("deploy", "--version", "4.0.0", "--strategy", "all-at-once"), {"default": 4, "blue": 4, "green": None})]
+    for argv, expected in story:
+        code, result, err = installed(path, *argv)
+        assert code == 0, (argv, err[-2000:])
+        assert routing_generations(aws, world.listener_arn) == expected, argv
+        assert _group_names(aws) == sorted(pair), argv  # never more than the two groups
+    # Only target groups are new: generation 2's was deleted when its group was reused for 4.
+    assert "orders-production-g2" not in _target_group_names(aws)
+    assert {"orders-production-g3", "orders-production-g4"} <= set(_target_group_names(aws))
+    code, result, err = installed(path, "rollback", "--generation", "2")
+    assert code == 3 and "--generation 2" in result["error"], err
+    assert routing_generations(aws, world.listener_arn) == {"default": 4, "blue": 4, "green": None}
+
+
+@pytest.mark.slow
+def test_the_single_group_story(world, tmp_path):
+    aws = clients(scenario.REGION)
+    aws.autoscaling.update_auto_scaling_group(AutoScalingGroupName=world.asg_name, DefaultInstanceWarmup=1)
+    path = config(world, tmp_path, topology="single-group", routing={"strategy": "all-at-once"})
+    original = _target_group_names(aws)
+    assert installed(path, "init", "--version", "1.0.0")[0] == 0
+    code, result, err = installed(path, "deploy", "--version", "2.0.0")
+    assert code == 0, err[-2000:]
+    assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
+    assert _group_names(aws) == [world.asg_name]
+    assert "orders-production-g2" in _target_group_names(aws) and "orders-kie-1" not in _target_group_names(aws)
+    assert "orders-kie-1" in original
+    kinds = [s["kind"] for s in result["steps"]]
+    assert "start-instance-refresh" in kinds and "wait-instance-refresh" in kinds
+    code, result, err = installed(path, "rollback")  # the refresh ended: AWS cannot roll it back
+    assert code == 3 and "deploy --version 1.0.0" in result["error"], err
+    code, result, err = installed(path, "deploy", "--version", "3.0.0")
+    assert code == 0, err[-2000:]
+    assert routing_generations(aws, world.listener_arn) == {"default": 3, "blue": 3, "green": None}
+    assert _group_names(aws) == [world.asg_name]
 
 
 @pytest.mark.slow
