@@ -131,6 +131,30 @@ def deleted_once_drained(aws, clock, run_again, name: str) -> None:
     assert name not in group_names(aws)
 
 
+def alarm(aws, name: str) -> None:
+    """A CloudWatch alarm on the 5xx count, in OK."""
+    aws.cloudwatch.put_metric_alarm(AlarmName=name, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
+                                    Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=10,
+                                    ComparisonOperator="GreaterThanThreshold")
+    aws.cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="quiet")
+
+
+def during_the_first_hold(monkeypatch, action) -> None:
+    """Run `action` once, in the middle of the first held step (before its second look)."""
+    from kie_bluegreen import analysis
+
+    original = analysis.Watcher.look
+    seen = {"n": 0}
+
+    def look(self):
+        seen["n"] += 1
+        if seen["n"] == 2:
+            action()
+        return original(self)
+
+    monkeypatch.setattr(analysis.Watcher, "look", look)
+
+
 def group_names(aws) -> list[str]:
     return sorted(g["AutoScalingGroupName"] for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"])
 
@@ -178,30 +202,5 @@ def forget(account: str) -> None:
         backends.pop(account, None)
 
 
-def launch_template_versions_like_aws(monkeypatch) -> None:
-    """moto (5.2) ignores SourceVersion and keeps UserData undecoded in
-    CreateLaunchTemplateVersion (an Auto Scaling group launching from it then fails an
-    assertion); AWS copies the source version and overrides what is given."""
-    from moto.core.responses import ActionResult
-    from moto.ec2.responses.launch_templates import LaunchTemplates
-    from moto.ec2.utils import parse_user_data
-
-    def create_launch_template_version(self):
-        template = self.ec2_backend.get_launch_template(self._get_param("LaunchTemplateId"))
-        given = self._get_param("LaunchTemplateData", {})
-        source = self._get_param("SourceVersion")
-        data = dict(template.get_version(source).data) if source else {}
-        data.update({key: value for key, value in given.items() if key != "UserData"})
-        if "UserData" in given:
-            data["UserData"] = parse_user_data(self._get_param("LaunchTemplateData.UserData"))
-        version = template.create_version(data, self._get_param("VersionDescription"))
-        return ActionResult({"LaunchTemplateVersion": {
-            "LaunchTemplateId": template.id, "LaunchTemplateName": template.name,
-            "VersionNumber": version.number, "VersionDescription": version.description,
-            "LaunchTemplateData": version.data}})
-
-    monkeypatch.setattr(LaunchTemplates, "create_launch_template_version", create_launch_template_version)
-
-
-__all__ = ["FIXED_404", "snapshot", "fingerprint", "fresh_world", "deleted_once_drained", "routing_generations", "group_tags", "group_names", "shared_botocore_models",
-           "fresh_account", "forget", "launch_template_versions_like_aws"]
+__all__ = ["FIXED_404", "snapshot", "fingerprint", "fresh_world", "deleted_once_drained", "alarm", "during_the_first_hold", "routing_generations", "group_tags", "group_names", "shared_botocore_models",
+           "fresh_account", "forget"]

@@ -178,17 +178,18 @@ def test_container_id_templates(template, message):
 # -- rules across keys ---------------------------------------------------------------------------
 
 
-def test_canary_needs_two_fleets():
+def test_canary_and_weighted_need_two_fleets():
     found = problems(document(defaults={"routing": {"strategy": "canary"}}, stage={"topology": "single-group"}))
     assert found == ["defaults.routing.strategy: canary cannot be used with topology: single-group"
-                     " (stages.production.topology): a header canary sends testers to the new release while everyone"
-                     " else stays on the old one, which needs two fleets; use all-at-once or weighted, or the topology"
-                     " per-release or fixed-pair"]
+                     " (stages.production.topology): it sends part of the traffic to the new release while the rest"
+                     " stays on the old one, which needs two fleets; use all-at-once, or the topology per-release or"
+                     " fixed-pair"]
+    assert problems(document(stage={"topology": "single-group", "routing": {"strategy": "weighted"}}))[0].startswith(
+        "stages.production.routing.strategy: weighted cannot be used with topology: single-group")
     # canary is the default strategy: single-group alone is refused too
     assert problems(document(stage={"topology": "single-group"}))[0].startswith("stages.production.routing.strategy: canary")
-    for strategy in ("all-at-once", "weighted"):
-        cfg = config.parse(document(stage={"topology": "single-group", "routing": {"strategy": strategy}}), None)
-        assert (cfg.topology, cfg.routing.strategy) == ("single-group", strategy)
+    cfg = config.parse(document(stage={"topology": "single-group", "routing": {"strategy": "all-at-once"}}), None)
+    assert (cfg.topology, cfg.routing.strategy) == ("single-group", "all-at-once")
 
 
 def test_pair_only_with_fixed_pair():

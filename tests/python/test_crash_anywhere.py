@@ -12,9 +12,10 @@ from __future__ import annotations
 import pytest
 
 from helpers import fingerprint, fresh_world
-from kie_bluegreen import config as configuration, flows
+from kie_bluegreen import config as configuration, executor, flows
 from kie_bluegreen.aws.api import AwsApi
 from kie_bluegreen.context import Context
+from kie_bluegreen.steps import WaitRefresh
 
 
 class Killed(BaseException):
@@ -45,6 +46,21 @@ class WriteCounter:
         monkeypatch.setattr(AwsApi, "call", call)
 
 
+def deploy_stopped_during_the_refresh(ctx) -> None:
+    """A single-group deploy whose agent died while AWS replaced the servers."""
+    def stopped(run, step):
+        raise Killed("stopped while the instance refresh runs")
+
+    original = executor.STEP_ACTIONS[WaitRefresh]
+    executor.STEP_ACTIONS[WaitRefresh] = stopped
+    try:
+        flows.deploy(ctx, "2.0.0")
+    except Killed:
+        pass
+    finally:
+        executor.STEP_ACTIONS[WaitRefresh] = original
+
+
 # Each flow: the commands that build its starting point, then the command under test.
 # With retire.previous: terminate no standby is left to roll back to, and with
 # retire.candidate: terminate nothing is left for cleanup: those pairs do not exist.
@@ -63,6 +79,8 @@ FLOWS = {
     "fixed-pair canary deploy": ([], lambda ctx: flows.deploy(ctx, "2.0.0", "canary")),
     "fixed-pair deploy reusing the standby": ([lambda ctx: flows.deploy(ctx, "2.0.0", "all-at-once")],
                                               lambda ctx: flows.deploy(ctx, "3.0.0", "all-at-once")),
+    "single-group deploy": ([], lambda ctx: flows.deploy(ctx, "2.0.0")),
+    "single-group rollback while the refresh runs": ([deploy_stopped_during_the_refresh], lambda ctx: flows.rollback(ctx)),
 }
 POLICIES = {
     "scale-to-zero": {"previous": "scale-to-zero", "keep": 1, "candidate": "keep"},
@@ -70,9 +88,14 @@ POLICIES = {
 }
 
 
+def topology_of(flow: str) -> str:
+    return next((name for name in ("fixed-pair", "single-group") if flow.startswith(name)), "per-release")
+
+
 def start(aws, monkeypatch, tmp_path, fake_clock, setup, policy, topology="per-release"):
+    strategy = "all-at-once" if topology == "single-group" else "canary"  # one group: no canary
     world, path = fresh_world(aws, monkeypatch, tmp_path, retire=policy, topology=topology,
-                              routing={"strategy": "canary", "steps": [20, 100], "step-pause": "1m"},
+                              routing={"strategy": strategy, "steps": [20, 100], "step-pause": "1m"},
                               analysis={"bake": "1m"})
     ctx = Context(configuration.load(path), AwsApi(aws), fake_clock)
     flows.init(ctx, "1.0.0")
@@ -84,7 +107,7 @@ def start(aws, monkeypatch, tmp_path, fake_clock, setup, policy, topology="per-r
 
 CASES = [(flow, policy) for flow in sorted(FLOWS) for policy in sorted(POLICIES)
          if not (policy == "terminate" and flow in ("rollback after promote", "cleanup"))
-         and not (flow.startswith("fixed-pair") and policy == "terminate")]
+         and not (topology_of(flow) != "per-release" and policy == "terminate")]
 
 
 @pytest.mark.slow
@@ -92,7 +115,7 @@ CASES = [(flow, policy) for flow in sorted(FLOWS) for policy in sorted(POLICIES)
 def test_killed_after_any_write_the_rerun_finishes_the_job(aws, aws_like, monkeypatch, tmp_path, fake_clock, flow, policy):
     setup, command = FLOWS[flow]
     retire = POLICIES[policy]
-    topology = "fixed-pair" if flow.startswith("fixed-pair") else "per-release"
+    topology = topology_of(flow)
     world, ctx = start(aws, monkeypatch, tmp_path, fake_clock, setup, retire, topology)
     with monkeypatch.context() as patch:
         counter = WriteCounter(patch)

@@ -6,9 +6,11 @@ resource and condition scoping is tested on the document (test_iam_policy.py).
 
 The story uses every feature that costs a permission: kie.verify (instance addresses), a
 user-data template (launch template versions), scale-to-zero standby and a rollback that brings
-it back (tags removed), the preflight checks (quotas, subnets, launch template), and a test
+it back (tags removed), the preflight checks (quotas, subnets, launch template), a test
 notification to an SNS topic (sns:Publish; a deployment's own notifications never change its exit
-code, `notify --test` exits 4 when one is refused).
+code, `notify --test` exits 4 when one is refused), and a single group rolled in place by an
+instance refresh, then rolled back by itself when its alarm fires during the next refresh. It
+runs on moto behaving like AWS (the AWS model), on one fake clock.
 """
 
 from __future__ import annotations
@@ -19,17 +21,21 @@ import pytest
 import yaml
 from moto.core import enable_iam_authentication
 
-from helpers import forget, launch_template_versions_like_aws, routing_generations
-from kie_bluegreen import iam_policy
+from helpers import forget, routing_generations
+from kie_bluegreen import analysis, iam_policy
 from kie_bluegreen.aws.api import AwsApi, iam_action
 from kie_bluegreen.clock import FakeClock
 from kie_bluegreen.sandbox import scenario
+from kie_bluegreen.sandbox.aws_model import AwsModel
 from fake_kie import FakeKieServer, version_from_launch_tags
 from security_fixtures import EnforcedWorld, run_cli
 
 G1, G2 = {"default": 1, "blue": 1, "green": None}, {"default": 2, "blue": 2, "green": None}
 PAIR = {"topology": "fixed-pair"}  # from this step on, the stage is a fixed pair
 NOTIFY = {**PAIR, "notify": "the story's topic"}  # Story.write puts the topic created in the world
+SINGLE = {"topology": "single-group", "routing": {"strategy": "all-at-once"}}
+ALARM_DURING_REFRESH = {**SINGLE, "alarm fires": True}  # Story.run sets the alarm to ALARM mid-refresh
+G6 = {"default": 6, "blue": 6, "green": None}
 STORY = (
     (("init", "--version", "1.0.0"), G1),
     (("deploy", "--version", "2.0.0"), {"default": 1, "blue": 1, "green": 2}),
@@ -43,7 +49,14 @@ STORY = (
     (("deploy", "--version", "4.0.0", "--strategy", "all-at-once"), {"default": 4, "blue": 4, "green": None}, PAIR),
     (("deploy", "--version", "5.0.0", "--strategy", "all-at-once"), {"default": 5, "blue": 5, "green": None}, PAIR),
     (("notify", "--test"), {"default": 5, "blue": 5, "green": None}, NOTIFY),
+    (("deploy", "--version", "6.0.0"), G6, SINGLE),  # the blue group of the pair is rolled in place
+    (("deploy", "--version", "7.0.0"), G6, ALARM_DURING_REFRESH),  # rolled back by itself: exit 1
 )
+EXIT_CODES = {("deploy", "--version", "7.0.0"): 1}
+
+
+def expected_exit(argv) -> int:
+    return EXIT_CODES.get(tuple(argv), 0)
 POLICY = iam_policy.build(iam_policy.Scope.generic())
 ENFORCEABLE = sorted(set(iam_policy.actions(POLICY)) - set(iam_policy.DEPENDENT_ACTIONS))
 
@@ -52,6 +65,9 @@ class Story:
     """An enforced world with the story's configuration; runs its steps as the deployer."""
 
     def __init__(self, monkeypatch, directory):
+        self.clock = FakeClock()
+        self.model = AwsModel(clock=self.clock.now).install()
+        self.monkeypatch = monkeypatch
         self.env = EnforcedWorld.create(monkeypatch, iam_policy.actions_only(POLICY))
         admin, world = self.env.admin, self.env.world
         # user data needs a pinned launch template version (provision refuses $Latest)
@@ -87,8 +103,7 @@ class Story:
         self.topic = admin.sns.create_topic(Name="kie-releases")["TopicArn"]
         self.config = os.path.join(directory, "kie-deploy.yaml")
         self.write({})
-        monkeypatch.setattr("kie_bluegreen.context.Clock", FakeClock)  # no real waiting
-        launch_template_versions_like_aws(monkeypatch)
+        monkeypatch.setattr("kie_bluegreen.context.Clock", lambda: self.clock)  # no real waiting
 
     def write(self, overrides: dict) -> None:
         if "notify" in overrides:
@@ -98,14 +113,33 @@ class Story:
             yaml.safe_dump({**self.document, "stages": {"production": {**stage, **overrides}}}, handle, sort_keys=False)
 
     def run(self, argv, overrides: dict | None = None):
-        self.write(overrides or {})
-        return run_cli("--config", self.config, *argv)
+        overrides = dict(overrides or {})
+        with pytest.MonkeyPatch.context() as patch:
+            if overrides.pop("alarm fires", False):
+                self._alarm_fires_during_the_refresh(patch)
+            self.write(overrides)
+            return run_cli("--config", self.config, *argv)
+
+    def _alarm_fires_during_the_refresh(self, patch) -> None:
+        """The alarm goes to ALARM after the runner's first look of the refresh (the one
+        before StartInstanceRefresh)."""
+        original, looks = analysis.Watcher.look, []
+
+        def look(watcher):
+            looks.append(watcher)
+            if len(looks) == 2:
+                self.env.admin.cloudwatch.set_alarm_state(AlarmName="orders-5xx", StateValue="ALARM",
+                                                          StateReason="5xx above 10")
+            return original(watcher)
+
+        patch.setattr(analysis.Watcher, "look", look)
 
     def routing(self) -> dict:
         return routing_generations(self.env.admin, self.env.world.listener_arn)
 
     def close(self):
         self.kie.close()
+        self.model.__exit__(None, None, None)
         forget(self.env.account)
 
 
@@ -157,7 +191,7 @@ def first_use(moto_module, tmp_path_factory):
 def test_the_policy_is_enough_for_the_whole_story(first_use):
     _, outcomes = first_use
     for (argv, expected, *_), (outcome, routing) in zip(STORY, outcomes):
-        assert outcome.code == 0, f"{' '.join(argv)}: {outcome.err}"
+        assert outcome.code == expected_exit(argv), f"{' '.join(argv)}: {outcome.err}"
         assert routing == expected, " ".join(argv)
 
 
@@ -173,7 +207,7 @@ def test_without_any_one_action_a_flow_fails_naming_it(action, first_use, story)
     first, _ = first_use
     step = first[action]
     for argv, expected, *overrides in STORY[:step]:  # reach the step with the whole policy
-        assert story.run(argv, *overrides).code == 0, " ".join(argv)
+        assert story.run(argv, *overrides).code == expected_exit(argv), " ".join(argv)
     story.env.grant(iam_policy.actions_only({"Statement": [
         {"Action": [a for a in ENFORCEABLE if a != action]}]}))
     argv, _, *overrides = STORY[step]

@@ -1,8 +1,9 @@
 """The installed `kie-bluegreen` command, in its own process, against moto's server behaving like
 AWS (health checks only while referenced, `initial` first, drains on scale-in), reached through
-AWS_ENDPOINT_URL as a user's pipeline would: the story, a listener that logs users in, the
-Jenkins path refusing what deploy refuses, no entry point routing to unready servers, and a kill
-right after each AWS write of a promote."""
+AWS_ENDPOINT_URL as a user's pipeline would: the story in each topology, a listener that logs users in, the
+Jenkins path refusing what deploy refuses, no entry point routing to unready servers, a kill
+right after each AWS write of a promote, and a weighted release (its steps, an alarm that rolls it
+back, a kill between steps)."""
 
 from __future__ import annotations
 
@@ -147,6 +148,118 @@ def test_a_promote_killed_after_any_write_is_finished_by_the_next_run(server, tm
         assert routing_generations(clients(scenario.REGION), world.listener_arn) == {"default": 2, "blue": 2, "green": None}
         before = len(writes())
         assert installed(path, "promote")[0] == 0 and len(writes()) == before, f"write {kill_after}: a third run wrote"
+
+
+def _target_group_names(aws) -> list[str]:
+    return sorted(tg["TargetGroupName"] for tg in aws.elbv2.describe_target_groups()["TargetGroups"])
+
+
+def _group_names(aws) -> list[str]:
+    return sorted(g["AutoScalingGroupName"] for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"])
+
+
+@pytest.mark.slow
+def test_the_fixed_pair_story(world, tmp_path):
+    aws = clients(scenario.REGION)
+    path = config(world, tmp_path, topology="fixed-pair", retire={"previous": "standby"})
+    pair = [world.asg_name, "orders-production-pair"]
+    story = [(("init", "--version", "1.0.0"), {"default": 1, "blue": 1, "green": None}),
+             (("deploy", "--version", "2.0.0", "--strategy", "canary"), {"default": 1, "blue": 1, "green": 2}),
+             (("promote",), {"default": 2, "blue": 2, "green": None}),
+             (("rollback",), {"default": 1, "blue": 1, "green": None}),
+             (("deploy", "--version", "3.0.0", "--strategy", "all-at-once"), {"default": 3, "blue": 3, "green": None}),
+             (("deploy", "--version", "4.0.0", "--strategy", "all-at-once"), {"default": 4, "blue": 4, "green": None})]
+    for argv, expected in story:
+        code, result, err = installed(path, *argv)
+        assert code == 0, (argv, err[-2000:])
+        assert routing_generations(aws, world.listener_arn) == expected, argv
+        assert _group_names(aws) == sorted(pair), argv  # never more than the two groups
+    # Only target groups are new: generation 2's was deleted when its group was reused for 4.
+    assert "orders-production-g2" not in _target_group_names(aws)
+    assert {"orders-production-g3", "orders-production-g4"} <= set(_target_group_names(aws))
+    code, result, err = installed(path, "rollback", "--generation", "2")
+    assert code == 3 and "--generation 2" in result["error"], err
+    assert routing_generations(aws, world.listener_arn) == {"default": 4, "blue": 4, "green": None}
+
+
+@pytest.mark.slow
+def test_the_single_group_story(world, tmp_path):
+    aws = clients(scenario.REGION)
+    aws.autoscaling.update_auto_scaling_group(AutoScalingGroupName=world.asg_name, DefaultInstanceWarmup=1)
+    path = config(world, tmp_path, topology="single-group", routing={"strategy": "all-at-once"})
+    original = _target_group_names(aws)
+    assert installed(path, "init", "--version", "1.0.0")[0] == 0
+    code, result, err = installed(path, "deploy", "--version", "2.0.0")
+    assert code == 0, err[-2000:]
+    assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
+    assert _group_names(aws) == [world.asg_name]
+    assert "orders-production-g2" in _target_group_names(aws) and "orders-kie-1" not in _target_group_names(aws)
+    assert "orders-kie-1" in original
+    kinds = [s["kind"] for s in result["steps"]]
+    assert "start-instance-refresh" in kinds and "wait-instance-refresh" in kinds
+    code, result, err = installed(path, "rollback")  # the refresh ended: AWS cannot roll it back
+    assert code == 3 and "deploy --version 1.0.0" in result["error"], err
+    code, result, err = installed(path, "deploy", "--version", "3.0.0")
+    assert code == 0, err[-2000:]
+    assert routing_generations(aws, world.listener_arn) == {"default": 3, "blue": 3, "green": None}
+    assert _group_names(aws) == [world.asg_name]
+
+
+@pytest.mark.slow
+def test_a_weighted_release_steps_an_alarm_rolls_back_and_a_kill_between_steps_resumes(world, tmp_path):
+    aws = clients(scenario.REGION)
+    aws.cloudwatch.put_metric_alarm(AlarmName="orders-5xx", MetricName="HTTPCode_Target_5XX_Count",
+                                    Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
+                                    Threshold=10, ComparisonOperator="GreaterThanThreshold")
+    aws.cloudwatch.set_alarm_state(AlarmName="orders-5xx", StateValue="OK", StateReason="quiet")
+    path = config(world, tmp_path, routing={"strategy": "weighted", "steps": [20, 100], "step-pause": "3s"},
+                  analysis={"alarms": ["orders-5xx"]}, retire={"previous": "standby"})
+    assert installed(path, "init", "--version", "1.0.0")[0] == 0
+
+    code, result, err = installed(path, "deploy", "--version", "2.0.0")  # short steps: ends on the new group
+    assert code == 0, err[-2000:]
+    assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
+    kinds = [s["kind"] for s in result["steps"]]
+    assert kinds.count("shift") == 1 and kinds.count("watch") == 1  # 20% held and watched; 100% is the promote
+
+    process = installed(path, "deploy", "--version", "3.0.0", popen=True)  # the alarm fires during the 20% step
+    _until(lambda: _default_weights(aws, world.listener_arn).get(3) == 20, process)
+    aws.cloudwatch.set_alarm_state(AlarmName="orders-5xx", StateValue="ALARM", StateReason="5xx above 10")
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 1, err[-2000:]
+    assert "alarm orders-5xx is in ALARM" in json.loads(out)["error"]
+    assert _default_weights(aws, world.listener_arn) == {2: 100}  # everyone back on the previous group alone
+    aws.cloudwatch.set_alarm_state(AlarmName="orders-5xx", StateValue="OK", StateReason="quiet again")
+
+    process = installed(path, "deploy", "--version", "4.0.0", popen=True)  # killed while the 20% step is held
+    _until(lambda: _default_weights(aws, world.listener_arn).get(4) == 20, process)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    code, result, err = installed(path, "deploy", "--version", "4.0.0")  # resumes from the weights in AWS
+    assert code == 0, err[-2000:]
+    assert routing_generations(aws, world.listener_arn) == {"default": 4, "blue": 4, "green": None}
+    assert "create-group" not in [s["kind"] for s in result["steps"]]  # the killed run's group is used, not another
+
+
+def _default_weights(aws, listener_arn: str) -> dict:
+    """{generation: weight} of the default route's groups that receive traffic."""
+    default = next(rule for rule in aws.elbv2.describe_rules(ListenerArn=listener_arn)["Rules"] if rule["IsDefault"])
+    forward = next(action for action in default["Actions"] if action["Type"] == "forward")
+    members = (forward.get("ForwardConfig") or {}).get("TargetGroups") or [{"TargetGroupArn": forward["TargetGroupArn"],
+                                                                              "Weight": 1}]
+    loaded = {m["TargetGroupArn"]: m.get("Weight", 1) for m in members if m.get("Weight", 1) > 0}
+    tags = aws.elbv2.describe_tags(ResourceArns=list(loaded))["TagDescriptions"]
+    generation = {t["ResourceArn"]: int({x["Key"]: x["Value"] for x in t["Tags"]}["kie-bluegreen:generation"]) for t in tags}
+    total = sum(loaded.values())
+    return {generation[arn]: round(100 * weight / total) for arn, weight in loaded.items()}
+
+
+def _until(condition, process, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, f"the command ended first: {process.communicate()}"
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
 
 
 def _reset(server) -> None:

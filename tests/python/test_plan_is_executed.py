@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from helpers import fresh_world
-from kie_bluegreen import config as configuration, flows, planner, state as fleet
+from kie_bluegreen import config as configuration, executor, flows, planner, state as fleet
 from kie_bluegreen.aws.api import AwsApi
 from kie_bluegreen.context import Context
+from kie_bluegreen.steps import WaitRefresh
 
 # (starting point, the command as a planner request, the same command as a flow)
 CASES = {
@@ -35,12 +36,40 @@ def kinds_and_targets(steps, names) -> list[tuple[str, str]]:
     return [(step.kind, step.target) for step in steps]
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_the_command_executes_the_plan_step_for_step(aws, monkeypatch, tmp_path, fake_clock, case):
-    setup, request, command = CASES[case]
+def stopped_during_the_refresh(ctx) -> None:
+    """A single-group deploy that stopped while AWS replaced the servers."""
+    def stopped(run, step):
+        raise KeyboardInterrupt
+
+    original = executor.STEP_ACTIONS[WaitRefresh]
+    executor.STEP_ACTIONS[WaitRefresh] = stopped
+    try:
+        flows.deploy(ctx, "2.0.0")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        executor.STEP_ACTIONS[WaitRefresh] = original
+
+
+# The same for a single group rolled in place.
+SINGLE_GROUP_CASES = {
+    "single-group deploy": ([], planner.Request("deploy", "2.0.0"), lambda ctx: flows.deploy(ctx, "2.0.0")),
+    "single-group rollback while the refresh runs": ([stopped_during_the_refresh], planner.Request("rollback"),
+                                                     flows.rollback),
+    "single-group deploy finishing a stopped one": ([stopped_during_the_refresh], planner.Request("deploy", "2.0.0"),
+                                                    lambda ctx: flows.deploy(ctx, "2.0.0")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES) + sorted(SINGLE_GROUP_CASES))
+def test_the_command_executes_the_plan_step_for_step(aws, aws_like, monkeypatch, tmp_path, fake_clock, case):
+    single = case in SINGLE_GROUP_CASES
+    setup, request, command = (SINGLE_GROUP_CASES if single else CASES)[case]
     world, path = fresh_world(aws, monkeypatch, tmp_path, retire={"previous": "scale-to-zero", "keep": 1,
                                                                   "candidate": "keep"},
-                              routing={"strategy": "canary", "steps": [10, 50, 100], "step-pause": "1m"})
+                              routing={"strategy": "all-at-once" if single else "canary", "steps": [10, 50, 100],
+                                       "step-pause": "1m"},
+                              topology="single-group" if single else "per-release")
     ctx = Context(configuration.load(path), AwsApi(aws), fake_clock)
     flows.init(ctx, "1.0.0")
     for step in setup:

@@ -216,10 +216,14 @@ def test_single_group_deploy_rolls_the_group_in_place():
     state = single(1, (1,), ("com.myspace:app:1.0.0",) * 2, 1)
     plan = planner.plan(planner.Request("deploy", "2.0.0", "all-at-once"), state, SINGLE)
     assert steps(plan) == [("create-target-group", G2), ("repoint-group", GROUP), ("mark-generation", "header rules"),
-                           ("reference", GROUP), ("wait-ready", GROUP), ("record", "header rules"), ("route", "default"),
+                           ("reference", GROUP), ("wait-ready", GROUP), ("record", "header rules"), ("shift", "default"),
                            ("route", "blue"), ("start-instance-refresh", GROUP), ("wait-instance-refresh", GROUP),
-                           ("detach-target-group", GROUP), ("delete-target-group", "orders-production-g1")]
+                           ("unreference", GROUP), ("detach-target-group", GROUP),
+                           ("delete-target-group", "orders-production-g1")]
     assert plan.steps[1].previous == "1 com.myspace:app:1.0.0"
+    # Everyone on the new target group, the previous one kept with weight 0 during the refresh:
+    # the group registers the new servers in both, and AWS waits until both report them healthy.
+    assert (plan.steps[6].weight, plan.steps[6].blue) == (100, state.groups[0].target_group_arn)
 
 
 def test_single_group_resumes_a_refresh_in_progress():
@@ -239,7 +243,7 @@ def test_single_group_rollback_while_the_refresh_runs_and_refused_after():
                      previous=previous)
     rolling = FleetState(rolling.listener, (Group(**{**rolling.groups[0].__dict__, "release": release}),), asgs={})
     plan = planner.plan(planner.Request("rollback"), rolling, SINGLE)
-    assert steps(plan)[:4] == [("record", "header rules"), ("repoint-group", GROUP),
+    assert steps(plan)[:5] == [("record", "header rules"), ("repoint-group", GROUP), ("reference", GROUP),
                                ("rollback-instance-refresh", GROUP), ("wait-instance-refresh", GROUP)]
     assert ("route", "default") in steps(plan) and steps(plan)[-1] == ("delete-target-group", G2)
 

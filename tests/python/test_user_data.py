@@ -6,7 +6,6 @@ import base64
 
 import pytest
 
-from helpers import launch_template_versions_like_aws
 from kie_bluegreen import flows
 from kie_bluegreen.errors import ConfigError
 from kie_bluegreen.phases.provision import render_user_data
@@ -15,11 +14,6 @@ TEMPLATE = """#!/bin/bash
 export KIE_SERVER_CONTAINER_DEPLOYMENT="{{container_id}}={{release}}"
 echo "generation {{ generation }} of {{app}}/{{stage}} runs {{version}}"
 """
-
-
-@pytest.fixture(autouse=True)
-def _template_versions(monkeypatch):
-    launch_template_versions_like_aws(monkeypatch)
 
 
 @pytest.fixture

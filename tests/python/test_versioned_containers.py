@@ -75,17 +75,14 @@ def test_kie_verify_fails_when_servers_deploy_under_another_id(verify_ctx, aws, 
 
 
 def test_user_data_templates_get_the_versioned_id(world, tmp_path, make_ctx, aws):
-    from helpers import launch_template_versions_like_aws
     import base64
 
     (tmp_path / "user-data.sh").write_text('KIE_SERVER_CONTAINER_DEPLOYMENT="{{container_id}}={{release}}"\n')
     aws.autoscaling.update_auto_scaling_group(AutoScalingGroupName=world.asg_name, LaunchTemplate={
         "LaunchTemplateId": world.launch_template_id, "Version": "1"})
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        launch_template_versions_like_aws(monkeypatch)
-        ctx = make_ctx(versioned_config(world, str(tmp_path), **{"launch-template": {"user-data": "user-data.sh"}}))
-        flows.init(ctx, "1.0.0")
-        flows.deploy(ctx, "2.0.0", "canary")
+    ctx = make_ctx(versioned_config(world, str(tmp_path), **{"launch-template": {"user-data": "user-data.sh"}}))
+    flows.init(ctx, "1.0.0")
+    flows.deploy(ctx, "2.0.0", "canary")
     version, = aws.ec2.describe_launch_template_versions(LaunchTemplateId=world.launch_template_id,
                                                          Versions=["2"])["LaunchTemplateVersions"]
     user_data = base64.b64decode(version["LaunchTemplateData"]["UserData"]).decode()

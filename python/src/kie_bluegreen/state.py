@@ -15,8 +15,27 @@ from .aws import asg_settings
 from .aws.alb import ListenerView
 from .aws.asg import AsgView
 from .context import Context
-from .model import (FIXED_404, TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_LEAVING, TAG_PREVIOUS_RELEASE, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
-                    TAG_TOPOLOGY, TAG_TRANSITION, TAG_UNROUTED_AT, Capacity, Group, Release, Role, Routing, is_target_group)
+from .model import (
+    FIXED_404,
+    TAG_APP,
+    TAG_CAPACITY,
+    TAG_COPIED_FROM,
+    TAG_GENERATION,
+    TAG_LEAVING,
+    TAG_PREVIOUS_RELEASE,
+    TAG_RELEASE,
+    TAG_ROLE,
+    TAG_STAGE,
+    TAG_TOPOLOGY,
+    TAG_TRANSITION,
+    TAG_UNROUTED_AT,
+    Capacity,
+    Group,
+    Release,
+    Role,
+    Routing,
+    is_target_group,
+)
 
 
 @dataclass(frozen=True)
@@ -130,7 +149,11 @@ def _group(view: AsgView, routing: Routing, existing: dict) -> Group | None:
     except (KeyError, ValueError):
         return None  # tagged app/stage but not a generation of ours: leave it alone
     named = [arn for arn in view.target_group_arns if arn in existing]
-    ours = [arn for arn in named if arn in routing.referencing() | {routing.default}]
+    # A single group may sit in two target groups routed differently: the one serving wins.
+    ours = sorted(
+        (arn for arn in named if arn in routing.referencing() | {routing.default}),
+        key=lambda arn: (arn != routing.default, arn not in routing.serving()),
+    )
     # A reused group of a fixed pair may still be in its previous generation's target group for
     # a moment: its own is the one named after its generation.
     own = [arn for arn in named if existing[arn].get("TargetGroupName", "").endswith(f"-g{generation}")]
@@ -189,8 +212,6 @@ def _orphans(ctx: Context, state: FleetState, attached: set) -> tuple:
     return (OrphanTargetGroup(name, found["TargetGroupArn"], state.next_generation),)
 
 
-
-
 def _seconds(text: str) -> float | None:
     try:
         return float(text)
@@ -216,9 +237,11 @@ def _previous(text: str) -> tuple[int, Release] | None:
 def _with_refresh(ctx: Context, group: Group) -> Group:
     """Single group: its latest instance refresh and the release each of its servers runs."""
     view = ctx.asg.find(group.asg_name)
-    ids = [instance.id for instance in view.instances] if view else []
+    ids = [instance.id for instance in view.instances if not instance.leaving] if view else []
     releases = ctx.ec2.release_tags(ids)
-    return replace(group, refresh=ctx.refresh.latest(group.asg_name), instance_releases=tuple(releases.get(i, "") for i in ids))
+    return replace(
+        group, refresh=ctx.refresh.latest(group.asg_name), instance_releases=tuple(releases.get(i, "") for i in ids)
+    )
 
 
 def _with_health(ctx: Context, group: Group) -> Group:

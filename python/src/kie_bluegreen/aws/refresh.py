@@ -19,27 +19,41 @@ class InstanceRefresh:
         self.api = api
 
     def latest(self, group: str) -> RefreshView | None:
-        refreshes = self.api.call("autoscaling", "describe_instance_refreshes", AutoScalingGroupName=group,
-                                  MaxRecords=1).get("InstanceRefreshes", [])
+        refreshes = self.api.call(
+            "autoscaling", "describe_instance_refreshes", AutoScalingGroupName=group, MaxRecords=1
+        ).get("InstanceRefreshes", [])
         if not refreshes:
             return None
         latest = max(refreshes, key=lambda item: str(item.get("StartTime", "")))
-        return RefreshView(latest["InstanceRefreshId"], latest["Status"], latest.get("StatusReason", ""),
-                           int(latest.get("PercentageComplete") or 0), int(latest.get("InstancesToUpdate") or 0))
+        return RefreshView(
+            latest["InstanceRefreshId"],
+            latest["Status"],
+            latest.get("StatusReason", ""),
+            int(latest.get("PercentageComplete") or 0),
+            int(latest.get("InstancesToUpdate") or 0),
+        )
 
     def start(self, group: str, template: dict, preferences: dict) -> str:
-        return self.api.call("autoscaling", "start_instance_refresh", AutoScalingGroupName=group, Strategy="Rolling",
-                             DesiredConfiguration={"LaunchTemplate": template},
-                             Preferences=preferences)["InstanceRefreshId"]
+        return self.api.call(
+            "autoscaling",
+            "start_instance_refresh",
+            AutoScalingGroupName=group,
+            Strategy="Rolling",
+            DesiredConfiguration={"LaunchTemplate": template},
+            Preferences=preferences,
+        )["InstanceRefreshId"]
 
     def roll_back(self, group: str) -> str:
-        return self.api.call("autoscaling", "rollback_instance_refresh", AutoScalingGroupName=group)["InstanceRefreshId"]
+        return self.api.call("autoscaling", "rollback_instance_refresh", AutoScalingGroupName=group)[
+            "InstanceRefreshId"
+        ]
 
 
-def preferences(capacity, alarms: tuple[str, ...]) -> tuple[dict, str]:
+def preferences(capacity) -> tuple[dict, str]:
     """Replace one by one keeping every server in service: launch before terminate when the
-    group's maximum leaves room for it (minimum healthy 100%), else one at a time. Alarms, when
-    configured, roll the refresh back by themselves (AutoRollback)."""
+    group's maximum leaves room for it (minimum healthy 100%), else one at a time. No alarms
+    and no AutoRollback: the runner watches the alarms itself and rolls back with the release tag
+    (servers AWS launches in a rollback carry the group's tags of that moment)."""
     desired = max(1, capacity.desired)
     if capacity.max > capacity.desired:
         maximum = max(110, min(200, (100 * capacity.max) // desired))
@@ -48,10 +62,9 @@ def preferences(capacity, alarms: tuple[str, ...]) -> tuple[dict, str]:
     else:
         minimum = (100 * (desired - 1)) // desired
         chosen = {"MinHealthyPercentage": minimum, "MaxHealthyPercentage": 100}
-        how = (f"one server at a time (the group's maximum {capacity.max} leaves no room to launch first;"
-               f" minimum healthy {minimum}%)")
+        how = (
+            f"one server at a time (the group's maximum {capacity.max} leaves no room to launch first;"
+            f" minimum healthy {minimum}%)"
+        )
     chosen["SkipMatching"] = False
-    if alarms:
-        chosen["AutoRollback"] = True
-        chosen["AlarmSpecification"] = {"Alarms": list(alarms)}
     return chosen, how
