@@ -15,10 +15,10 @@ import subprocess
 
 import pytest
 import yaml
+from test_library_end_to_end import GROOVY_TESTS, ROOT, _java_home
 
 from kie_bluegreen import config, errors, model, parameters
 from kie_bluegreen.errors import ConfigError
-from test_library_end_to_end import GROOVY_TESTS, ROOT, _java_home
 
 VERSIONS = ["2.0.0", "2.0.0-SNAPSHOT", "7.74.1.Final", "2.0.0+build.1", "v2", "1", "2.0.0_rc1", "a" * 64,
             "", " 2.0.0", "2.0.0 ", "2.0.0\n", "-1", ".2", "+2", "2.0.0/../x", "2.0.0;reboot", "$(id)", "2.0.0'",

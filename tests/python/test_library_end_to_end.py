@@ -7,15 +7,15 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import sys
+import time
 
 import pytest
 import yaml
-
 from helpers import routing_generations
+
 from kie_bluegreen.aws.session import clients
-from kie_bluegreen.sandbox import moto_gaps, scenario
+from kie_bluegreen.sandbox import scenario
 from kie_bluegreen.sandbox.aws_environment import pointed_at
 from kie_bluegreen.sandbox.aws_model import AwsModel
 from kie_bluegreen.sandbox.moto_server import MotoServer
@@ -57,22 +57,24 @@ def _write(path, document: dict) -> None:
 def _alarm_command() -> list[str]:
     """The command line that puts the alarm in ALARM (run by the story's person, against moto's
     server through the inherited AWS_ENDPOINT_URL)."""
-    code = ("import boto3; boto3.client('cloudwatch', region_name=%r).set_alarm_state(AlarmName=%r,"
-            " StateValue='ALARM', StateReason='Threshold Crossed: 12 5xx answers in 1 minute')" % (scenario.REGION, ALARM))
+    code = (f"import boto3; boto3.client('cloudwatch', region_name={scenario.REGION!r}).set_alarm_state("
+            f"AlarmName={ALARM!r}, StateValue='ALARM', StateReason='Threshold Crossed: 12 5xx answers in 1 minute')")
     return [sys.executable, "-c", code]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("groovy") is None, reason="groovy is installed by `make test` (tests/groovy/run.sh)")
 def test_the_steps_drive_the_real_runner(moto_endpoint, tmp_path):
     aws = clients(scenario.REGION)
     world = scenario.build(aws, deregistration_delay=1)
     scenario.write_config(world, str(tmp_path))
     # the same stage released in weighted steps (a short pause: the runner's bake takes real time),
-    # watched by an alarm; and a single-group stage whose configuration asks for a canary
+    # watched by an alarm; and the stage as one group rolled in place (all-at-once only)
     _write(tmp_path / "kie-weighted.yaml", scenario.config_document(
         world, routing={"strategy": "weighted", "steps": [10, 50, 100], "step-pause": "2s"},
         analysis={"alarms": [ALARM], "bake": "2s"}))
-    _write(tmp_path / "kie-single.yaml", scenario.config_document(world, topology="single-group"))
+    _write(tmp_path / "kie-single.yaml", scenario.config_document(world, topology="single-group",
+                                                                  routing={"strategy": "all-at-once"}))
     aws.cloudwatch.put_metric_alarm(AlarmName=ALARM, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
                                     Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=10,
                                     ComparisonOperator="GreaterThanThreshold")
@@ -146,8 +148,10 @@ def test_the_steps_drive_the_real_runner(moto_endpoint, tmp_path):
             AutoScalingGroupNames=[rolled_back_group])["AutoScalingGroups"]
         assert not gone_or_draining or gone_or_draining[0]["DesiredCapacity"] == 0
 
-    # canary on a single-group stage: refused at Plan (exit 2), nothing changed, the build says what to do
+    # the step's default strategy (canary) on a single-group stage: the runner's plan refuses it
+    # (exit 2) before anything changed, and the build says what to do
     assert single["build"] == "FAILURE" and single["commands"] == ["plan --version 6.0.0 --strategy canary"]
     assert single["milestones"] == []
     assert "exit code 2 (usage or configuration error)" in single["failure"]
+    assert "routing.strategy: canary needs two fleets side by side" in single["failure"]
     assert "Deploy it with strategy: 'all-at-once'" in single["failure"]
