@@ -151,11 +151,12 @@ def _describe(routing: dict) -> str:
     return ", ".join(f"{route}->{'404' if target is None else f'g{target}'}" for route, target in routing.items())
 
 
-def run(settings=None, rate: float = DEMO_RATE, pages: str | None = None,
-        story: Story | None = None) -> tuple[bool, list, dict]:
+def run(settings=None, rate: float = DEMO_RATE, pages: str | None = None, story: Story | None = None,
+        observe: float = OBSERVE) -> tuple[bool, list, dict]:
     """Start the sandbox (embedded AWS, KIE servers, ALB), send probe traffic on the default
     route and both headers for the whole story, run the story; return (ok, steps, traffic).
-    `pages`: the folder the report page of each step is written to."""
+    `pages`: the folder the report page of each step is written to; `observe`: seconds each
+    step's final routing is watched once it reached the ALB."""
     try:
         from .sandbox.runtime import Sandbox, SandboxSettings
         from .sandbox.story_traffic import StoryTraffic
@@ -188,7 +189,7 @@ def run(settings=None, rate: float = DEMO_RATE, pages: str | None = None,
             on_step=lambda step, result, passed: steps.append(
                 {"command": step.command, "expected": step.picture, "exit_code": result.exit_code, "ok": passed}),
             around_step=lambda index, step: traffic.step(step.command, story.outcomes(index), story.during(index),
-                                                          linger=settle + OBSERVE),
+                                                          linger=settle + observe),
             pages=pages)
         traffic.stop(linger=0)
         published = _published(sandbox.metrics)
