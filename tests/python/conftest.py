@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 from moto import mock_aws
-from moto.elbv2 import models as elbv2_models
 
 from helpers import forget, fresh_account, shared_botocore_models
 from kie_bluegreen import cli, clock as clock_module, config as configuration
@@ -111,32 +109,6 @@ def run(capsys, fake_clock):
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
     return invoke
-
-
-@pytest.fixture
-def target_health(monkeypatch):
-    """Inject target health: moto reports every registered target healthy, real ALBs do not.
-    Set `states[instance_id] = ("initial", "Elb.InitialHealthChecking")`, or `states["*"]`."""
-    states: dict = {}
-    original = elbv2_models.FakeTargetGroup.health_for
-
-    def health_for(self, target, ec2_backend):
-        status = original(self, target, ec2_backend)
-        injected = states.get(target["Id"], states.get("*"))
-        if injected and status.status == "healthy":
-            state, reason = injected
-            return elbv2_models.FakeHealthStatus(status.instance_id, status.port, status.health_check_port,
-                                                 state, reason, f"injected by the test: {state}")
-        return status
-
-    monkeypatch.setattr(elbv2_models.FakeTargetGroup, "health_for", health_for)
-    return states
-
-
-def write_yaml(path, document) -> str:
-    with open(path, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(document, handle, sort_keys=False)
-    return str(path)
 
 
 @pytest.fixture

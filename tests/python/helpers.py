@@ -131,6 +131,30 @@ def deleted_once_drained(aws, clock, run_again, name: str) -> None:
     assert name not in group_names(aws)
 
 
+def alarm(aws, name: str) -> None:
+    """A CloudWatch alarm on the 5xx count, in OK."""
+    aws.cloudwatch.put_metric_alarm(AlarmName=name, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
+                                    Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=10,
+                                    ComparisonOperator="GreaterThanThreshold")
+    aws.cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="quiet")
+
+
+def during_the_first_hold(monkeypatch, action) -> None:
+    """Run `action` once, in the middle of the first held step (before its second look)."""
+    from kie_bluegreen import analysis
+
+    original = analysis.Watcher.look
+    seen = {"n": 0}
+
+    def look(self):
+        seen["n"] += 1
+        if seen["n"] == 2:
+            action()
+        return original(self)
+
+    monkeypatch.setattr(analysis.Watcher, "look", look)
+
+
 def group_names(aws) -> list[str]:
     return sorted(g["AutoScalingGroupName"] for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"])
 
@@ -203,5 +227,5 @@ def launch_template_versions_like_aws(monkeypatch) -> None:
     monkeypatch.setattr(LaunchTemplates, "create_launch_template_version", create_launch_template_version)
 
 
-__all__ = ["FIXED_404", "snapshot", "fingerprint", "fresh_world", "deleted_once_drained", "routing_generations", "group_tags", "group_names", "shared_botocore_models",
+__all__ = ["FIXED_404", "snapshot", "fingerprint", "fresh_world", "deleted_once_drained", "alarm", "during_the_first_hold", "routing_generations", "group_tags", "group_names", "shared_botocore_models",
            "fresh_account", "forget", "launch_template_versions_like_aws"]

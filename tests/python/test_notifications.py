@@ -10,9 +10,8 @@ import json
 import boto3
 import pytest
 
-from helpers import routing_generations
+from helpers import alarm, during_the_first_hold, routing_generations
 from kie_bluegreen.sandbox import scenario
-from test_progressive import after_sleeps, alarm
 from webhook_receiver import WebhookReceiver, unreachable_url
 
 BUILD_URL = "https://jenkins.example.com/job/orders/42/"
@@ -80,7 +79,7 @@ def story_config(make_config, topic, receiver, filtered, monkeypatch):
 
 
 def test_a_whole_story_notifies_every_event_in_order_with_its_payload(run, story_config, receiver, filtered, topic,
-                                                                   target_health, aws, world):
+                                                                   aws_like, aws, world):
     seen = 0
     for argv, expected in STORY:
         result = run(story_config, "--output", "json", *argv)
@@ -91,7 +90,7 @@ def test_a_whole_story_notifies_every_event_in_order_with_its_payload(run, story
         assert result.json["warnings"] == []
         seen = len(receiver.events)
 
-    target_health["*"] = ("unhealthy", "Target.FailedHealthChecks")  # 4.0.0 never gets ready
+    never_ready(aws, aws_like)  # 4.0.0 never gets ready
     failed = run(story_config, "--output", "json", "deploy", "--version", "4.0.0")
     assert failed.code == 1
     assert receiver.events[seen:] == ["deploy-started", "failed"]
@@ -165,7 +164,7 @@ def test_an_automatic_rollback_notifies_rolled_back_then_failed(run, make_config
     path = make_config(routing={"strategy": "weighted", "steps": [10, 100], "step-pause": "2m"},
                        analysis={"alarms": ["orders-5xx"]}, notify=[{"webhook-env": "HOOK"}])
     assert run(path, "init", "--version", "1.0.0").code == 0
-    after_sleeps(monkeypatch, fake_clock, 3, lambda: aws.cloudwatch.set_alarm_state(
+    during_the_first_hold(monkeypatch, lambda: aws.cloudwatch.set_alarm_state(
         AlarmName="orders-5xx", StateValue="ALARM", StateReason="Threshold Crossed"))
     result = run(path, "deploy", "--version", "2.0.0")
     assert result.code == 1
@@ -196,10 +195,18 @@ def test_the_phases_of_a_jenkins_deploy_each_notify_their_own_event(run, make_co
         assert receiver.events[before:] == events, command
 
 
+def never_ready(aws, aws_like) -> None:
+    """Servers launched from now on fail their health checks; the running ones stay healthy."""
+    aws_like.fail("*", "Target.FailedHealthChecks")
+    for group in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]:
+        for instance in group["Instances"]:
+            aws_like.recover(instance["InstanceId"])
+
+
 # -- delivery that fails ----------------------------------------------------------------------
 
 
-def test_an_unreachable_webhook_changes_no_exit_code(run, make_config, aws, world, target_health, capsys):
+def test_an_unreachable_webhook_changes_no_exit_code(run, make_config, aws, world, aws_like, capsys):
     hook = unreachable_url()
     path = make_config(notify=[{"webhook": hook}])
     assert run(path, "init", "--version", "1.0.0").code == 0
@@ -215,7 +222,7 @@ def test_an_unreachable_webhook_changes_no_exit_code(run, make_config, aws, worl
     text = run(path, "promote")
     assert text.code == 0 and "warnings:\n  - notification promoted to webhook http://127.0.0.1/****" in text.out
 
-    target_health["*"] = ("unhealthy", "Target.FailedHealthChecks")
+    never_ready(aws, aws_like)
     failed = run(path, "--output", "json", "deploy", "--version", "3.0.0")
     assert failed.code == 1  # the deployment's own failure, whatever became of its notifications
     assert [n["event"] for n in failed.json["notifications"]] == ["deploy-started", "failed"]

@@ -7,33 +7,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from helpers import deleted_once_drained, routing_generations, group_names
-from kie_bluegreen import analysis, flows
+from helpers import alarm, deleted_once_drained, during_the_first_hold, group_names, routing_generations
+from kie_bluegreen import flows
 from kie_bluegreen.errors import ConfigError, DeploymentFailed
 
 WEIGHTED = {"strategy": "weighted", "steps": [10, 50, 100], "step-pause": "2m"}
 AT_REST_1 = {"default": 1, "blue": 1, "green": None}
-
-
-def alarm(aws, name: str) -> None:
-    aws.cloudwatch.put_metric_alarm(AlarmName=name, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
-                                    Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=10,
-                                    ComparisonOperator="GreaterThanThreshold")
-    aws.cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="quiet")
-
-
-def during_the_first_hold(monkeypatch, action) -> None:
-    """Run `action` once, in the middle of the first held step (before its second look)."""
-    original = analysis.Watcher.look
-    seen = {"n": 0}
-
-    def look(self):
-        seen["n"] += 1
-        if seen["n"] == 2:
-            action()
-        return original(self)
-
-    monkeypatch.setattr(analysis.Watcher, "look", look)
 
 
 def test_a_weighted_release_steps_to_the_new_group(make_config, make_ctx, aws, world, fake_clock):
