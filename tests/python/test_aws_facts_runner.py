@@ -64,11 +64,11 @@ def test_a_lifecycle_hook_holding_new_servers_shows_in_the_progress(ctx, aws, wo
 
 
 def test_preflight_counts_the_tags_a_new_group_would_carry(run, aws, world, config_path):
-    """A new group carries the live group's own tags and 6 of kie-bluegreen; AWS allows 50."""
+    """A new group carries the live group's own tags and 7 of kie-bluegreen; AWS allows 50."""
     assert run(config_path, "init", "--version", "1.0.0").code == 0
     tag = {"ResourceId": world.asg_name, "ResourceType": "auto-scaling-group", "Value": "x", "PropagateAtLaunch": False}
-    aws.autoscaling.create_or_update_tags(Tags=[{**tag, "Key": f"team-{n}"} for n in range(42)])  # 44 own + 5 = 49
-    assert run(config_path, "preflight", "deploy", "--version", "2.0.0").code == 0  # the new group: 44 + 6 = 50
+    aws.autoscaling.create_or_update_tags(Tags=[{**tag, "Key": f"team-{n}"} for n in range(41)])  # 43 own + 6 = 49
+    assert run(config_path, "preflight", "deploy", "--version", "2.0.0").code == 0  # the new group: 43 + 7 = 50
     aws.autoscaling.create_or_update_tags(Tags=[{**tag, "Key": "one-more"}])  # the live group: 50, allowed
     before = snapshot(aws, world.listener_arn)
     result = run(config_path, "deploy", "--version", "2.0.0")

@@ -40,12 +40,14 @@ class Watcher:
         limit = self.settings.max_5xx_percent
         if limit is not None:
             self.errors, self.requests = self.ctx.cloudwatch.error_share(
-                self.load_balancer_arn, self.target_group_arn, self.since, self.ctx.clock.wall())
+                self.load_balancer_arn, self.target_group_arn, self.since, self.ctx.clock.wall()
+            )
             if self.requests and 100 * self.errors / self.requests > limit:
                 raise AnalysisFailed(
                     f"the new target group answered {100 * self.errors / self.requests:.1f}% 5xx"
                     f" ({self.errors:.0f} of {self.requests:.0f} requests) during {self.why}, over"
-                    f" analysis.max-5xx-percent {limit:g}%")
+                    f" analysis.max-5xx-percent {limit:g}%"
+                )
 
     def summary(self) -> str:
         parts = []
@@ -60,5 +62,7 @@ class Watcher:
         """What the journal keeps of a step that held: alarms that never had data."""
         if not self.never_reported:
             return []
-        return [f"warning: alarms {', '.join(sorted(self.never_reported))} had no data ({INSUFFICIENT})"
-                f" for the whole of {self.why}: they did not watch this step"]
+        return [
+            f"warning: alarms {', '.join(sorted(self.never_reported))} had no data ({INSUFFICIENT})"
+            f" for the whole of {self.why}: they did not watch this step"
+        ]

@@ -16,8 +16,9 @@ import os
 import re
 import string
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -29,7 +30,9 @@ from .yaml_limits import ExpansionLimitedLoader
 MAX_CONFIG_BYTES = 1_000_000
 MAX_USER_DATA_BYTES = 16 * 1024  # EC2's limit for user data (before base64)
 # Keys that would put KIE Server credentials into the file (it lives in version control).
-CREDENTIAL_KEYS = frozenset({"user", "username", "password", "passwd", "pass", "credentials", "token", "secret", "auth"})
+CREDENTIAL_KEYS = frozenset(
+    {"user", "username", "password", "passwd", "pass", "credentials", "token", "secret", "auth"}
+)
 # App and stage names; shared with the Jenkins steps (resources/kie-bluegreen/parameters.json).
 NAME_PATTERN = parameters.pattern("name")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
@@ -91,8 +94,10 @@ class Container:
         """The container id that runs `version`; ConfigError (exit 2) when it is not a valid id."""
         rendered = self.id.replace("{" + CONTAINER_ID_FIELD + "}", version)
         if not CONTAINER_ID_PATTERN.fullmatch(rendered):
-            raise ConfigError(f"container.id: {self.id!r} with version {version!r} gives {rendered!r}, not a valid"
-                              " container id (letters, digits, '.', '_', '-'; at most 128 characters)")
+            raise ConfigError(
+                f"container.id: {self.id!r} with version {version!r} gives {rendered!r}, not a valid"
+                " container id (letters, digits, '.', '_', '-'; at most 128 characters)"
+            )
         return rendered
 
 
@@ -239,7 +244,9 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if not isinstance(key, (str, int, float, bool, type(None))):
-            raise ConfigError(f"line {key_node.start_mark.line + 1}: keys must be plain words, got a {type(key).__name__}")
+            raise ConfigError(
+                f"line {key_node.start_mark.line + 1}: keys must be plain words, got a {type(key).__name__}"
+            )
         if key in seen:
             raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
         seen.add(key)
@@ -334,12 +341,14 @@ def parse(document: Any, stage: str | None, base_dir: str = ".") -> StageConfig:
         problems.raise_if_any()
 
     stage_name = problems.check(_name, stage, f"stages.{stage}")
-    if app and stage_name and len(app) + len(stage) > NAME_BUDGET:
+    if app and stage_name and len(app) + len(stage_name) > NAME_BUDGET:
         problems.add(
-            f"app, stages.{stage}: '{app}' and '{stage}' together are {len(app) + len(stage)} characters;"
+            f"app, stages.{stage}: '{app}' and '{stage}' together are {len(app) + len(stage_name)} characters;"
             f" at most {NAME_BUDGET} fit in a target group name ('<app>-<stage>-g<N>', 32 characters)"
         )
-    defaults = problems.check(require_mapping, {} if document.get("defaults") is None else document["defaults"], "defaults")
+    defaults = problems.check(
+        require_mapping, {} if document.get("defaults") is None else document["defaults"], "defaults"
+    )
     stage_raw = problems.check(require_mapping, {} if stages[stage] is None else stages[stage], f"stages.{stage}")
     # Check each side on its own first, so a typo is reported where it was written.
     if defaults is not None:
@@ -351,6 +360,8 @@ def parse(document: Any, stage: str | None, base_dir: str = ".") -> StageConfig:
     merged, origin = _deep_merge(defaults, stage_raw, "defaults", f"stages.{stage}")
     config = _stage(app, stage, container, merged, origin, base_dir, problems)
     problems.raise_if_any()
+    if config is None:  # every problem was raised above; a None here is a parser bug
+        raise ConfigError(f"stages.{stage}: could not be read")
     return config
 
 
@@ -359,78 +370,155 @@ def parse(document: Any, stage: str | None, base_dir: str = ".") -> StageConfig:
 
 
 STAGE_KEYS = {
-    "region", "listener-arn", "routing", "capacity", "wait", "retire", "kie",
-    "target-group", "launch-template", "subnets", "topology", "pair", "analysis", "notify",
+    "region",
+    "listener-arn",
+    "routing",
+    "capacity",
+    "wait",
+    "retire",
+    "kie",
+    "target-group",
+    "launch-template",
+    "subnets",
+    "topology",
+    "pair",
+    "analysis",
+    "notify",
 }
 
 
 def _stage(app, stage, container, raw, origin, base_dir, problems: Problems) -> StageConfig | None:
     """The typed stage, or None when `problems` holds a reason it cannot be built."""
+
     def where(*keys: str) -> str:
         return origin.get(keys, origin.get(keys[:1], f"stages.{stage}")) + "." + ".".join(keys)
 
     listener_arn, region = problems.check(_listener_and_region, raw, stage, where, default=(None, None))
-    routing = problems.check(section, raw, "routing", where, RoutingSettings, {
-        "strategy": _choice(*STRATEGIES),
-        "header": _header_name,
-        "blue-value": pattern(HEADER_VALUE_PATTERN, "a header value (letters, digits, . _ ~ - * ?)"),
-        "green-value": pattern(HEADER_VALUE_PATTERN, "a header value (letters, digits, . _ ~ - * ?)"),
-        "blue-priority": _integer(1, 50000),
-        "green-priority": _integer(1, 50000),
-        "steps": _steps,
-        "step-pause": _duration(0, 24 * 3600),
-    })
+    routing = problems.check(
+        section,
+        raw,
+        "routing",
+        where,
+        RoutingSettings,
+        {
+            "strategy": _choice(*STRATEGIES),
+            "header": _header_name,
+            "blue-value": pattern(HEADER_VALUE_PATTERN, "a header value (letters, digits, . _ ~ - * ?)"),
+            "green-value": pattern(HEADER_VALUE_PATTERN, "a header value (letters, digits, . _ ~ - * ?)"),
+            "blue-priority": _integer(1, 50000),
+            "green-priority": _integer(1, 50000),
+            "steps": _steps,
+            "step-pause": _duration(0, 24 * 3600),
+        },
+    )
     if routing is not None:
         if routing.blue_priority == routing.green_priority:
-            problems.add(f"{where('routing', 'green-priority')}: must differ from blue-priority ({routing.blue_priority})")
+            problems.add(
+                f"{where('routing', 'green-priority')}: must differ from blue-priority ({routing.blue_priority})"
+            )
         if routing.blue_value.lower() == routing.green_value.lower():
-            problems.add(f"{where('routing', 'green-value')}: must differ from blue-value (header values are case-insensitive)")
+            problems.add(
+                f"{where('routing', 'green-value')}: must differ from blue-value (header values are case-insensitive)"
+            )
     topology = problems.check(_choice(*TOPOLOGIES), raw.get("topology", "per-release"), where("topology"))
     pair = problems.check(_pair, raw.get("pair"), where("pair"))
     if topology and topology != "fixed-pair" and pair is not None:
         problems.add(f"{where('pair')}: only used with topology: fixed-pair (topology is {topology})")
     if topology == "single-group" and routing is not None and routing.strategy == "canary":
-        problems.add(f"{where('routing', 'strategy')}: canary cannot be used with topology: single-group"
-                     f" ({where('topology')}): a header canary sends testers to the new release while everyone"
-                     " else stays on the old one, which needs two fleets; use all-at-once or weighted, or the"
-                     " topology per-release or fixed-pair")
+        problems.add(
+            f"{where('routing', 'strategy')}: canary cannot be used with topology: single-group"
+            f" ({where('topology')}): a header canary sends testers to the new release while everyone"
+            " else stays on the old one, which needs two fleets; use all-at-once or weighted, or the"
+            " topology per-release or fixed-pair"
+        )
 
     values = dict(
         routing=routing,
         capacity=problems.check(_capacity, raw.get("capacity", "copy"), where("capacity"), default=False),
-        wait=problems.check(section, raw, "wait", where, WaitSettings, {
-            "timeout": _duration(1, 24 * 3600),
-            "poll-interval": _duration(1, 3600),
-        }),
-        retire=problems.check(section, raw, "retire", where, RetireSettings, {
-            "previous": _choice("standby", "scale-to-zero", "terminate"),
-            "keep": _integer(0, 10),
-            "candidate": _choice("terminate", "keep"),
-        }),
-        kie=problems.check(lambda: section(_without_credentials(raw, where), "kie", where, KieSettings, {
-            "verify": _boolean,
-            "url": _kie_url,
-            "timeout": _duration(1, 300),
-        })),
-        target_group=problems.check(section, raw, "target-group", where, TargetGroupSettings, {
-            "health-check-path": pattern(re.compile(r"^/[\x21-\x7e]{0,1023}$"), "a path starting with /"),
-            "deregistration-delay": _duration(0, 3600),
-        }),
-        launch_template=problems.check(section, raw, "launch-template", where, LaunchTemplateSettings, {
-            "user-data": _file(base_dir),
-        }),
+        wait=problems.check(
+            section,
+            raw,
+            "wait",
+            where,
+            WaitSettings,
+            {
+                "timeout": _duration(1, 24 * 3600),
+                "poll-interval": _duration(1, 3600),
+            },
+        ),
+        retire=problems.check(
+            section,
+            raw,
+            "retire",
+            where,
+            RetireSettings,
+            {
+                "previous": _choice("standby", "scale-to-zero", "terminate"),
+                "keep": _integer(0, 10),
+                "candidate": _choice("terminate", "keep"),
+            },
+        ),
+        kie=problems.check(
+            lambda: section(
+                _without_credentials(raw, where),
+                "kie",
+                where,
+                KieSettings,
+                {
+                    "verify": _boolean,
+                    "url": _kie_url,
+                    "timeout": _duration(1, 300),
+                },
+            )
+        ),
+        target_group=problems.check(
+            section,
+            raw,
+            "target-group",
+            where,
+            TargetGroupSettings,
+            {
+                "health-check-path": pattern(re.compile(r"^/[\x21-\x7e]{0,1023}$"), "a path starting with /"),
+                "deregistration-delay": _duration(0, 3600),
+            },
+        ),
+        launch_template=problems.check(
+            section,
+            raw,
+            "launch-template",
+            where,
+            LaunchTemplateSettings,
+            {
+                "user-data": _file(base_dir),
+            },
+        ),
         subnets=problems.check(_subnets, raw.get("subnets", []), where("subnets")),
-        analysis=problems.check(section, raw, "analysis", where, AnalysisSettings, {
-            "alarms": _alarms,
-            "max-5xx-percent": _number(0, 100),
-            "bake": _duration(0, 24 * 3600),
-        }),
+        analysis=problems.check(
+            section,
+            raw,
+            "analysis",
+            where,
+            AnalysisSettings,
+            {
+                "alarms": _alarms,
+                "max-5xx-percent": _number(0, 100),
+                "bake": _duration(0, 24 * 3600),
+            },
+        ),
         notify=problems.check(_notify, raw.get("notify"), where("notify"), region),
     )
     if problems.messages or listener_arn is None or app is None or container is None:
         return None
-    return StageConfig(app=app, stage=stage, container=container, region=region, listener_arn=listener_arn,
-                       topology=topology, pair=pair, **values)
+    return StageConfig(
+        app=app,
+        stage=stage,
+        container=container,
+        region=region,
+        listener_arn=listener_arn,
+        topology=topology,
+        pair=pair,
+        **values,
+    )
 
 
 def _listener_and_region(raw: dict, stage: str, where) -> tuple[str, str]:
@@ -459,9 +547,11 @@ def _without_credentials(raw: dict, where) -> dict:
     kie = raw.get("kie")
     for key in kie if isinstance(kie, dict) else ():
         if isinstance(key, str) and key.lower() in CREDENTIAL_KEYS:
-            raise ConfigError(f"{where('kie', key)}: credentials are never read from the configuration file; give them"
-                              " to the runner as KIE_SERVER_USER and KIE_SERVER_PASSWORD or KIE_SERVER_PASSWORD_FILE"
-                              " (Jenkins withCredentials)")
+            raise ConfigError(
+                f"{where('kie', key)}: credentials are never read from the configuration file; give them"
+                " to the runner as KIE_SERVER_USER and KIE_SERVER_PASSWORD or KIE_SERVER_PASSWORD_FILE"
+                " (Jenkins withCredentials)"
+            )
     return raw
 
 
@@ -538,7 +628,9 @@ def _capacity(value: Any, path: str) -> Capacity | None:
 
 
 def _subnets(value: Any, path: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(item, str) and re.fullmatch(r"subnet-[0-9a-f]{1,32}", item) for item in value):
+    if not isinstance(value, list) or not all(
+        isinstance(item, str) and re.fullmatch(r"subnet-[0-9a-f]{1,32}", item) for item in value
+    ):
         raise ConfigError(f"{path}: expected a list of subnet ids like [subnet-0123abcd], got {value!r}")
     return tuple(value)
 
@@ -550,8 +642,10 @@ def _header_name(value: Any, path: str) -> str:
     # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_HttpHeaderConditionConfig.html;
     # condition types: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html)
     if value.lower() == "host":
-        raise ConfigError(f"{path}: an ALB http-header condition cannot match the Host header (AWS refuses it;"
-                          " host names are matched by host-header conditions); choose another header such as x-client-mode")
+        raise ConfigError(
+            f"{path}: an ALB http-header condition cannot match the Host header (AWS refuses it;"
+            " host names are matched by host-header conditions); choose another header such as x-client-mode"
+        )
     return value
 
 
@@ -561,7 +655,7 @@ def _steps(value: Any, path: str) -> tuple[int, ...]:
     for position, step in enumerate(value, 1):
         if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= 100:
             raise ConfigError(f"{path}: step {position}: expected a whole number from 1 to 100 (percent), got {step!r}")
-    if any(later <= earlier for earlier, later in zip(value, value[1:])):
+    if any(later <= earlier for earlier, later in zip(value, value[1:], strict=False)):
         raise ConfigError(f"{path}: expected strictly increasing percentages, got {value!r}")
     if value[-1] != 100:
         raise ConfigError(f"{path}: the last step must be 100 (everyone on the new release), got {value[-1]}")
@@ -571,10 +665,14 @@ def _steps(value: Any, path: str) -> tuple[int, ...]:
 def _pair(value: Any, path: str) -> tuple[str, str] | None:
     if value is None:
         return None
-    names_ok = isinstance(value, list) and all(isinstance(name, str) and ASG_NAME_PATTERN.fullmatch(name) for name in value)
+    names_ok = isinstance(value, list) and all(
+        isinstance(name, str) and ASG_NAME_PATTERN.fullmatch(name) for name in value
+    )
     if not names_ok or len(value) != 2:
-        raise ConfigError(f"{path}: expected two Auto Scaling group names like [kie-orders-1, kie-orders-2]"
-                          f" (ASCII 33-126 without ':', at most 255 characters), got {value!r}")
+        raise ConfigError(
+            f"{path}: expected two Auto Scaling group names like [kie-orders-1, kie-orders-2]"
+            f" (ASCII 33-126 without ':', at most 255 characters), got {value!r}"
+        )
     if value[0] == value[1]:
         raise ConfigError(f"{path}: the two Auto Scaling groups must differ, got {value[0]!r} twice")
     return value[0], value[1]
@@ -587,8 +685,10 @@ def _alarms(value: Any, path: str) -> tuple[str, ...]:
         raise ConfigError(f"{path}: at most {MAX_ALARMS} alarms, got {len(value)}")
     for name in value:
         if not isinstance(name, str) or not ALARM_NAME_PATTERN.fullmatch(name) or not name.strip():
-            raise ConfigError(f"{path}: expected CloudWatch alarm names (1-255 printable characters, no line breaks),"
-                              f" got {_short(name)}")
+            raise ConfigError(
+                f"{path}: expected CloudWatch alarm names (1-255 printable characters, no line breaks),"
+                f" got {_short(name)}"
+            )
     duplicates = sorted({name for name in value if value.count(name) > 1})
     if duplicates:
         raise ConfigError(f"{path}: {', '.join(map(repr, duplicates))} listed more than once")
@@ -599,8 +699,10 @@ def _notify(value: Any, path: str, region: str | None) -> tuple[Notification, ..
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise ConfigError(f"{path}: expected a list of entries like [{{sns: arn:aws:sns:...}}, {{webhook-env: NAME}}],"
-                          f" got a {type(value).__name__}")  # the value may be a webhook URL: not shown
+        raise ConfigError(
+            f"{path}: expected a list of entries like [{{sns: arn:aws:sns:...}}, {{webhook-env: NAME}}],"
+            f" got a {type(value).__name__}"
+        )  # the value may be a webhook URL: not shown
     problems = Problems()
     entries = [problems.check(_notification, entry, f"{path}[{index}]", region) for index, entry in enumerate(value)]
     problems.raise_if_any()
@@ -610,7 +712,9 @@ def _notify(value: Any, path: str, region: str | None) -> tuple[Notification, ..
 def _notification(entry: Any, path: str, region: str | None) -> Notification:
     kinds = " | ".join(NOTIFY_KINDS)
     if not isinstance(entry, dict):
-        raise ConfigError(f"{path}: expected a mapping with one of {kinds} (and optionally events), got a {type(entry).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping with one of {kinds} (and optionally events), got a {type(entry).__name__}"
+        )
     problems = Problems()
     problems.check(_known, entry, path, set(NOTIFY_KINDS) | {"events"})
     given = [kind for kind in NOTIFY_KINDS if kind in entry]
@@ -623,7 +727,10 @@ def _notification(entry: Any, path: str, region: str | None) -> Notification:
         values["webhook"] = problems.check(_webhook_url, entry["webhook"], f"{path}.webhook")
     if "webhook-env" in entry:
         values["webhook_env"] = problems.check(
-            pattern(ENV_NAME_PATTERN, "an environment variable name like RELEASES_HOOK_URL"), entry["webhook-env"], f"{path}.webhook-env")
+            pattern(ENV_NAME_PATTERN, "an environment variable name like RELEASES_HOOK_URL"),
+            entry["webhook-env"],
+            f"{path}.webhook-env",
+        )
     if "events" in entry:
         values["events"] = problems.check(_events, entry["events"], f"{path}.events")
     problems.raise_if_any()
@@ -633,9 +740,13 @@ def _notification(entry: Any, path: str, region: str | None) -> Notification:
 def _sns_topic(value: Any, path: str, region: str | None) -> str:
     match = SNS_TOPIC_ARN_PATTERN.fullmatch(value) if isinstance(value, str) else None
     if not match or len(value.rsplit(":", 1)[1]) > 256:
-        raise ConfigError(f"{path}: expected an SNS topic ARN like arn:aws:sns:eu-west-1:123456789012:kie-releases, got {_short(value)}")
+        raise ConfigError(
+            f"{path}: expected an SNS topic ARN like arn:aws:sns:eu-west-1:123456789012:kie-releases, got {_short(value)}"
+        )
     if region and match["region"] != region:
-        raise ConfigError(f"{path}: the topic is in region {match['region']}; it must be in the stage's region {region}")
+        raise ConfigError(
+            f"{path}: the topic is in region {match['region']}; it must be in the stage's region {region}"
+        )
     return value
 
 
@@ -653,11 +764,15 @@ def _webhook_url(value: Any, path: str) -> str:
     if split is None or split.scheme not in ("https", "http") or not host:
         raise ConfigError(f"{path}: expected an https URL like https://hooks.example.com/..., got {shown}")
     if len(value) > MAX_WEBHOOK_URL or any(character.isspace() or not character.isprintable() for character in value):
-        raise ConfigError(f"{path}: expected a URL of at most {MAX_WEBHOOK_URL} characters without spaces or control"
-                          f" characters, got {shown}")
+        raise ConfigError(
+            f"{path}: expected a URL of at most {MAX_WEBHOOK_URL} characters without spaces or control"
+            f" characters, got {shown}"
+        )
     if split.scheme == "http" and host not in LOCAL_HOSTS:
-        raise ConfigError(f"{path}: plain http is allowed only for {' and '.join(LOCAL_HOSTS)} (the URL is a secret"
-                          f" and would cross the network in clear text); use https, got {shown}")
+        raise ConfigError(
+            f"{path}: plain http is allowed only for {' and '.join(LOCAL_HOSTS)} (the URL is a secret"
+            f" and would cross the network in clear text); use https, got {shown}"
+        )
     return value
 
 
@@ -679,7 +794,9 @@ def _events(value: Any, path: str) -> tuple[str, ...]:
         raise ConfigError(f"{path}: expected a list of events from {allowed}, got {value!r}")
     for event in value:
         if event not in NOTIFY_EVENTS:
-            raise ConfigError(f"{path}: unknown event {_short(event)}; allowed: {allowed}{_did_you_mean(event, NOTIFY_EVENTS)}")
+            raise ConfigError(
+                f"{path}: unknown event {_short(event)}; allowed: {allowed}{_did_you_mean(event, NOTIFY_EVENTS)}"
+            )
     if len(set(value)) != len(value):
         raise ConfigError(f"{path}: an event is listed more than once, got {value!r}")
     return tuple(event for event in NOTIFY_EVENTS if event in value)
@@ -692,8 +809,11 @@ def _events(value: Any, path: str) -> tuple[str, ...]:
 def _choice(*allowed: str):
     def parse(value, path):
         if value not in allowed:
-            raise ConfigError(f"{path}: expected one of {', '.join(allowed)}, got {value!r}{_did_you_mean(value, allowed)}")
+            raise ConfigError(
+                f"{path}: expected one of {', '.join(allowed)}, got {value!r}{_did_you_mean(value, allowed)}"
+            )
         return value
+
     return parse
 
 
@@ -702,6 +822,7 @@ def _integer(low: int, high: int):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(f"{path}: expected a whole number from {low} to {high}, got {value!r}")
         return value
+
     return parse
 
 
@@ -710,6 +831,7 @@ def _number(low: float, high: float):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
             raise ConfigError(f"{path}: expected a number from {low:g} to {high:g}, got {value!r}")
         return float(value)
+
     return parse
 
 
@@ -724,6 +846,7 @@ def pattern(regex: re.Pattern, what: str):
         if not isinstance(value, str) or not regex.fullmatch(value):
             raise ConfigError(f"{path}: expected {what}, got {value!r}")
         return value
+
     return parse
 
 
@@ -748,6 +871,7 @@ def _duration(low: float, high: float):
         if not low <= seconds <= high:
             raise ConfigError(f"{path}: expected a duration from {low:g}s to {high:g}s, got {value!r}")
         return seconds
+
     return parse
 
 
@@ -755,21 +879,32 @@ def _kie_url(value, path):
     # Checked first, and without showing the value: it may hold a password. A KIE REST URL has
     # no use for '@', so any '@' is taken for user:password@ (however the password is spelled).
     if isinstance(value, str) and "@" in value:
-        raise ConfigError(f"{path}: must not contain credentials (user:password@); give them to the runner as"
-                          " KIE_SERVER_USER and KIE_SERVER_PASSWORD or KIE_SERVER_PASSWORD_FILE")
+        raise ConfigError(
+            f"{path}: must not contain credentials (user:password@); give them to the runner as"
+            " KIE_SERVER_USER and KIE_SERVER_PASSWORD or KIE_SERVER_PASSWORD_FILE"
+        )
     if not isinstance(value, str) or not re.match(r"^https?://", value):
-        raise ConfigError(f"{path}: expected an http(s) URL template like http://{{private_ip}}:8080/kie-server/services/rest/server, got {value!r}")
+        raise ConfigError(
+            f"{path}: expected an http(s) URL template like"
+            f" http://{{private_ip}}:8080/kie-server/services/rest/server, got {value!r}"
+        )
     allowed = ", ".join("{" + name + "}" for name in KIE_URL_FIELDS)
     try:
-        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(value) if name is not None]
+        fields = [
+            (name, spec, conversion)
+            for _, name, spec, conversion in string.Formatter().parse(value)
+            if name is not None
+        ]
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}; placeholders allowed: {allowed}") from None
     for name, spec, conversion in fields:
         if name not in KIE_URL_FIELDS:
             raise ConfigError(f"{path}: unknown placeholder {name!r}; allowed: {allowed}")
         if spec or conversion:  # plain {name} only: {private_ip:>99999999} would build huge strings
-            raise ConfigError(f"{path}: placeholder {{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
-                              f" is not allowed; allowed: {allowed}")
+            raise ConfigError(
+                f"{path}: placeholder {{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
+                f" is not allowed; allowed: {allowed}"
+            )
     return value
 
 
@@ -779,8 +914,10 @@ def _file(base_dir: str):
             raise ConfigError(f"{path}: expected a file path, got {value!r}")
         full = os.path.realpath(os.path.join(base_dir, value))
         if os.path.commonpath([full, os.path.realpath(base_dir)]) != os.path.realpath(base_dir):
-            raise ConfigError(f"{path}: {value!r} is outside the configuration file's directory; keep the user data"
-                              " next to the configuration (it goes into every server's launch template)")
+            raise ConfigError(
+                f"{path}: {value!r} is outside the configuration file's directory; keep the user data"
+                " next to the configuration (it goes into every server's launch template)"
+            )
         if not os.path.isfile(full):
             raise ConfigError(f"{path}: file {value!r} not found (paths are relative to the configuration file)")
         try:
@@ -790,8 +927,11 @@ def _file(base_dir: str):
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read {value!r} as UTF-8 text: {exc}") from None
         if len(data) > MAX_USER_DATA_BYTES:
-            raise ConfigError(f"{path}: {value!r} is larger than {MAX_USER_DATA_BYTES} bytes, EC2's limit for user data")
+            raise ConfigError(
+                f"{path}: {value!r} is larger than {MAX_USER_DATA_BYTES} bytes, EC2's limit for user data"
+            )
         return full
+
     return parse
 
 

@@ -23,10 +23,6 @@ class Context:
     config: StageConfig
     api: AwsApi
     clock: Clock = field(default_factory=Clock)
-    kie: KieClient | None = None
-    # The journal of this run: every step run and change made, in order (also reported when a
-    # command fails). A Context may serve several commands in one process: flows start a new one.
-    journal: "Journal" = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self):
         self.alb = Alb(self.api)
@@ -34,11 +30,13 @@ class Context:
         self.ec2 = Ec2(self.api)
         self.cloudwatch = CloudWatch(self.api)
         self.refresh = InstanceRefresh(self.api)
-        if self.kie is None:
-            self.kie = KieClient.from_environment(timeout=self.config.kie.timeout)
-        if self.journal is None:
-            self.journal = Journal()
+        self.kie = KieClient.from_environment(timeout=self.config.kie.timeout)
+        # The journal of this run: every step run and change made, in order (also reported when
+        # a command fails). A Context may serve several commands in one process: flows start a
+        # new one for each.
+        self.journal = Journal()
         from .notify.notifier import Notifier  # notify builds on the adapters above
+
         self.notifier = Notifier(self)
 
     @classmethod

@@ -7,8 +7,9 @@ The mapping from step kind to the code that performs it is explicit (STEP_ACTION
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from . import log, notify
 from .aws.alb import ListenerView
@@ -16,9 +17,39 @@ from .context import Context
 from .journal import Entry, Journal
 from .phases import provision, refresh, retire, route, wait_healthy
 from .state import FleetState
-from .steps import (Adopt, AdoptSpare, CreatePairGroup, DetachTargetGroup, EmptyGroup, Repoint, RollbackRefresh,
-                    StartRefresh, WaitRefresh, ClearUnrouted, CopySettings, MarkUnrouted, MoveSchedules, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
-                    MarkGeneration, Plan, Record, Reference, Route, ScaleToZero, ScaleUp, SetRole, Shift, SyncLogin, Unreference, WaitReady, Watch, is_placeholder)
+from .steps import (
+    Adopt,
+    AdoptSpare,
+    ClearUnrouted,
+    CopySettings,
+    CreateGroup,
+    CreatePairGroup,
+    CreateTargetGroup,
+    DeleteGroup,
+    DeleteTargetGroup,
+    DetachTargetGroup,
+    EmptyGroup,
+    MarkGeneration,
+    MarkUnrouted,
+    MoveSchedules,
+    Plan,
+    Record,
+    Reference,
+    Repoint,
+    RollbackRefresh,
+    Route,
+    ScaleToZero,
+    ScaleUp,
+    SetRole,
+    Shift,
+    StartRefresh,
+    SyncLogin,
+    Unreference,
+    WaitReady,
+    WaitRefresh,
+    Watch,
+    is_placeholder,
+)
 
 _log = log.get("executor")
 
@@ -86,9 +117,14 @@ STEP_ACTIONS: dict[type, Callable[[Run, Any], list[str]]] = {
 
 def execute(ctx: Context, plan: Plan, state: FleetState) -> Journal:
     """Run every step in order; the journal (also on ctx, for failure reports) says what was done."""
-    run = Run(ctx, state, state.listener, names=state.names(),
-              versions={group.asg_name: group.version for group in state.groups},
-              owners={group.target_group_arn: group.asg_name for group in state.groups if group.target_group_arn})
+    run = Run(
+        ctx,
+        state,
+        state.listener,
+        names=state.names(),
+        versions={group.asg_name: group.version for group in state.groups},
+        owners={group.target_group_arn: group.asg_name for group in state.groups if group.target_group_arn},
+    )
     journal = ctx.journal
     journal.before = journal.before or state
     for step in plan.steps:

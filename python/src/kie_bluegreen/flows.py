@@ -9,9 +9,10 @@ single phases refuse exactly what the whole flows refuse, before any write.
 
 from __future__ import annotations
 
-from . import executor, log, notify, planner, preflight, state as fleet
-from .context import Context
+from . import executor, log, notify, planner, preflight
+from . import state as fleet
 from .analysis import AnalysisFailed
+from .context import Context
 from .errors import AwsError, ConfigError, DeploymentFailed, KieBlueGreenError
 from .journal import Journal
 from .phases.wait_healthy import WaitTimeout
@@ -30,18 +31,19 @@ def _prepare(ctx: Context, request: Request, phase: str | None = None) -> prefli
     return pre
 
 
-def _execute(ctx: Context, command: str, request: Request, phase: str | None = None,
-             keep_failed: bool = False) -> CommandResult:
+def _execute(
+    ctx: Context, command: str, request: Request, phase: str | None = None, keep_failed: bool = False
+) -> CommandResult:
     pre = _prepare(ctx, request, phase)
     try:
-        executor.execute(ctx, pre.plan, pre.state)
+        executor.execute(ctx, pre.planned, pre.fleet)
     except WaitTimeout as exc:
         raise notify.failed(ctx, _wait_failed(ctx, request, exc, keep_failed)) from None
     except AnalysisFailed as exc:
         raise notify.failed(ctx, _roll_back_automatically(ctx, exc)) from None
     except (DeploymentFailed, AwsError) as exc:  # a refusal (exit 3) changed nothing worth a notification
-        raise notify.failed(ctx, exc)
-    return _finish(ctx, command, pre.plan.message)
+        raise notify.failed(ctx, exc) from exc
+    return _finish(ctx, command, pre.planned.message)
 
 
 def _roll_back_automatically(ctx: Context, exc: AnalysisFailed) -> KieBlueGreenError:
@@ -52,7 +54,9 @@ def _roll_back_automatically(ctx: Context, exc: AnalysisFailed) -> KieBlueGreenE
     plan = planner.plan(Request("rollback"), state, ctx.config)
     executor.execute(ctx, plan, state)
     blue = fleet.read(ctx).blue
-    return DeploymentFailed(f"{exc}; rolled back automatically: everyone is on {blue.name if blue else 'the previous group'}")
+    return DeploymentFailed(
+        f"{exc}; rolled back automatically: everyone is on {blue.name if blue else 'the previous group'}"
+    )
 
 
 def _finish(ctx: Context, command: str, message: str | None) -> CommandResult:
@@ -80,12 +84,12 @@ def init(ctx: Context, version: str, asg_name: str | None = None) -> CommandResu
     ctx.journal = Journal()
     pre = preflight.Preflight(ctx, "init")
     preflight.checked(pre, checks=pre.listener_checks())
-    pre.state = fleet.read(ctx, listener=pre.listener)
-    adopt = None if pre.state.blue is not None else _adoptable(ctx, pre.state, asg_name).name
+    pre.state = fleet.read(ctx, listener=pre.listener_view)
+    adopt = None if pre.fleet.blue is not None else _adoptable(ctx, pre.fleet, asg_name).name
     pre.request = Request("init", version=version, adopt=adopt)
     preflight.checked(pre, checks=pre.plan_checks())
-    executor.execute(ctx, pre.plan, pre.state)
-    return _finish(ctx, "init", pre.plan.message)
+    executor.execute(ctx, pre.planned, pre.fleet)
+    return _finish(ctx, "init", pre.planned.message)
 
 
 def _adoptable(ctx: Context, state, asg_name: str | None):
@@ -95,7 +99,9 @@ def _adoptable(ctx: Context, state, asg_name: str | None):
 
     default = state.routing.default
     if not default or not default.startswith("arn:") or ":targetgroup/" not in default:
-        raise Refused(f"the listener's default action must forward to one target group to be adopted; it is {default!r}")
+        raise Refused(
+            f"the listener's default action must forward to one target group to be adopted; it is {default!r}"
+        )
     if asg_name:
         asg = ctx.asg.find(asg_name)
         if asg is None:
@@ -108,12 +114,15 @@ def _adoptable(ctx: Context, state, asg_name: str | None):
             names = ", ".join(view.name for view in attached) or "none"
             raise ConfigError(
                 f"--asg: the default target group has {len(attached)} Auto Scaling Groups ({names});"
-                " name the live one with --asg NAME")
+                " name the live one with --asg NAME"
+            )
         asg = attached[0]
     owner = (asg.tags.get(TAG_APP), asg.tags.get(TAG_STAGE))
     if owner[0] and owner != (ctx.config.app, ctx.config.stage):
-        raise Refused(f"{asg.name} already belongs to kie-bluegreen {owner[0]}/{owner[1]}; a group is adopted by one"
-                      " app and stage only")
+        raise Refused(
+            f"{asg.name} already belongs to kie-bluegreen {owner[0]}/{owner[1]}; a group is adopted by one"
+            " app and stage only"
+        )
     return asg
 
 
@@ -123,11 +132,13 @@ def _adoptable(ctx: Context, state, asg_name: str | None):
 def plan(ctx: Context, version: str, strategy: str | None = None) -> CommandResult:
     """The plan deploy would execute on the state AWS shows now. Writes nothing."""
     pre = _prepare(ctx, Request("deploy", version=version, strategy=strategy))
-    message = pre.plan.message
-    if pre.plan:
-        message = (f"deploying {version} ({strategy or ctx.config.routing.strategy}) would take"
-                   f" {len(pre.plan.steps)} steps; nothing was changed")
-    return fleet_result("plan", ctx.config, fleet.read(ctx, with_health=True), Journal(), message, plan=pre.plan)
+    message = pre.planned.message
+    if pre.planned:
+        message = (
+            f"deploying {version} ({strategy or ctx.config.routing.strategy}) would take"
+            f" {len(pre.planned.steps)} steps; nothing was changed"
+        )
+    return fleet_result("plan", ctx.config, fleet.read(ctx, with_health=True), Journal(), message, plan=pre.planned)
 
 
 def deploy(ctx: Context, version: str, strategy: str | None = None, keep_failed: bool = False) -> CommandResult:
@@ -148,15 +159,19 @@ def _wait_failed(ctx: Context, request: Request, exc: WaitTimeout, keep_failed: 
     if group is None:
         return DeploymentFailed(str(exc))
     if state.routed(group):
-        return DeploymentFailed(f"{exc}; it already receives traffic ({', '.join(state.routed(group))}),"
-                                " so it was left in place: run `kie-bluegreen rollback`")
+        return DeploymentFailed(
+            f"{exc}; it already receives traffic ({', '.join(state.routed(group))}),"
+            " so it was left in place: run `kie-bluegreen rollback`"
+        )
     keep = keep_failed or ctx.config.retire.candidate == "keep"
     executor.execute(ctx, planner.abandon(state, ctx.config, group.asg_name, keep), state)
     if keep:
         undone = f"{group.asg_name} was kept for debugging (role retired; `cleanup` deletes it)"
     else:
-        undone = (f"{group.asg_name} was deleted (run with --keep-failed, or set retire.candidate: keep, to keep"
-                  " failed servers for debugging)")
+        undone = (
+            f"{group.asg_name} was deleted (run with --keep-failed, or set retire.candidate: keep, to keep"
+            " failed servers for debugging)"
+        )
     return DeploymentFailed(f"{exc}; {undone}; routing unchanged")
 
 
@@ -213,5 +228,19 @@ def phase_retire(ctx: Context) -> CommandResult:
     return _execute(ctx, "phase retire", Request("retire"))
 
 
-__all__ = ["init", "plan", "deploy", "promote", "rollback", "shift", "status", "cleanup", "phase_provision",
-           "phase_wait", "phase_route", "phase_retire", "failure_details", "Plan"]
+__all__ = [
+    "init",
+    "plan",
+    "deploy",
+    "promote",
+    "rollback",
+    "shift",
+    "status",
+    "cleanup",
+    "phase_provision",
+    "phase_wait",
+    "phase_route",
+    "phase_retire",
+    "failure_details",
+    "Plan",
+]

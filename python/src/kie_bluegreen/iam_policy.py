@@ -36,7 +36,7 @@ DEPENDENT_ACTIONS = {
     "ec2:RunInstances": "autoscaling:CreateAutoScalingGroup with a launch template",
     "ec2:CreateTags": "autoscaling:CreateAutoScalingGroup when the launch template has tag specifications",
     "iam:PassRole": "autoscaling:CreateAutoScalingGroup when the launch template has an instance profile or the"
-                    " group uses a service-linked role other than the default; autoscaling:PutLifecycleHook with a role",
+    " group uses a service-linked role other than the default; autoscaling:PutLifecycleHook with a role",
     "ssm:GetParameters": "autoscaling:CreateAutoScalingGroup when the launch template's AMI is resolve:ssm:<parameter>",
 }
 PLACEHOLDER_AUTOSCALING_ROLE = "AUTOSCALING_ROLE"
@@ -89,21 +89,35 @@ class Scope:
     sns_topics: tuple[str, ...] = ()  # topic ARNs notifications are published to (sns:Publish)
 
     @classmethod
-    def of(cls, config: StageConfig, instance_role: str | None = PLACEHOLDER_ROLE,
-           launch_template: str | None = None, autoscaling_roles: tuple = (), ssm_parameters: tuple = ()) -> "Scope":
+    def of(
+        cls,
+        config: StageConfig,
+        instance_role: str | None = PLACEHOLDER_ROLE,
+        launch_template: str | None = None,
+        autoscaling_roles: tuple = (),
+        ssm_parameters: tuple = (),
+    ) -> "Scope":
         match = LISTENER_ARN_PATTERN.fullmatch(config.listener_arn)
         if match is None:  # config.py already checked it; this is a guard for hand-built configs
             raise ConfigError(f"listener-arn: not an ALB listener ARN: {config.listener_arn!r}")
         partition, _, _, account, resource = config.listener_arn.split(":", 5)[1:]
         name, lb_id, _ = resource.split("/")[2:]
         return cls(
-            partition=partition, region=config.region, account=account, load_balancer=f"{name}/{lb_id}",
-            listener_arn=config.listener_arn, app=config.app, stage=config.stage,
+            partition=partition,
+            region=config.region,
+            account=account,
+            load_balancer=f"{name}/{lb_id}",
+            listener_arn=config.listener_arn,
+            app=config.app,
+            stage=config.stage,
             instance_role=_role_arn(instance_role, partition, account) if instance_role else None,
             launch_template=_launch_template(launch_template),
-            autoscaling_roles=tuple(_role_arn(role, partition, account, "--autoscaling-role") for role in autoscaling_roles),
+            autoscaling_roles=tuple(
+                _role_arn(role, partition, account, "--autoscaling-role") for role in autoscaling_roles
+            ),
             ssm_parameters=tuple(_parameter(name) for name in ssm_parameters),
-            kie_verify=config.kie.verify, user_data=config.launch_template.user_data is not None,
+            kie_verify=config.kie.verify,
+            user_data=config.launch_template.user_data is not None,
             single_group=config.topology == "single-group",
             sns_topics=tuple(entry.sns for entry in config.notify if entry.sns),
         )
@@ -112,9 +126,14 @@ class Scope:
     def generic(cls) -> "Scope":
         """Placeholders in capitals, every optional feature on: the policy shipped in resources/."""
         return cls(
-            partition="aws", region="REGION", account="ACCOUNT_ID", load_balancer="ALB_NAME/ALB_ID",
+            partition="aws",
+            region="REGION",
+            account="ACCOUNT_ID",
+            load_balancer="ALB_NAME/ALB_ID",
             listener_arn="arn:aws:elasticloadbalancing:REGION:ACCOUNT_ID:listener/app/ALB_NAME/ALB_ID/LISTENER_ID",
-            app="APP", stage="STAGE", instance_role=f"arn:aws:iam::ACCOUNT_ID:role/{PLACEHOLDER_ROLE}",
+            app="APP",
+            stage="STAGE",
+            instance_role=f"arn:aws:iam::ACCOUNT_ID:role/{PLACEHOLDER_ROLE}",
             autoscaling_roles=(f"arn:aws:iam::ACCOUNT_ID:role/{PLACEHOLDER_AUTOSCALING_ROLE}",),
             ssm_parameters=(PLACEHOLDER_SSM_PARAMETER,),
             sns_topics=(f"arn:aws:sns:REGION:ACCOUNT_ID:{PLACEHOLDER_TOPIC}",),
@@ -182,8 +201,12 @@ def _statements(s: Scope) -> list[dict | None]:
     pair_asg = s.arn("autoscaling", f"autoScalingGroup:*:autoScalingGroupName/{s.pair_group}")
     template = s.arn("ec2", f"launch-template/{s.launch_template}")
     region = {"StringEquals": {"aws:RequestedRegion": s.region}}
-    ours = _with(region, {"StringEquals": {f"aws:ResourceTag/{TAG_APP}": s.app, f"aws:ResourceTag/{TAG_STAGE}": s.stage}})
-    tagged_ours = _with(region, {"StringEquals": {f"aws:RequestTag/{TAG_APP}": s.app, f"aws:RequestTag/{TAG_STAGE}": s.stage}})
+    ours = _with(
+        region, {"StringEquals": {f"aws:ResourceTag/{TAG_APP}": s.app, f"aws:ResourceTag/{TAG_STAGE}": s.stage}}
+    )
+    tagged_ours = _with(
+        region, {"StringEquals": {f"aws:RequestTag/{TAG_APP}": s.app, f"aws:RequestTag/{TAG_STAGE}": s.stage}}
+    )
     only_our_keys = {"ForAllValues:StringLike": {"aws:TagKeys": [OUR_TAG_KEYS]}}
     reads = list(READ_ACTIONS) + ([INSTANCE_READ] if s.kie_verify or s.single_group else [])
     return [
@@ -191,41 +214,104 @@ def _statements(s: Scope) -> list[dict | None]:
         _allow("SwitchDefaultRoute", ["elasticloadbalancing:ModifyListener"], s.listener_arn, region),
         _allow("CreateHeaderRules", ["elasticloadbalancing:CreateRule"], [s.listener_arn, rules], tagged_ours),
         _allow("SwitchHeaderRules", ["elasticloadbalancing:ModifyRule"], rules, ours),
-        _allow("TagOnCreate", ["elasticloadbalancing:AddTags"], [rules, new_target_groups],
-               _with(tagged_ours, {"StringEquals": {"elasticloadbalancing:CreateAction": ["CreateRule", "CreateTargetGroup"]}})),
-        _allow("TagManagedRulesAndTargetGroups", ["elasticloadbalancing:AddTags"], [rules, any_target_group],
-               _with(ours, only_our_keys)),
+        _allow(
+            "TagOnCreate",
+            ["elasticloadbalancing:AddTags"],
+            [rules, new_target_groups],
+            _with(
+                tagged_ours,
+                {"StringEquals": {"elasticloadbalancing:CreateAction": ["CreateRule", "CreateTargetGroup"]}},
+            ),
+        ),
+        _allow(
+            "TagManagedRulesAndTargetGroups",
+            ["elasticloadbalancing:AddTags"],
+            [rules, any_target_group],
+            _with(ours, only_our_keys),
+        ),
         _allow("CreateTargetGroups", ["elasticloadbalancing:CreateTargetGroup"], new_target_groups, tagged_ours),
-        _allow("ManageTargetGroups", ["elasticloadbalancing:DeleteTargetGroup",
-                                      "elasticloadbalancing:ModifyTargetGroupAttributes"], any_target_group, ours),
-        _allow("CreateServerGroups", ["autoscaling:CreateAutoScalingGroup"], [new_asgs, pair_asg],
-               _with(tagged_ours, {"ForAllValues:ArnLike": {"autoscaling:TargetGroupARNs": [new_target_groups]}})),
+        _allow(
+            "ManageTargetGroups",
+            ["elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes"],
+            any_target_group,
+            ours,
+        ),
+        _allow(
+            "CreateServerGroups",
+            ["autoscaling:CreateAutoScalingGroup"],
+            [new_asgs, pair_asg],
+            _with(tagged_ours, {"ForAllValues:ArnLike": {"autoscaling:TargetGroupARNs": [new_target_groups]}}),
+        ),
         # Resize, delete, copy the live group's settings onto a new one, move scheduled actions.
-        _allow("ManageServerGroups", ["autoscaling:DeleteAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup",
-                                      "autoscaling:EnableMetricsCollection", "autoscaling:PutLifecycleHook",
-                                      "autoscaling:PutNotificationConfiguration", "autoscaling:PutScalingPolicy",
-                                      "autoscaling:PutWarmPool", "autoscaling:SuspendProcesses",
-                                      "autoscaling:DeleteScheduledAction", "autoscaling:PutScheduledUpdateGroupAction",
-                                      "autoscaling:AttachLoadBalancerTargetGroups",
-                                      "autoscaling:DetachLoadBalancerTargetGroups",
-                                      "autoscaling:StartInstanceRefresh", "autoscaling:RollbackInstanceRefresh"],
-               any_asg, ours),
-        _allow("TagServerGroups", ["autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags"], any_asg,
-               _with(ours, only_our_keys)),
-        _allow("AdoptLiveGroup", ["autoscaling:CreateOrUpdateTags", "elasticloadbalancing:AddTags"],
-               [any_asg, any_target_group], _with(tagged_ours, only_our_keys)),
-        _allow("LaunchServers", ["ec2:RunInstances"], "*", _with(region, {"ArnLike": {"ec2:LaunchTemplate": template}})),
-        _allow("TagServersAtLaunch", ["ec2:CreateTags"],
-               [s.arn("ec2", f"{kind}/*") for kind in ("instance", "volume", "network-interface")],
-               _with(region, {"StringEquals": {"ec2:CreateAction": "RunInstances"}})),
-        _allow("PassInstanceRole", ["iam:PassRole"], s.instance_role,
-               {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}) if s.instance_role else None,
-        _allow("PassRolesToAutoScaling", ["iam:PassRole"], list(s.autoscaling_roles),
-               {"StringEquals": {"iam:PassedToService": "autoscaling.amazonaws.com"}}) if s.autoscaling_roles else None,
-        _allow("ResolveAmiParameters", ["ssm:GetParameters"],
-               [s.arn("ssm", f"parameter/{name.lstrip('/')}") for name in s.ssm_parameters], region)
-        if s.ssm_parameters else None,
-        _allow("NewLaunchTemplateVersions", ["ec2:CreateLaunchTemplateVersion"], template, region) if s.user_data else None,
+        _allow(
+            "ManageServerGroups",
+            [
+                "autoscaling:DeleteAutoScalingGroup",
+                "autoscaling:UpdateAutoScalingGroup",
+                "autoscaling:EnableMetricsCollection",
+                "autoscaling:PutLifecycleHook",
+                "autoscaling:PutNotificationConfiguration",
+                "autoscaling:PutScalingPolicy",
+                "autoscaling:PutWarmPool",
+                "autoscaling:SuspendProcesses",
+                "autoscaling:DeleteScheduledAction",
+                "autoscaling:PutScheduledUpdateGroupAction",
+                "autoscaling:AttachLoadBalancerTargetGroups",
+                "autoscaling:DetachLoadBalancerTargetGroups",
+                "autoscaling:StartInstanceRefresh",
+                "autoscaling:RollbackInstanceRefresh",
+            ],
+            any_asg,
+            ours,
+        ),
+        _allow(
+            "TagServerGroups",
+            ["autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags"],
+            any_asg,
+            _with(ours, only_our_keys),
+        ),
+        _allow(
+            "AdoptLiveGroup",
+            ["autoscaling:CreateOrUpdateTags", "elasticloadbalancing:AddTags"],
+            [any_asg, any_target_group],
+            _with(tagged_ours, only_our_keys),
+        ),
+        _allow(
+            "LaunchServers", ["ec2:RunInstances"], "*", _with(region, {"ArnLike": {"ec2:LaunchTemplate": template}})
+        ),
+        _allow(
+            "TagServersAtLaunch",
+            ["ec2:CreateTags"],
+            [s.arn("ec2", f"{kind}/*") for kind in ("instance", "volume", "network-interface")],
+            _with(region, {"StringEquals": {"ec2:CreateAction": "RunInstances"}}),
+        ),
+        _allow(
+            "PassInstanceRole",
+            ["iam:PassRole"],
+            s.instance_role,
+            {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        )
+        if s.instance_role
+        else None,
+        _allow(
+            "PassRolesToAutoScaling",
+            ["iam:PassRole"],
+            list(s.autoscaling_roles),
+            {"StringEquals": {"iam:PassedToService": "autoscaling.amazonaws.com"}},
+        )
+        if s.autoscaling_roles
+        else None,
+        _allow(
+            "ResolveAmiParameters",
+            ["ssm:GetParameters"],
+            [s.arn("ssm", f"parameter/{name.lstrip('/')}") for name in s.ssm_parameters],
+            region,
+        )
+        if s.ssm_parameters
+        else None,
+        _allow("NewLaunchTemplateVersions", ["ec2:CreateLaunchTemplateVersion"], template, region)
+        if s.user_data
+        else None,
         # sns:Publish supports the topic as its resource (Service Authorization Reference, "Actions,
         # resources, and condition keys for Amazon SNS").
         _allow("PublishNotifications", ["sns:Publish"], list(s.sns_topics), region) if s.sns_topics else None,
@@ -259,7 +345,9 @@ def _role_arn(role: str, partition: str, account: str, option: str = "--instance
 
 def _parameter(name: str) -> str:
     if not re.fullmatch(r"/?[A-Za-z0-9_.\-/]{1,2048}", name):
-        raise ConfigError(f"--ssm-parameter: expected a parameter name like /aws/service/ami-amazon-linux-latest/..., got {name!r}")
+        raise ConfigError(
+            f"--ssm-parameter: expected a parameter name like /aws/service/ami-amazon-linux-latest/..., got {name!r}"
+        )
     return name
 
 
@@ -267,5 +355,7 @@ def _launch_template(template: str | None) -> str:
     if template is None:
         return "*"
     if not LAUNCH_TEMPLATE_ID_PATTERN.fullmatch(template):
-        raise ConfigError(f"--launch-template: expected a launch template id like lt-0123456789abcdef0, got {template!r}")
+        raise ConfigError(
+            f"--launch-template: expected a launch template id like lt-0123456789abcdef0, got {template!r}"
+        )
     return template

@@ -73,7 +73,11 @@ class KieClient:
         except (OSError, urllib.error.URLError) as exc:
             return ContainerCheck(False, f"unreachable ({getattr(exc, 'reason', exc)})")
         if status == 401 or status == 403:
-            return ContainerCheck(False, f"KIE Server refused the credentials ({status}); set KIE_SERVER_USER and KIE_SERVER_PASSWORD (or KIE_SERVER_PASSWORD_FILE)")
+            return ContainerCheck(
+                False,
+                f"KIE Server refused the credentials ({status}); set KIE_SERVER_USER and KIE_SERVER_PASSWORD"
+                " (or KIE_SERVER_PASSWORD_FILE)",
+            )
         if status != 200:
             return ContainerCheck(False, f"container {container_id} answered {status}")
         try:

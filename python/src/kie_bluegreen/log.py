@@ -29,3 +29,20 @@ def setup(verbose: bool = False) -> None:
 
 def get(name: str) -> logging.Logger:
     return logging.getLogger(f"{LOGGER_NAME}.{name}")
+
+
+class Progress:
+    """Progress lines of a long wait: one when what it shows changed, and a heartbeat while
+    nothing does, each with the seconds since the wait began."""
+
+    def __init__(self, logger: logging.Logger, clock, heartbeat: float = 60.0):
+        self.logger, self.clock, self.heartbeat = logger, clock, heartbeat
+        self.started = clock.now()
+        self._line: str | None = None
+        self._at = self.started
+
+    def show(self, prefix: str, line: str) -> None:
+        now = self.clock.now()
+        if line != self._line or now - self._at >= self.heartbeat:
+            self.logger.info("  %s: %s (%.0fs)", prefix, line, now - self.started)
+            self._line, self._at = line, now

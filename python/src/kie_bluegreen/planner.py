@@ -16,15 +16,45 @@ import re
 from dataclasses import dataclass, field, replace
 
 from . import routing as desired
+from .aws.alb import same_login
 from .config import StageConfig
 from .errors import ConfigError, Refused
 from .model import FIXED_404, TAG_LEAVING, Capacity, Group, Release, Role, Routing
 from .state import FleetState, effective_role
-from .steps import (Adopt, AdoptSpare, CreatePairGroup, DetachTargetGroup, EmptyGroup, Repoint, RollbackRefresh,
-                    StartRefresh, WaitRefresh, ClearUnrouted, CopySettings, MarkUnrouted, MoveSchedules, CreateGroup, CreateTargetGroup, DeleteGroup, DeleteTargetGroup,
-                    MarkGeneration, Plan, Record, Reference, Route, ScaleToZero, ScaleUp, SetRole, Shift, Step,
-                    SyncLogin, Unreference, WaitReady, Watch, new_target_group)
-from .aws.alb import same_login
+from .steps import (
+    Adopt,
+    AdoptSpare,
+    ClearUnrouted,
+    CopySettings,
+    CreateGroup,
+    CreatePairGroup,
+    CreateTargetGroup,
+    DeleteGroup,
+    DeleteTargetGroup,
+    DetachTargetGroup,
+    EmptyGroup,
+    MarkGeneration,
+    MarkUnrouted,
+    MoveSchedules,
+    Plan,
+    Record,
+    Reference,
+    Repoint,
+    RollbackRefresh,
+    Route,
+    ScaleToZero,
+    ScaleUp,
+    SetRole,
+    Shift,
+    StartRefresh,
+    Step,
+    SyncLogin,
+    Unreference,
+    WaitReady,
+    WaitRefresh,
+    Watch,
+    new_target_group,
+)
 
 COMMANDS = ("init", "deploy", "promote", "rollback", "cleanup", "retire", "shift")
 
@@ -74,8 +104,10 @@ class Draft:
 
     def __post_init__(self):
         self.routing = self.state.routing
-        self.members = {g.asg_name: _Member(g.asg_name, g.generation, g.version, g.target_group_arn, g.tagged_role, g)
-                        for g in self.state.groups}
+        self.members = {
+            g.asg_name: _Member(g.asg_name, g.generation, g.version, g.target_group_arn, g.tagged_role, g)
+            for g in self.state.groups
+        }
         self.last_generation = self.state.listener.last_generation
 
     def add(self, step: Step) -> None:
@@ -89,8 +121,11 @@ class Draft:
             left = tuple(m for m in self.routing.weights if m[0] != step.target_group)
             self.routing = replace(self.routing, weights=left if len(left) > 1 else ())
         elif isinstance(step, Shift):
-            self.routing = replace(self.routing, default=step.to if step.weight >= 100 else step.blue,
-                                   weights=((step.blue, 100 - step.weight), (step.to, step.weight)))
+            self.routing = replace(
+                self.routing,
+                default=step.to if step.weight >= 100 else step.blue,
+                weights=((step.blue, 100 - step.weight), (step.to, step.weight)),
+            )
         elif isinstance(step, SetRole):
             self.members[step.group].tagged = step.role
         elif isinstance(step, MarkGeneration):
@@ -105,8 +140,15 @@ class Draft:
             self.add(Route(change.route, change.target, change.previous, change.create))
 
     def role_of(self, member: _Member) -> Role:
-        probe = Group(member.generation, Role.RETIRED, Release("", "", ""), member.name, member.target_group,
-                      Capacity(0, 0, 0), tagged_role=member.tagged)
+        probe = Group(
+            member.generation,
+            Role.RETIRED,
+            Release("", "", ""),
+            member.name,
+            member.target_group,
+            Capacity(0, 0, 0),
+            tagged_role=member.tagged,
+        )
         return effective_role(probe, self.routing)
 
     def of_kind_for(self, kind: type, group: str) -> list:
@@ -129,8 +171,15 @@ def _routed(routing: Routing, step: Route) -> Routing:
 
 def plan(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     """The plan of one command; Refused (exit 3) or ConfigError (exit 2) when it cannot run."""
-    planners = {"init": _init, "deploy": _deploy, "promote": _promote, "rollback": _rollback,
-                "cleanup": _cleanup, "retire": _retire, "shift": _shift}
+    planners = {
+        "init": _init,
+        "deploy": _deploy,
+        "promote": _promote,
+        "rollback": _rollback,
+        "cleanup": _cleanup,
+        "retire": _retire,
+        "shift": _shift,
+    }
     if request.command not in planners:
         raise ConfigError(f"unknown command {request.command!r}; one of {', '.join(COMMANDS)}")
     return planners[request.command](request, state, cfg)
@@ -141,7 +190,8 @@ def require_blue(state: FleetState) -> Group:
     if blue is None:
         raise Refused(
             f"the listener's default action ({state.routing.default}) is not a group managed by kie-bluegreen;"
-            " run `kie-bluegreen init --version V` first to adopt the live group as generation 1")
+            " run `kie-bluegreen init --version V` first to adopt the live group as generation 1"
+        )
     return blue
 
 
@@ -192,8 +242,10 @@ def _check_topology_switch(state: FleetState, cfg: StageConfig) -> None:
     """The topology may change only at rest: not while a candidate is deployed."""
     recorded = state.topology or "per-release"
     if recorded != cfg.topology and state.green is not None:
-        raise Refused(f"topology: the stage runs {recorded} and a release is in progress ({state.green.name});"
-                      f" promote it or roll it back before switching to {cfg.topology}")
+        raise Refused(
+            f"topology: the stage runs {recorded} and a release is in progress ({state.green.name});"
+            f" promote it or roll it back before switching to {cfg.topology}"
+        )
 
 
 def _version(request: Request) -> str:
@@ -250,7 +302,8 @@ def _deploy(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     if candidate and candidate.release != release:
         raise Refused(
             f"green candidate {candidate.name} is still deployed; promote it or roll it back"
-            f" before deploying {release.version}")
+            f" before deploying {release.version}"
+        )
     draft = Draft(state, cfg, "deploy")
     if cfg.topology == "single-group":
         return _deploy_single(draft, blue, release, strategy)
@@ -317,11 +370,14 @@ def _reuse_idle(draft: Draft, blue: Group, release: Release) -> _Member:
     state, cfg = draft.state, draft.cfg
     others = sorted(pair_members(state, cfg) - {blue.asg_name})
     if not others:
-        raise Refused(f"fixed-pair: {cfg.app}/{cfg.stage} has no second group; run `kie-bluegreen init` to create"
-                      " or adopt it")
+        raise Refused(
+            f"fixed-pair: {cfg.app}/{cfg.stage} has no second group; run `kie-bluegreen init` to create or adopt it"
+        )
     if len(others) > 1:
-        raise Refused(f"fixed-pair: besides {blue.asg_name} the stage has {len(others)} groups ({', '.join(others)});"
-                      " a pair has two: name them with `pair: [a, b]`")
+        raise Refused(
+            f"fixed-pair: besides {blue.asg_name} the stage has {len(others)} groups ({', '.join(others)});"
+            " a pair has two: name them with `pair: [a, b]`"
+        )
     idle = others[0]
     view = state.asgs[idle]
     generation = state.next_generation
@@ -345,8 +401,11 @@ def _leave(draft: Draft, group: str, generation: int, target_groups, leaving: st
     old = [arn for arn in target_groups if target_group_name(arn) != draft.cfg.group_name(generation)]
     for arn in old + ([leaving] if leaving and leaving not in old else []):
         draft.add(DetachTargetGroup(group, arn))
-        draft.add(DeleteTargetGroup(target_group_name(arn), arn,
-                                    f"its generation is gone: {group} now runs generation {generation}", group))
+        draft.add(
+            DeleteTargetGroup(
+                target_group_name(arn), arn, f"its generation is gone: {group} now runs generation {generation}", group
+            )
+        )
 
 
 def target_group_name(arn: str) -> str:
@@ -404,8 +463,10 @@ def _deploy_single(draft: Draft, group: Group, release: Release, strategy: str) 
     (instance refresh), then the previous target group is retired."""
     state, cfg = draft.state, draft.cfg
     if strategy != "all-at-once":
-        raise ConfigError(f"routing.strategy: {strategy} needs two fleets side by side; topology single-group"
-                          " rolls one group in place: use all-at-once")
+        raise ConfigError(
+            f"routing.strategy: {strategy} needs two fleets side by side; topology single-group"
+            " rolls one group in place: use all-at-once"
+        )
     _settle(draft, keep=set())
     live = group.release == release
     generation = group.generation if live else state.next_generation
@@ -415,8 +476,16 @@ def _deploy_single(draft: Draft, group: Group, release: Release, strategy: str) 
     if not live or new is None:
         new = new_target_group(name)
         draft.add(CreateTargetGroup(name, group.arn))
-        draft.add(Repoint(group.asg_name, generation, release, new, Role.BLUE,
-                          previous=f"{group.generation} {group.release}" if not live else None))
+        draft.add(
+            Repoint(
+                group.asg_name,
+                generation,
+                release,
+                new,
+                Role.BLUE,
+                previous=f"{group.generation} {group.release}" if not live else None,
+            )
+        )
     member.target_group, member.generation, member.version = new, generation, release.version
     if draft.last_generation < generation:
         draft.add(MarkGeneration(generation))
@@ -454,13 +523,17 @@ def _rollback_single(draft: Draft, group: Group) -> Plan:
     refresh = group.refresh
     untouched = all(tag == str(release) for tag in group.instance_releases)
     if not untouched and not (refresh is not None and refresh.active):
-        raise Refused(f"the instance refresh of {group.asg_name} to {group.version} has ended"
-                      f" ({refresh.status if refresh else 'no refresh'}); AWS rolls back only an instance refresh in"
-                      f" progress: to go back, deploy {release.version} again (kie-bluegreen deploy --version {release.version})")
+        raise Refused(
+            f"the instance refresh of {group.asg_name} to {group.version} has ended"
+            f" ({refresh.status if refresh else 'no refresh'}); AWS rolls back only an instance refresh in"
+            f" progress: to go back, deploy {release.version} again (kie-bluegreen deploy --version {release.version})"
+        )
     old = next((arn for arn in group.target_groups if target_group_name(arn) != cfg.group_name(group.generation)), None)
     if old is None:
-        raise Refused(f"{group.asg_name} no longer registers into the target group of {release.version}; deploy"
-                      f" {release.version} again to go back")
+        raise Refused(
+            f"{group.asg_name} no longer registers into the target group of {release.version}; deploy"
+            f" {release.version} again to go back"
+        )
     _settle(draft, keep={old})
     draft.add(Record(f"rollback:{group.generation}:{generation}", cfg.topology))
     # The release tag first: servers the rollback launches must start the previous release.
@@ -495,8 +568,9 @@ def _promote(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
         if state.transition != f"promote:{blue.generation}":
             raise Refused("nothing to promote: there is no green candidate (deploy a new version first)")
         _finalize(draft)
-        draft.message = (f"finishing the promote of {blue.name}" if draft.steps
-                         else f"already promoted: {blue.name} serves everyone")
+        draft.message = (
+            f"finishing the promote of {blue.name}" if draft.steps else f"already promoted: {blue.name} serves everyone"
+        )
         return draft.plan()
     member = draft.members[candidate.asg_name]
     if member.target_group not in draft.routing.referencing():
@@ -537,8 +611,10 @@ def _rollback(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     if generation is None and _rolled_back_to(state, blue):
         _settle(draft, keep=set())
         _finalize(draft)
-        draft.message = (f"already rolled back: {blue.name} serves everyone; to go back further, name the"
-                         " generation (rollback --generation N)")
+        draft.message = (
+            f"already rolled back: {blue.name} serves everyone; to go back further, name the"
+            " generation (rollback --generation N)"
+        )
         return draft.plan()
     target = _rollback_target(state, blue, generation)
     _settle(draft, keep={target.arn})
@@ -574,8 +650,11 @@ def _rollback_target(state: FleetState, blue: Group, generation: int | None) -> 
         have = ", ".join(f"g{g.generation} {g.role.value}" for g in state.groups)
         reused = ""
         if target is None and generation < state.next_generation:
-            reused = ("; in a fixed pair a group is reused by the release after next, and the generation it ran"
-                      " is gone" if state.spares or len(state.groups) == 2 else "; it was deleted")
+            reused = (
+                "; in a fixed pair a group is reused by the release after next, and the generation it ran is gone"
+                if state.spares or len(state.groups) == 2
+                else "; it was deleted"
+            )
         raise Refused(f"--generation {generation}: not a standby or kept generation (have: {have}){reused}")
     return target
 
@@ -653,7 +732,9 @@ def _settle(draft: Draft, keep: set) -> None:
         draft.add(Unreference(group.asg_name, target))
     if draft.command != "deploy":
         for orphan in state.orphans:
-            draft.add(DeleteTargetGroup(orphan.name, orphan.arn, "left by a deploy that stopped before creating its group"))
+            draft.add(
+                DeleteTargetGroup(orphan.name, orphan.arn, "left by a deploy that stopped before creating its group")
+            )
 
 
 def _sync_login(draft: Draft) -> None:
@@ -679,8 +760,12 @@ def _finalize(draft: Draft, delete_retired: bool = False) -> None:
         if member.tagged != role:
             draft.add(SetRole(member.name, member.label, role, member.target_group))
         group = member.group
-        if group is not None and group.unrouted_at is None and role in (Role.STANDBY, Role.RETIRED) \
-                and member.target_group not in serving:
+        if (
+            group is not None
+            and group.unrouted_at is None
+            and role in (Role.STANDBY, Role.RETIRED)
+            and member.target_group not in serving
+        ):
             draft.add(MarkUnrouted(member.name))
         if group is not None and member.target_group in serving:
             if group.unrouted_at is not None:

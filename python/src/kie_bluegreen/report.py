@@ -77,7 +77,11 @@ def fleet_data(command: str, config, state, journal=None, message: str | None = 
         "exit_code": 0,
         "error": None,
         "message": message,
-        "blue": None, "green": None, "standby": [], "retired": [], "routing": None,
+        "blue": None,
+        "green": None,
+        "standby": [],
+        "retired": [],
+        "routing": None,
         "changes": list(journal.changes) if journal is not None else [],
         "steps": [step.as_dict(names) for step in journal.steps] if journal is not None else [],
         "listener_arn": config.listener_arn,
@@ -127,12 +131,18 @@ def _listener(state, config) -> dict:
     return {
         "header": routing.header,
         "values": {"blue": routing.blue_value, "green": routing.green_value},
-        "priorities": {route: ours[route].priority if route in ours else getattr(routing, f"{route}_priority")
-                       for route in ("blue", "green")},
+        "priorities": {
+            route: ours[route].priority if route in ours else getattr(routing, f"{route}_priority")
+            for route in ("blue", "green")
+        },
         "other_rules": [
-            {"priority": int(rule["Priority"]), "conditions": [_condition(c) for c in rule.get("Conditions", [])],
-             "target": action_target(rule.get("Actions", []))}
-            for rule in sorted(state.listener.rules, key=lambda r: int(r["Priority"])) if rule["RuleArn"] not in arns
+            {
+                "priority": int(rule["Priority"]),
+                "conditions": [_condition(c) for c in rule.get("Conditions", [])],
+                "target": action_target(rule.get("Actions", [])),
+            }
+            for rule in sorted(state.listener.rules, key=lambda r: int(r["Priority"]))
+            if rule["RuleArn"] not in arns
         ],
     }
 
@@ -140,9 +150,14 @@ def _listener(state, config) -> dict:
 def _condition(condition: dict) -> str:
     """'path-pattern /billing/*', 'http-header x-team=a,b': one rule condition in words."""
     field = condition.get("Field", "?")
-    configs = {"http-header": "HttpHeaderConfig", "path-pattern": "PathPatternConfig", "host-header": "HostHeaderConfig",
-               "http-request-method": "HttpRequestMethodConfig", "source-ip": "SourceIpConfig",
-               "query-string": "QueryStringConfig"}
+    configs = {
+        "http-header": "HttpHeaderConfig",
+        "path-pattern": "PathPatternConfig",
+        "host-header": "HostHeaderConfig",
+        "http-request-method": "HttpRequestMethodConfig",
+        "source-ip": "SourceIpConfig",
+        "query-string": "QueryStringConfig",
+    }
     detail = condition.get(configs.get(field, ""), {}) or {}
     if field == "query-string":
         values = [f"{pair.get('Key') or ''}={pair.get('Value')}" for pair in detail.get("Values", [])]
@@ -153,8 +168,9 @@ def _condition(condition: dict) -> str:
     return f"{field} {','.join(values)}"
 
 
-def fleet_result(command: str, config, state, journal=None, message: str | None = None, plan=None,
-                 pending=None) -> CommandResult:
+def fleet_result(
+    command: str, config, state, journal=None, message: str | None = None, plan=None, pending=None
+) -> CommandResult:
     """JSON object and text of a fleet command. `plan`: the plan command's plan (nothing done);
     `pending`: what the next command would finish (status)."""
     data = fleet_data(command, config, state, journal, message)
@@ -213,8 +229,10 @@ def routing_table(state, config) -> str:
         lines.append("  (none managed yet: run init)")
     for group in sorted(state.groups, key=lambda g: -g.generation):
         healthy = "?" if group.healthy is None else group.healthy
-        lines.append(f"  g{group.generation:<3} {group.role.value:<8} {group.version:<16} {group.asg_name:<28}"
-                     f" {group.capacity.desired} desired, {healthy} healthy")
+        lines.append(
+            f"  g{group.generation:<3} {group.role.value:<8} {group.version:<16} {group.asg_name:<28}"
+            f" {group.capacity.desired} desired, {healthy} healthy"
+        )
     return "\n".join(lines)
 
 

@@ -9,7 +9,8 @@ policy sleeps on the injected clock, so tests never wait.
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from tenacity import (
     RetryCallState,
@@ -48,8 +49,9 @@ def not_yet_visible(exc: BaseException) -> bool:
     return exc.code == "TargetGroupNotFound" or (exc.code == "ValidationError" and "target group" in text)
 
 
-def aws_step(clock: Clock, fn: Callable[[], T], attempts: int = 6,
-             also: Callable[[BaseException], bool] = lambda exc: False) -> T:
+def aws_step(
+    clock: Clock, fn: Callable[[], T], attempts: int = 6, also: Callable[[BaseException], bool] = lambda exc: False
+) -> T:
     """Run an idempotent AWS step, retrying transient errors (and what `also` accepts, e.g.
     `not_yet_visible` right after a create) with exponential backoff."""
     retrying = Retrying(
@@ -70,7 +72,7 @@ def until_consistent(clock: Clock, read: Callable[[], T], ok: Callable[[T], bool
         stop=stop_after_attempt(attempts),
         wait=wait_exponential(multiplier=0.5, min=0.5, max=4),
         sleep=clock.sleep,
-        retry_error_callback=lambda state: state.outcome.result(),  # raises if the last try raised
+        retry_error_callback=_last_outcome,  # raises if the last try raised
     )
     return retrying(read)
 
@@ -89,6 +91,13 @@ def poll(clock: Clock, check: Callable[[], T], done: Callable[[T], bool], timeou
         stop=out_of_time,
         wait=wait_fixed(interval),
         sleep=clock.sleep,
-        retry_error_callback=lambda state: state.outcome.result(),
+        retry_error_callback=_last_outcome,
     )
     return retrying(check)
+
+
+def _last_outcome(state: RetryCallState):
+    """What the last attempt returned (or raised) once the retries ran out."""
+    if state.outcome is None:
+        raise RuntimeError("retry: no attempt was made")
+    return state.outcome.result()

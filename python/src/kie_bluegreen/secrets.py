@@ -19,8 +19,9 @@ import base64
 import logging
 import os
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ConfigError
 
@@ -79,8 +80,9 @@ def read_secret_file(path: str, variable: str, what: str = "the secret") -> str:
     except OSError as exc:
         raise ConfigError(f"{variable}: cannot read {path}: {exc.strerror or exc}") from None
     if len(data) > MAX_PASSWORD_FILE_BYTES:
-        raise ConfigError(f"{variable}: {path} is larger than {MAX_PASSWORD_FILE_BYTES} bytes;"
-                          f" it should hold only {what}")
+        raise ConfigError(
+            f"{variable}: {path} is larger than {MAX_PASSWORD_FILE_BYTES} bytes; it should hold only {what}"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

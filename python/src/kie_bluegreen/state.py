@@ -15,8 +15,27 @@ from .aws import asg_settings
 from .aws.alb import ListenerView
 from .aws.asg import AsgView
 from .context import Context
-from .model import (FIXED_404, TAG_APP, TAG_CAPACITY, TAG_COPIED_FROM, TAG_GENERATION, TAG_LEAVING, TAG_PREVIOUS_RELEASE, TAG_RELEASE, TAG_ROLE, TAG_STAGE,
-                    TAG_TOPOLOGY, TAG_TRANSITION, TAG_UNROUTED_AT, Capacity, Group, Release, Role, Routing, is_target_group)
+from .model import (
+    FIXED_404,
+    TAG_APP,
+    TAG_CAPACITY,
+    TAG_COPIED_FROM,
+    TAG_GENERATION,
+    TAG_LEAVING,
+    TAG_PREVIOUS_RELEASE,
+    TAG_RELEASE,
+    TAG_ROLE,
+    TAG_STAGE,
+    TAG_TOPOLOGY,
+    TAG_TRANSITION,
+    TAG_UNROUTED_AT,
+    Capacity,
+    Group,
+    Release,
+    Role,
+    Routing,
+    is_target_group,
+)
 
 
 @dataclass(frozen=True)
@@ -189,8 +208,6 @@ def _orphans(ctx: Context, state: FleetState, attached: set) -> tuple:
     return (OrphanTargetGroup(name, found["TargetGroupArn"], state.next_generation),)
 
 
-
-
 def _seconds(text: str) -> float | None:
     try:
         return float(text)
@@ -218,7 +235,9 @@ def _with_refresh(ctx: Context, group: Group) -> Group:
     view = ctx.asg.find(group.asg_name)
     ids = [instance.id for instance in view.instances] if view else []
     releases = ctx.ec2.release_tags(ids)
-    return replace(group, refresh=ctx.refresh.latest(group.asg_name), instance_releases=tuple(releases.get(i, "") for i in ids))
+    return replace(
+        group, refresh=ctx.refresh.latest(group.asg_name), instance_releases=tuple(releases.get(i, "") for i in ids)
+    )
 
 
 def _with_health(ctx: Context, group: Group) -> Group:

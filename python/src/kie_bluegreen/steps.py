@@ -60,7 +60,7 @@ def _name(names: dict[str, str], target: str | None) -> str:
     if target in names:
         return names[target]
     if is_placeholder(target):
-        return target[len(NEW_PREFIX):] + " (new)"
+        return target[len(NEW_PREFIX) :] + " (new)"
     return names.get(target, target)
 
 
@@ -118,8 +118,10 @@ class CreateGroup(Step):
         return self.name
 
     def describe(self, names):
-        return (f"create auto scaling group {self.name} for {self.release} (min {self.capacity.min},"
-                f" max {self.capacity.max}, desired {self.capacity.desired}), copied from {self.like}")
+        return (
+            f"create auto scaling group {self.name} for {self.release} (min {self.capacity.min},"
+            f" max {self.capacity.max}, desired {self.capacity.desired}), copied from {self.like}"
+        )
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,10 @@ class CopySettings(Step):
         return self.group
 
     def describe(self, names):
-        return (f"copy the scaling policies, lifecycle hooks, notifications, metrics collection, warm pool and"
-                f" suspended processes of {self.like} onto {self.group}")
+        return (
+            f"copy the scaling policies, lifecycle hooks, notifications, metrics collection, warm pool and"
+            f" suspended processes of {self.like} onto {self.group}"
+        )
 
 
 @dataclass(frozen=True)
@@ -213,8 +217,10 @@ class Repoint(Step):
         return self.group
 
     def describe(self, names):
-        return (f"point {self.group} at generation {self.generation} ({self.release}): register into"
-                f" {_name(names, self.target_group)}")
+        return (
+            f"point {self.group} at generation {self.generation} ({self.release}): register into"
+            f" {_name(names, self.target_group)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -278,7 +284,8 @@ class Reference(Step):
         return self.group
 
     def describe(self, names):
-        return f"reference {_name(names, self.target_group)} in the default action with weight 0 (health checks start, no traffic)"
+        target = _name(names, self.target_group)
+        return f"reference {target} in the default action with weight 0 (health checks start, no traffic)"
 
 
 # -- wait ----------------------------------------------------------------------------------------
@@ -496,7 +503,9 @@ class ScaleToZero(Step):
         return self.group
 
     def describe(self, names):
-        return f"scale {self.group} {self.label} to zero (capacity {self.capacity} kept in a tag; AWS drains each server)"
+        return (
+            f"scale {self.group} {self.label} to zero (capacity {self.capacity} kept in a tag; AWS drains each server)"
+        )
 
 
 @dataclass(frozen=True)

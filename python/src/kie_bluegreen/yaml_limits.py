@@ -42,8 +42,10 @@ def check_expansion(root: yaml.Node, limit: int = MAX_EXPANDED_COST) -> int:
             total = 1 + (len(node.value) if isinstance(node, yaml.ScalarNode) else 0)
             total += sum(cost[id(child)] for child in _children(node))
             if total > limit:
-                raise ConfigError(f"line {node.start_mark.line + 1}: with its anchors and aliases expanded this document"
-                                  f" exceeds {limit} values and characters (a stage configuration is a few hundred)")
+                raise ConfigError(
+                    f"line {node.start_mark.line + 1}: with its anchors and aliases expanded this document"
+                    f" exceeds {limit} values and characters (a stage configuration is a few hundred)"
+                )
             cost[key] = total
             continue
         if key in cost:

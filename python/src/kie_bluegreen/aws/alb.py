@@ -17,16 +17,33 @@ GREEN_AT_REST_BODY = "no green release is deployed (kie-bluegreen)"
 
 # Settings of a target group that a new generation copies from the blue one.
 COPIED_TARGET_GROUP_FIELDS = (
-    "Protocol", "ProtocolVersion", "Port", "VpcId", "TargetType", "IpAddressType",
-    "HealthCheckProtocol", "HealthCheckPort", "HealthCheckEnabled", "HealthCheckPath",
-    "HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds", "HealthyThresholdCount",
-    "UnhealthyThresholdCount", "Matcher",
+    "Protocol",
+    "ProtocolVersion",
+    "Port",
+    "VpcId",
+    "TargetType",
+    "IpAddressType",
+    "HealthCheckProtocol",
+    "HealthCheckPort",
+    "HealthCheckEnabled",
+    "HealthCheckPath",
+    "HealthCheckIntervalSeconds",
+    "HealthCheckTimeoutSeconds",
+    "HealthyThresholdCount",
+    "UnhealthyThresholdCount",
+    "Matcher",
 )
 COPIED_TARGET_GROUP_ATTRIBUTES = (
-    "deregistration_delay.timeout_seconds", "deregistration_delay.connection_termination.enabled",
-    "slow_start.duration_seconds", "load_balancing.algorithm.type", "load_balancing.cross_zone.enabled",
-    "stickiness.enabled", "stickiness.type", "stickiness.lb_cookie.duration_seconds",
-    "stickiness.app_cookie.cookie_name", "stickiness.app_cookie.duration_seconds",
+    "deregistration_delay.timeout_seconds",
+    "deregistration_delay.connection_termination.enabled",
+    "slow_start.duration_seconds",
+    "load_balancing.algorithm.type",
+    "load_balancing.cross_zone.enabled",
+    "stickiness.enabled",
+    "stickiness.type",
+    "stickiness.lb_cookie.duration_seconds",
+    "stickiness.app_cookie.cookie_name",
+    "stickiness.app_cookie.duration_seconds",
 )
 DEREGISTRATION_DELAY = "deregistration_delay.timeout_seconds"
 
@@ -187,14 +204,29 @@ def same_login(left, right) -> bool:
 
 
 def _comparable(actions) -> list:
-    return [(a["Type"], sorted((k, str(v)) for k, v in (a.get("AuthenticateOidcConfig") or a.get("AuthenticateCognitoConfig") or {}).items()
-                               if k != "UseExistingClientSecret")) for a in actions]
+    return [
+        (
+            a["Type"],
+            sorted(
+                (k, str(v))
+                for k, v in (a.get("AuthenticateOidcConfig") or a.get("AuthenticateCognitoConfig") or {}).items()
+                if k != "UseExistingClientSecret"
+            ),
+        )
+        for a in actions
+    ]
 
 
 def terminal_action(target: str) -> dict:
     if target == FIXED_404:
-        return {"Type": "fixed-response", "FixedResponseConfig": {
-            "StatusCode": "404", "ContentType": "text/plain", "MessageBody": GREEN_AT_REST_BODY}}
+        return {
+            "Type": "fixed-response",
+            "FixedResponseConfig": {
+                "StatusCode": "404",
+                "ContentType": "text/plain",
+                "MessageBody": GREEN_AT_REST_BODY,
+            },
+        }
     return {"Type": "forward", "TargetGroupArn": target}
 
 
@@ -236,8 +268,13 @@ class Alb:
         default = next((rule for rule in rules if rule.get("IsDefault")), None)
         others = tuple(rule for rule in rules if not rule.get("IsDefault"))
         default_actions = tuple(default["Actions"] if default else listener["DefaultActions"])
-        return ListenerView(listener_arn, listener["LoadBalancerArn"], default_actions, others,
-                            self._our_rules(others, header, app, stage))
+        return ListenerView(
+            listener_arn,
+            listener["LoadBalancerArn"],
+            default_actions,
+            others,
+            self._our_rules(others, header, app, stage),
+        )
 
     def _our_rules(self, rules, header: str, app: str, stage: str) -> dict:
         candidates = [rule for rule in rules if _has_header_condition(rule, header)]
@@ -247,7 +284,9 @@ class Alb:
             rule_tags = tags.get(rule["RuleArn"], {})
             route = rule_tags.get(TAG_RULE)
             if rule_tags.get(TAG_APP) == app and rule_tags.get(TAG_STAGE) == stage and route in ("blue", "green"):
-                ours[route] = HeaderRule(route, rule["RuleArn"], int(rule["Priority"]), action_target(rule["Actions"]), rule_tags)
+                ours[route] = HeaderRule(
+                    route, rule["RuleArn"], int(rule["Priority"]), action_target(rule["Actions"]), rule_tags
+                )
         return ours
 
     def route(self, view: ListenerView, route: str, target: str, rule: "RuleSpec") -> None:
@@ -258,13 +297,21 @@ class Alb:
         if route == "default":
             self.set_default(view, ((target, 1),))
         elif route in view.ours:
-            self.api.call("elbv2", "modify_rule", RuleArn=view.ours[route].arn,
-                          Actions=with_login(login, terminal_action(target)))
+            self.api.call(
+                "elbv2", "modify_rule", RuleArn=view.ours[route].arn, Actions=with_login(login, terminal_action(target))
+            )
         else:
             self.api.call(
-                "elbv2", "create_rule", ListenerArn=view.arn, Priority=rule.priority,
-                Conditions=[{"Field": "http-header",
-                             "HttpHeaderConfig": {"HttpHeaderName": rule.header, "Values": [rule.value]}}],
+                "elbv2",
+                "create_rule",
+                ListenerArn=view.arn,
+                Priority=rule.priority,
+                Conditions=[
+                    {
+                        "Field": "http-header",
+                        "HttpHeaderConfig": {"HttpHeaderName": rule.header, "Values": [rule.value]},
+                    }
+                ],
                 Actions=with_login(login, terminal_action(target)),
                 Tags=[{"Key": key, "Value": value} for key, value in {**rule.tags, TAG_RULE: route}.items()],
             )
@@ -277,7 +324,9 @@ class Alb:
     def sync_login(self, view: ListenerView, route: str) -> None:
         """Give one of our rules the default action's login again (its routing unchanged)."""
         rule = view.ours[route]
-        self.api.call("elbv2", "modify_rule", RuleArn=rule.arn, Actions=with_login(view.login, terminal_action(rule.target)))
+        self.api.call(
+            "elbv2", "modify_rule", RuleArn=rule.arn, Actions=with_login(view.login, terminal_action(rule.target))
+        )
 
     def load_balancer(self, arn: str) -> dict:
         return self.api.call("elbv2", "describe_load_balancers", LoadBalancerArns=[arn])["LoadBalancers"][0]
@@ -324,8 +373,13 @@ class Alb:
         settings = {key: source[key] for key in COPIED_TARGET_GROUP_FIELDS if key in source}
         if health_check_path:
             settings["HealthCheckPath"] = health_check_path
-        return self.api.call("elbv2", "create_target_group", Name=name, **settings,
-                             Tags=[{"Key": key, "Value": value} for key, value in tags.items()])["TargetGroups"][0]["TargetGroupArn"]
+        return self.api.call(
+            "elbv2",
+            "create_target_group",
+            Name=name,
+            **settings,
+            Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
+        )["TargetGroups"][0]["TargetGroupArn"]
 
     def copy_attributes(self, source_arn: str, target_arn: str, deregistration_delay: float | None) -> None:
         """Deregistration delay, slow start, stickiness, algorithm... of `source_arn` onto `target_arn`."""
@@ -334,8 +388,12 @@ class Alb:
         if deregistration_delay is not None:
             copied[DEREGISTRATION_DELAY] = str(int(deregistration_delay))
         if copied:
-            self.api.call("elbv2", "modify_target_group_attributes", TargetGroupArn=target_arn,
-                          Attributes=[{"Key": key, "Value": value} for key, value in copied.items()])
+            self.api.call(
+                "elbv2",
+                "modify_target_group_attributes",
+                TargetGroupArn=target_arn,
+                Attributes=[{"Key": key, "Value": value} for key, value in copied.items()],
+            )
 
     def deregistration_delay(self, arn: str) -> float:
         try:
@@ -372,7 +430,7 @@ class Alb:
     def tags(self, arns: list[str]) -> dict[str, dict[str, str]]:
         found: dict[str, dict[str, str]] = {}
         for start in range(0, len(arns), 20):  # DescribeTags takes at most 20 ARNs
-            described = self.api.call("elbv2", "describe_tags", ResourceArns=arns[start:start + 20])
+            described = self.api.call("elbv2", "describe_tags", ResourceArns=arns[start : start + 20])
             for item in described["TagDescriptions"]:
                 found[item["ResourceArn"]] = {tag["Key"]: tag["Value"] for tag in item.get("Tags", [])}
         return found
@@ -385,6 +443,10 @@ class Alb:
 def _has_header_condition(rule: dict, header: str) -> bool:
     for condition in rule.get("Conditions", []):
         config = condition.get("HttpHeaderConfig")
-        if condition.get("Field") == "http-header" and config and config.get("HttpHeaderName", "").lower() == header.lower():
+        if (
+            condition.get("Field") == "http-header"
+            and config
+            and config.get("HttpHeaderName", "").lower() == header.lower()
+        ):
             return True
     return False

@@ -13,20 +13,44 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from ..errors import AwsError
 from .session import Clients
 
-IAM_PREFIX = {"elbv2": "elasticloadbalancing", "autoscaling": "autoscaling", "ec2": "ec2", "cloudwatch": "cloudwatch",
-              "sns": "sns"}
+IAM_PREFIX = {
+    "elbv2": "elasticloadbalancing",
+    "autoscaling": "autoscaling",
+    "ec2": "ec2",
+    "cloudwatch": "cloudwatch",
+    "sns": "sns",
+}
 
 # Error codes worth trying again: throttling (if botocore's own retries ran out), and the
 # "busy" answers of Auto Scaling and ELB that clear by themselves.
-TRANSIENT_CODES = frozenset({
-    "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
-    "RequestThrottled", "SlowDown", "ResourceContention", "ScalingActivityInProgress",
-    "PriorRequestNotComplete", "ServiceUnavailable", "InternalFailure", "InternalError",
-})
-ACCESS_DENIED_CODES = frozenset({
-    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess",
-    "AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken",
-})
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "SlowDown",
+        "ResourceContention",
+        "ScalingActivityInProgress",
+        "PriorRequestNotComplete",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalError",
+    }
+)
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "AuthFailure",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+    }
+)
 
 
 class AwsCallError(AwsError):
@@ -92,14 +116,19 @@ def _translate(exc: Exception, service: str, operation: str, client) -> Exceptio
         if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403 and code not in ACCESS_DENIED_CODES:
             code = "AccessDenied"  # an answer botocore could not parse, but a 403 all the same
         if code in ACCESS_DENIED_CODES:
-            text = (f"AWS refused {action} ({code}): {message}. The credentials in use need the permission"
-                    f" {action}; `kie-bluegreen iam-policy` prints the policy the runner needs")
+            text = (
+                f"AWS refused {action} ({code}): {message}. The credentials in use need the permission"
+                f" {action}; `kie-bluegreen iam-policy` prints the policy the runner needs"
+            )
         else:
             text = f"{action} failed ({code}): {message}"
         return AwsCallError(text, code=code, action=action)
     if isinstance(exc, NoCredentialsError):
-        return AwsCallError("no AWS credentials found (set AWS_PROFILE, or run on a role); nothing was changed",
-                            code="NoCredentials", action=action)
+        return AwsCallError(
+            "no AWS credentials found (set AWS_PROFILE, or run on a role); nothing was changed",
+            code="NoCredentials",
+            action=action,
+        )
     if isinstance(exc, NoRegionError):
         return AwsCallError("no AWS region configured", code="NoRegion", action=action)
     if isinstance(exc, BotoCoreError):

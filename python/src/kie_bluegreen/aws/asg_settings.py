@@ -14,14 +14,41 @@ from dataclasses import dataclass, field
 
 from .api import AwsApi, AwsCallError
 
-POLICY_FIELDS = ("PolicyName", "PolicyType", "AdjustmentType", "MinAdjustmentStep", "MinAdjustmentMagnitude",
-                 "ScalingAdjustment", "Cooldown", "MetricAggregationType", "StepAdjustments", "EstimatedInstanceWarmup",
-                 "TargetTrackingConfiguration", "Enabled", "PredictiveScalingConfiguration")
-HOOK_FIELDS = ("LifecycleHookName", "LifecycleTransition", "NotificationTargetARN", "RoleARN", "NotificationMetadata",
-               "HeartbeatTimeout", "DefaultResult")
+POLICY_FIELDS = (
+    "PolicyName",
+    "PolicyType",
+    "AdjustmentType",
+    "MinAdjustmentStep",
+    "MinAdjustmentMagnitude",
+    "ScalingAdjustment",
+    "Cooldown",
+    "MetricAggregationType",
+    "StepAdjustments",
+    "EstimatedInstanceWarmup",
+    "TargetTrackingConfiguration",
+    "Enabled",
+    "PredictiveScalingConfiguration",
+)
+HOOK_FIELDS = (
+    "LifecycleHookName",
+    "LifecycleTransition",
+    "NotificationTargetARN",
+    "RoleARN",
+    "NotificationMetadata",
+    "HeartbeatTimeout",
+    "DefaultResult",
+)
 WARM_POOL_FIELDS = ("MinSize", "MaxGroupPreparedCapacity", "PoolState", "InstanceReusePolicy")
-SCHEDULE_FIELDS = ("ScheduledActionName", "StartTime", "EndTime", "Recurrence", "MinSize", "MaxSize", "DesiredCapacity",
-                   "TimeZone")
+SCHEDULE_FIELDS = (
+    "ScheduledActionName",
+    "StartTime",
+    "EndTime",
+    "Recurrence",
+    "MinSize",
+    "MaxSize",
+    "DesiredCapacity",
+    "TimeZone",
+)
 # Codes of an API this AWS endpoint does not offer (an emulator): the setting is reported as
 # not copied instead of failing the deploy.
 UNSUPPORTED = frozenset({"InvalidAction", "NotImplemented", "UnknownOperationException"})
@@ -42,13 +69,21 @@ def read(api: AwsApi, group: dict) -> GroupSettings:
     """The settings of a group (its describe_auto_scaling_groups entry)."""
     name = group["AutoScalingGroupName"]
     settings = GroupSettings()
-    settings.policies = [_present(policy, POLICY_FIELDS) for policy in
-                         api.pages("autoscaling", "describe_policies", "ScalingPolicies", AutoScalingGroupName=name)]
-    settings.hooks = [_present(hook, HOOK_FIELDS) for hook in api.call(
-        "autoscaling", "describe_lifecycle_hooks", AutoScalingGroupName=name)["LifecycleHooks"]]
+    settings.policies = [
+        _present(policy, POLICY_FIELDS)
+        for policy in api.pages("autoscaling", "describe_policies", "ScalingPolicies", AutoScalingGroupName=name)
+    ]
+    settings.hooks = [
+        _present(hook, HOOK_FIELDS)
+        for hook in api.call("autoscaling", "describe_lifecycle_hooks", AutoScalingGroupName=name)["LifecycleHooks"]
+    ]
     try:
-        configurations = api.pages("autoscaling", "describe_notification_configurations", "NotificationConfigurations",
-                                   AutoScalingGroupNames=[name])
+        configurations = api.pages(
+            "autoscaling",
+            "describe_notification_configurations",
+            "NotificationConfigurations",
+            AutoScalingGroupNames=[name],
+        )
         topics: dict[str, list] = {}
         for item in configurations:
             topics.setdefault(item["TopicARN"], []).append(item["NotificationType"])
@@ -59,8 +94,10 @@ def read(api: AwsApi, group: dict) -> GroupSettings:
         settings.unreadable.append("notification configurations")
     metrics = group.get("EnabledMetrics") or []
     if metrics:
-        settings.metrics = {"Granularity": metrics[0].get("Granularity", "1Minute"),
-                            "Metrics": sorted(metric["Metric"] for metric in metrics)}
+        settings.metrics = {
+            "Granularity": metrics[0].get("Granularity", "1Minute"),
+            "Metrics": sorted(metric["Metric"] for metric in metrics),
+        }
     if group.get("WarmPoolConfiguration"):
         settings.warm_pool = _present(group["WarmPoolConfiguration"], WARM_POOL_FIELDS)
     settings.suspended = sorted(process["ProcessName"] for process in group.get("SuspendedProcesses") or [])
@@ -110,8 +147,12 @@ def move_schedules(api: AwsApi, source: str, target: str, actions: list[dict]) -
     for action in actions:
         api.call("autoscaling", "put_scheduled_update_group_action", AutoScalingGroupName=target, **action)
     for action in actions:
-        api.call("autoscaling", "delete_scheduled_action", AutoScalingGroupName=source,
-                 ScheduledActionName=action["ScheduledActionName"])
+        api.call(
+            "autoscaling",
+            "delete_scheduled_action",
+            AutoScalingGroupName=source,
+            ScheduledActionName=action["ScheduledActionName"],
+        )
 
 
 def relabel_policies(api: AwsApi, name: str, labels: dict[str, str]) -> None:

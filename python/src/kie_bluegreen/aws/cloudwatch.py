@@ -30,27 +30,45 @@ class CloudWatch:
             return {}
         found: dict[str, AlarmState] = {}
         for start in range(0, len(names), 100):  # DescribeAlarms takes at most 100 names
-            answer = self.api.call("cloudwatch", "describe_alarms", AlarmNames=list(names[start:start + 100]),
-                                   AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+            answer = self.api.call(
+                "cloudwatch",
+                "describe_alarms",
+                AlarmNames=list(names[start : start + 100]),
+                AlarmTypes=["MetricAlarm", "CompositeAlarm"],
+            )
             for alarm in answer.get("MetricAlarms", []) + answer.get("CompositeAlarms", []):
-                found[alarm["AlarmName"]] = AlarmState(alarm["AlarmName"], alarm["StateValue"], alarm.get("StateReason", ""))
+                found[alarm["AlarmName"]] = AlarmState(
+                    alarm["AlarmName"], alarm["StateValue"], alarm.get("StateReason", "")
+                )
         return found
 
-    def error_share(self, load_balancer_arn: str, target_group_arn: str, since: float, until: float) -> tuple[float, float]:
+    def error_share(
+        self, load_balancer_arn: str, target_group_arn: str, since: float, until: float
+    ) -> tuple[float, float]:
         """(5xx responses, requests) of the target group between two epoch times."""
-        dimensions = [{"Name": "LoadBalancer", "Value": load_balancer_arn.split(":loadbalancer/", 1)[1]},
-                      {"Name": "TargetGroup", "Value": target_group_arn.split(":", 5)[5]}]
+        dimensions = [
+            {"Name": "LoadBalancer", "Value": load_balancer_arn.split(":loadbalancer/", 1)[1]},
+            {"Name": "TargetGroup", "Value": target_group_arn.split(":", 5)[5]},
+        ]
         period = 60
 
         def query(identifier: str, metric: str) -> dict:
-            return {"Id": identifier, "ReturnData": True, "MetricStat": {
-                "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": metric, "Dimensions": dimensions},
-                "Period": period, "Stat": "Sum"}}
+            return {
+                "Id": identifier,
+                "ReturnData": True,
+                "MetricStat": {
+                    "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": metric, "Dimensions": dimensions},
+                    "Period": period,
+                    "Stat": "Sum",
+                },
+            }
 
         answer = self.api.call(
-            "cloudwatch", "get_metric_data",
+            "cloudwatch",
+            "get_metric_data",
             MetricDataQueries=[query("errors", "HTTPCode_Target_5XX_Count"), query("requests", "RequestCount")],
             StartTime=datetime.fromtimestamp(since, tz=timezone.utc),
-            EndTime=datetime.fromtimestamp(until + period, tz=timezone.utc))
+            EndTime=datetime.fromtimestamp(until + period, tz=timezone.utc),
+        )
         sums = {result["Id"]: sum(result.get("Values", [])) for result in answer["MetricDataResults"]}
         return sums.get("errors", 0.0), sums.get("requests", 0.0)

@@ -33,20 +33,29 @@ class Ec2:
         if not instance_ids:
             return {}
         reservations = self.api.pages("ec2", "describe_instances", "Reservations", InstanceIds=list(instance_ids))
-        return {instance["InstanceId"]: next((tag["Value"] for tag in instance.get("Tags", [])
-                                              if tag["Key"] == TAG_RELEASE), "")
-                for reservation in reservations for instance in reservation["Instances"]}
+        return {
+            instance["InstanceId"]: next(
+                (tag["Value"] for tag in instance.get("Tags", []) if tag["Key"] == TAG_RELEASE), ""
+            )
+            for reservation in reservations
+            for instance in reservation["Instances"]
+        }
 
     def template_version(self, template: dict, version: str) -> dict:
         """One version of a launch template ('$Latest', '$Default' or a number)."""
         key = _template_key(template)
-        return self.api.call("ec2", "describe_launch_template_versions", **key, Versions=[version])["LaunchTemplateVersions"][0]
+        return self.api.call("ec2", "describe_launch_template_versions", **key, Versions=[version])[
+            "LaunchTemplateVersions"
+        ][0]
 
     def new_template_version(self, template: dict, source_version: str, user_data: str, description: str) -> str:
         """A new version of the template that differs from `source_version` only in its user data."""
         key = _template_key(template)
         created = self.api.call(
-            "ec2", "create_launch_template_version", **key, SourceVersion=source_version,
+            "ec2",
+            "create_launch_template_version",
+            **key,
+            SourceVersion=source_version,
             VersionDescription=description,
             LaunchTemplateData={"UserData": base64.b64encode(user_data.encode()).decode()},
         )

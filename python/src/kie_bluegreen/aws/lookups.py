@@ -13,10 +13,15 @@ DEFAULT_LIMITS = {
     "target-groups-per-application-load-balancer": 100,
     "target-groups": 3000,
 }
-MISSING_CODES = frozenset({
-    "InvalidSubnetID.NotFound", "InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateName.NotFoundException",
-    "InvalidLaunchTemplateId.VersionNotFound", "InvalidLaunchTemplateId.Malformed",
-})
+MISSING_CODES = frozenset(
+    {
+        "InvalidSubnetID.NotFound",
+        "InvalidLaunchTemplateId.NotFound",
+        "InvalidLaunchTemplateName.NotFoundException",
+        "InvalidLaunchTemplateId.VersionNotFound",
+        "InvalidLaunchTemplateId.Malformed",
+    }
+)
 
 
 class Lookups:
@@ -40,7 +45,9 @@ class Lookups:
 
     def target_groups_on_load_balancer(self, load_balancer_arn: str) -> set[str]:
         try:
-            groups = self.api.pages("elbv2", "describe_target_groups", "TargetGroups", LoadBalancerArn=load_balancer_arn)
+            groups = self.api.pages(
+                "elbv2", "describe_target_groups", "TargetGroups", LoadBalancerArn=load_balancer_arn
+            )
         except AwsCallError as exc:
             if exc.code != "TargetGroupNotFound":  # some endpoints answer "none" with this error
                 raise
@@ -73,10 +80,12 @@ class Lookups:
     def launch_template_version(self, template: dict) -> dict | None:
         """The version a group launches from ({LaunchTemplateId|Name, Version}); None if gone."""
         key = {k: template[k] for k in ("LaunchTemplateId",) if k in template} or {
-            "LaunchTemplateName": template["LaunchTemplateName"]}
+            "LaunchTemplateName": template["LaunchTemplateName"]
+        }
         try:
-            versions = self.api.call("ec2", "describe_launch_template_versions", **key,
-                                     Versions=[str(template.get("Version") or "$Default")])["LaunchTemplateVersions"]
+            versions = self.api.call(
+                "ec2", "describe_launch_template_versions", **key, Versions=[str(template.get("Version") or "$Default")]
+            )["LaunchTemplateVersions"]
         except AwsCallError as exc:
             if exc.code in MISSING_CODES:
                 return None

@@ -19,21 +19,34 @@ class InstanceRefresh:
         self.api = api
 
     def latest(self, group: str) -> RefreshView | None:
-        refreshes = self.api.call("autoscaling", "describe_instance_refreshes", AutoScalingGroupName=group,
-                                  MaxRecords=1).get("InstanceRefreshes", [])
+        refreshes = self.api.call(
+            "autoscaling", "describe_instance_refreshes", AutoScalingGroupName=group, MaxRecords=1
+        ).get("InstanceRefreshes", [])
         if not refreshes:
             return None
         latest = max(refreshes, key=lambda item: str(item.get("StartTime", "")))
-        return RefreshView(latest["InstanceRefreshId"], latest["Status"], latest.get("StatusReason", ""),
-                           int(latest.get("PercentageComplete") or 0), int(latest.get("InstancesToUpdate") or 0))
+        return RefreshView(
+            latest["InstanceRefreshId"],
+            latest["Status"],
+            latest.get("StatusReason", ""),
+            int(latest.get("PercentageComplete") or 0),
+            int(latest.get("InstancesToUpdate") or 0),
+        )
 
     def start(self, group: str, template: dict, preferences: dict) -> str:
-        return self.api.call("autoscaling", "start_instance_refresh", AutoScalingGroupName=group, Strategy="Rolling",
-                             DesiredConfiguration={"LaunchTemplate": template},
-                             Preferences=preferences)["InstanceRefreshId"]
+        return self.api.call(
+            "autoscaling",
+            "start_instance_refresh",
+            AutoScalingGroupName=group,
+            Strategy="Rolling",
+            DesiredConfiguration={"LaunchTemplate": template},
+            Preferences=preferences,
+        )["InstanceRefreshId"]
 
     def roll_back(self, group: str) -> str:
-        return self.api.call("autoscaling", "rollback_instance_refresh", AutoScalingGroupName=group)["InstanceRefreshId"]
+        return self.api.call("autoscaling", "rollback_instance_refresh", AutoScalingGroupName=group)[
+            "InstanceRefreshId"
+        ]
 
 
 def preferences(capacity, alarms: tuple[str, ...]) -> tuple[dict, str]:
@@ -48,8 +61,10 @@ def preferences(capacity, alarms: tuple[str, ...]) -> tuple[dict, str]:
     else:
         minimum = (100 * (desired - 1)) // desired
         chosen = {"MinHealthyPercentage": minimum, "MaxHealthyPercentage": 100}
-        how = (f"one server at a time (the group's maximum {capacity.max} leaves no room to launch first;"
-               f" minimum healthy {minimum}%)")
+        how = (
+            f"one server at a time (the group's maximum {capacity.max} leaves no room to launch first;"
+            f" minimum healthy {minimum}%)"
+        )
     chosen["SkipMatching"] = False
     if alarms:
         chosen["AutoRollback"] = True

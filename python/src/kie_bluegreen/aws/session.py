@@ -34,5 +34,10 @@ class Clients:
 def clients(region: str, session: boto3.session.Session | None = None) -> Clients:
     session = session or boto3.session.Session()
     make = lambda service: session.client(service, region_name=region, config=BOTOCORE_CONFIG)  # noqa: E731
-    return Clients(elbv2=make("elbv2"), autoscaling=make("autoscaling"), ec2=make("ec2"), cloudwatch=make("cloudwatch"),
-                   sns=make("sns"))
+    return Clients(
+        elbv2=make("elbv2"),
+        autoscaling=make("autoscaling"),
+        ec2=make("ec2"),
+        cloudwatch=make("cloudwatch"),
+        sns=make("sns"),
+    )

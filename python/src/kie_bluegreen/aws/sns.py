@@ -21,7 +21,7 @@ MAX_MESSAGE_BYTES = 262_144
 def subject_line(text: str) -> str:
     """A Subject SNS accepts: printable ASCII on one line, shortened to fit."""
     printable = "".join(character if " " <= character <= "~" else " " for character in text).strip()
-    return printable if len(printable) <= MAX_SUBJECT else printable[:MAX_SUBJECT - 3].rstrip() + "..."
+    return printable if len(printable) <= MAX_SUBJECT else printable[: MAX_SUBJECT - 3].rstrip() + "..."
 
 
 class Sns:

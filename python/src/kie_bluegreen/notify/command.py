@@ -18,34 +18,49 @@ COMMAND = "notify --test"
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "notify", help="send a test notification to every target of the stage's notify list",
+        "notify",
+        help="send a test notification to every target of the stage's notify list",
         description="Send one test event to every target of the stage's notify list (whatever events each one"
-                    " listens to), to check topics, webhook URLs and permissions. Exit 0 when every target got it,"
-                    " 4 when one could not be reached or AWS refused (the message names the permission), 2 when"
-                    " the stage has no notify entries.")
-    parser.add_argument("--test", action="store_true", required=True,
-                        help="send a test event (the only action: deployments send the real ones)")
+        " listens to), to check topics, webhook URLs and permissions. Exit 0 when every target got it,"
+        " 4 when one could not be reached or AWS refused (the message names the permission), 2 when"
+        " the stage has no notify entries.",
+    )
+    parser.add_argument(
+        "--test",
+        action="store_true",
+        required=True,
+        help="send a test event (the only action: deployments send the real ones)",
+    )
     parser.set_defaults(handler=_handle, command_name=COMMAND)
 
 
 def _handle(args) -> CommandResult:
     cfg = configuration.load(args.config, args.stage)
     if not cfg.notify:
-        raise ConfigError(f"notify: the stage {cfg.stage} has no notify entries to test; add e.g."
-                          " notify: [{webhook-env: RELEASES_HOOK_URL}] (docs/notifications.md)")
+        raise ConfigError(
+            f"notify: the stage {cfg.stage} has no notify entries to test; add e.g."
+            " notify: [{webhook-env: RELEASES_HOOK_URL}] (docs/notifications.md)"
+        )
     ctx = Context.for_config(cfg)
     outcomes = ctx.notifier.test()
     failed = [outcome for outcome in outcomes if not outcome.delivered]
-    lines = [f"{outcome.target}: {'delivered, ' + outcome.detail if outcome.delivered else 'NOT delivered: ' + outcome.detail}"
-             for outcome in outcomes]
+    lines = [
+        f"{outcome.target}: {'delivered, ' + outcome.detail if outcome.delivered else 'NOT delivered: ' + outcome.detail}"
+        for outcome in outcomes
+    ]
     data = {
-        "command": COMMAND, "app": cfg.app, "stage": cfg.stage,
+        "command": COMMAND,
+        "app": cfg.app,
+        "stage": cfg.stage,
         "result": "failed" if failed else "ok",
         "exit_code": AwsError.exit_code if failed else 0,
         "error": "\n".join(outcome.warning for outcome in failed) or None,
         "notifications": [outcome.as_dict() for outcome in outcomes],
         "warnings": [outcome.warning for outcome in failed],
     }
-    text = "\n".join([f"{cfg.app}/{cfg.stage} notify --test: {len(outcomes) - len(failed)} of {len(outcomes)} delivered"]
-                     + [f"  {line}" for line in lines])
-    return CommandResult(data=data, text=text, exit_code=data["exit_code"], error=data["error"])
+    text = "\n".join(
+        [f"{cfg.app}/{cfg.stage} notify --test: {len(outcomes) - len(failed)} of {len(outcomes)} delivered"]
+        + [f"  {line}" for line in lines]
+    )
+    error = "\n".join(outcome.warning for outcome in failed) or None
+    return CommandResult(data=data, text=text, exit_code=AwsError.exit_code if failed else 0, error=error)

@@ -81,8 +81,12 @@ def deliver(event: Event, target: Target, sns: Sns, clock: Clock) -> Delivery:
 
 def _webhook(event: Event, target: Target, sns: Sns) -> str:
     body = json.dumps(event.payload()).encode("utf-8")
-    request = urllib.request.Request(target.url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": f"kie-bluegreen/{__version__}"})
+    request = urllib.request.Request(
+        target.url or "",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": f"kie-bluegreen/{__version__}"},
+    )
     try:
         with _OPENER.open(request, timeout=TIMEOUT) as response:  # noqa: S310 - https (http only to localhost), checked
             status = response.status
@@ -99,7 +103,7 @@ def _webhook(event: Event, target: Target, sns: Sns) -> str:
 
 def _sns(event: Event, target: Target, sns: Sns) -> str:
     try:
-        message_id = sns.publish(target.sns, json.dumps(event.payload()), event.subject)
+        message_id = sns.publish(target.sns or "", json.dumps(event.payload()), event.subject)
     except AwsCallError as exc:
         if exc.transient:
             raise _Retry(str(exc)) from None

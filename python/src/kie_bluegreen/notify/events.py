@@ -7,8 +7,9 @@ it belongs to, whether that step is the moment of an event:
 |-------------------|--------------------------------------------------------------------------|
 | `deploy-started`  | the first provisioning step of a deploy (creating or resuming the candidate) |
 | `candidate-ready` | a deploy's wait-ready: every server of the candidate is ready            |
-| `routed`          | a deploy's route of the green header to the candidate; a weighted step (`shift` below 100) |
-| `promoted`        | the last route change of a promote (the command, an all-at-once deploy, a weighted deploy or `phase shift` reaching 100) |
+| `routed`          | a deploy's route of the green header to the candidate; a weighted step (below 100) |
+| `promoted`        | the last route change of a promote (the command, an all-at-once deploy, a weighted  |
+|                   | deploy or `phase shift` reaching 100)                                               |
 | `rolled-back`     | the last route change of a rollback (asked for, or automatic after an alarm) |
 | `failed`          | a command that failed once it had started changing AWS (flows report it) |
 

@@ -8,12 +8,13 @@ Without `notify` in the configuration it does nothing at all (no extra AWS call)
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from .. import log
 from ..aws.sns import Sns
 from ..model import FIXED_404, Routing
-from ..steps import CreateGroup, Record, Repoint, Shift, Step, WaitReady
+from ..steps import CreateGroup, Record, Repoint, Route, Shift, Step, WaitReady
 from . import events as catalogue
 from .delivery import Delivery, deliver
 from .events import Event
@@ -52,11 +53,16 @@ class Notifier:
         if not self.active:
             return
         from .. import state as fleet  # the state module reads AWS: only when someone listens
+
         try:
             state = fleet.read(self.ctx)
         except Exception:  # noqa: BLE001 - AWS may be what failed; report what is known
             state = None
-        candidate = version or _working_version(self.ctx.journal.steps) or (state.green.version if state and state.green else None)
+        candidate = (
+            version
+            or _working_version(self.ctx.journal.steps)
+            or (state.green.version if state and state.green else None)
+        )
         blue = state.blue.version if state and state.blue else None
         routing = _routing_view(state.routing, _by_state(state)) if state else {}
         text = f"{self._where()}: {_subject_of(candidate)} failed: {exc}"
@@ -93,12 +99,16 @@ class Notifier:
         where = self._where()
         if kind in ("deploy-started", "candidate-ready"):
             version = _candidate_version(plan)
-            text = (f"{where}: deploying {version} next to {blue}" if kind == "deploy-started" else
-                    f"{where}: {version} is ready on every server of {step.target}; no traffic yet")
+            text = (
+                f"{where}: deploying {version} next to {blue}"
+                if kind == "deploy-started"
+                else f"{where}: {version} is ready on every server of {step.target}; no traffic yet"
+            )
             return self._new(kind, version, blue, version, view, text)
-        if kind == "routed":
+        if kind == "routed" and isinstance(step, (Route, Shift)):
             target = run.resolve(step.to)
             version = run.versions.get(run.asg_of(target))
+            details: dict[str, object]
             if isinstance(step, Shift):
                 text = f"{where}: {version} now takes {step.weight}% of the default route; the rest stays on {blue}"
                 details = {"percent": step.weight}
@@ -108,9 +118,13 @@ class Notifier:
                 details = {"header": header}
             return self._new(kind, version, blue, version, view, text, details)
         versions = _versions_by_generation(run, plan)
-        record = next(s for s in plan.steps if isinstance(s, Record) and (s.transition or "").startswith(
-            "promote:" if kind == "promoted" else "rollback:"))
-        numbers = [int(part) for part in record.transition.split(":")[1:]]
+        record = next(
+            s
+            for s in plan.steps
+            if isinstance(s, Record)
+            and (s.transition or "").startswith("promote:" if kind == "promoted" else "rollback:")
+        )
+        numbers = [int(part) for part in (record.transition or "").split(":")[1:]]
         if kind == "promoted":
             version = versions.get(numbers[0])
             text = f"{where}: {version} promoted: everyone is on it now (before: {blue})"
@@ -119,14 +133,29 @@ class Notifier:
         text = f"{where}: {removed} rolled back: everyone is on {serving} again"
         return self._new(kind, removed, serving, serving, view, text)
 
-    def _new(self, kind: str, version, previous, container_version, routing: dict, text: str,
-             details: dict | None = None) -> Event:
+    def _new(
+        self, kind: str, version, previous, container_version, routing: dict, text: str, details: dict | None = None
+    ) -> Event:
         cfg = self.ctx.config
         build_url = self.environ.get(BUILD_URL) or None
-        container = cfg.container_id(container_version) if container_version else (
-            None if cfg.container.versioned else cfg.container.id)
-        return Event(kind, cfg.app, cfg.stage, version, previous, container, routing, self.ctx.clock.wall(),
-                     text + (f" ({build_url})" if build_url else ""), build_url, details or {})
+        container = (
+            cfg.container_id(container_version)
+            if container_version
+            else (None if cfg.container.versioned else cfg.container.id)
+        )
+        return Event(
+            kind,
+            cfg.app,
+            cfg.stage,
+            version,
+            previous,
+            container,
+            routing,
+            self.ctx.clock.wall(),
+            text + (f" ({build_url})" if build_url else ""),
+            build_url,
+            details or {},
+        )
 
     def _where(self) -> str:
         return f"{self.ctx.config.app}/{self.ctx.config.stage}"
@@ -158,7 +187,9 @@ def _working_version(steps) -> str | None:
 
 def _versions_by_generation(run: "Run", plan: "Plan") -> dict[int, str]:
     versions = {group.generation: group.version for group in run.state.groups}
-    versions.update({step.generation: step.release.version for step in plan.steps if isinstance(step, (CreateGroup, Repoint))})
+    versions.update(
+        {step.generation: step.release.version for step in plan.steps if isinstance(step, (CreateGroup, Repoint))}
+    )
     return versions
 
 
@@ -166,6 +197,7 @@ def _by_run(run: "Run"):
     def describe(arn: str) -> tuple[str | None, str | None]:
         group = run.asg_of(arn)
         return group, run.versions.get(group)
+
     return describe
 
 
@@ -173,20 +205,23 @@ def _by_state(state):
     def describe(arn: str) -> tuple[str | None, str | None]:
         group = state.group_of(arn)
         return (group.asg_name, group.version) if group else (None, None)
+
     return describe
 
 
 def _routing_view(routing: Routing, describe) -> dict:
     """Each route with the group and release it reaches (target: an ARN or fixed-response:404)."""
-    def one(target: str | None) -> dict | None:
-        if target is None:
-            return None
+
+    def one(target: str) -> dict:
         if target == FIXED_404:
             return {"target": target, "group": None, "version": None}
         group, version = describe(target)
         return {"target": target, "group": group, "version": version}
 
-    view = {route: one(getattr(routing, route)) for route in ("default", "blue", "green")}
+    view: dict[str, object] = {}
+    for route in ("default", "blue", "green"):
+        target = getattr(routing, route)
+        view[route] = one(target) if target is not None else None
     if routing.split:
         view["weights"] = [{**one(arn), "percent": routing.share(arn)} for arn in routing.split]
     return view

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from .. import secrets
 from ..config import Notification
@@ -50,7 +50,7 @@ def resolve(entries: tuple[Notification, ...], environ: Mapping[str, str] | None
 
 
 def _from_environment(entry: Notification, environ: Mapping[str, str]) -> Target:
-    name = entry.webhook_env
+    name = entry.webhook_env or ""  # config.py makes each entry exactly one of sns, webhook, webhook-env
     label = f"webhook-env {name}"
     url = environ.get(name) or None
     try:

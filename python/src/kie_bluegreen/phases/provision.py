@@ -8,22 +8,46 @@ what the first run created and finishes it instead of creating twice.
 from __future__ import annotations
 
 import re
-
 from typing import TYPE_CHECKING
 
 from .. import log, retry
-from . import retire
-from .wait_healthy import Readiness, WaitTimeout
 from ..aws import asg_settings
 from ..aws.asg import AsgView
 from ..context import Context
 from ..errors import ConfigError
-from ..model import (TAG_APP, TAG_CAPACITY, TAG_CONTAINER, TAG_COPIED_FROM, TAG_GENERATION, TAG_LAST_GENERATION,
-                     TAG_LEAVING, TAG_PREVIOUS_RELEASE, TAG_RELEASE, TAG_ROLE, TAG_STAGE, TAG_UNROUTED_AT, Capacity,
-                     Release, Role)
-from ..steps import (Adopt, AdoptSpare, CopySettings, CreateGroup, CreatePairGroup, CreateTargetGroup, DetachTargetGroup,
-                     EmptyGroup,
-                     MarkGeneration, Repoint, ScaleUp, new_target_group)
+from ..model import (
+    TAG_APP,
+    TAG_CAPACITY,
+    TAG_CONTAINER,
+    TAG_COPIED_FROM,
+    TAG_GENERATION,
+    TAG_LAST_GENERATION,
+    TAG_LEAVING,
+    TAG_PREVIOUS_RELEASE,
+    TAG_RELEASE,
+    TAG_ROLE,
+    TAG_STAGE,
+    TAG_UNROUTED_AT,
+    Capacity,
+    Release,
+    Role,
+)
+from ..steps import (
+    Adopt,
+    AdoptSpare,
+    CopySettings,
+    CreateGroup,
+    CreatePairGroup,
+    CreateTargetGroup,
+    DetachTargetGroup,
+    EmptyGroup,
+    MarkGeneration,
+    Repoint,
+    ScaleUp,
+    new_target_group,
+)
+from . import retire
+from .wait_healthy import Readiness, WaitTimeout
 
 if TYPE_CHECKING:
     from ..executor import Run
@@ -54,11 +78,16 @@ def create_target_group(run: Run, step: CreateTargetGroup) -> list[str]:
     if existing:  # created by a run that stopped before creating the group: finish it
         arn = existing["TargetGroupArn"]
     else:
-        arn = retry.aws_step(ctx.clock, lambda: ctx.alb.create_target_group_like(
-            step.name, step.like, tags, cfg.target_group.health_check_path))
+        arn = retry.aws_step(
+            ctx.clock,
+            lambda: ctx.alb.create_target_group_like(step.name, step.like, tags, cfg.target_group.health_check_path),
+        )
         changes.append(f"created target group {step.name} (settings copied from {_tg_name(step.like)})")
-    retry.aws_step(ctx.clock, lambda: ctx.alb.copy_attributes(
-        step.like, arn, cfg.target_group.deregistration_delay), also=retry.not_yet_visible)
+    retry.aws_step(
+        ctx.clock,
+        lambda: ctx.alb.copy_attributes(step.like, arn, cfg.target_group.deregistration_delay),
+        also=retry.not_yet_visible,
+    )
     run.created[new_target_group(step.name)] = arn
     run.names[arn] = step.name
     return changes
@@ -85,11 +114,17 @@ def create_group(run: Run, step: CreateGroup) -> list[str]:
     _log.info("provisioning %s for %s (%d servers)", step.name, step.release, step.capacity.desired)
     # At zero servers: they launch once its settings (lifecycle hooks, warm pool) are copied.
     empty = Capacity(0, step.capacity.max, 0)
-    retry.aws_step(ctx.clock, lambda: ctx.asg.create_like(
-        step.name, live, empty, target_group, tags, PROPAGATED_TAGS, template_version, cfg.subnets),
-        also=retry.not_yet_visible)
-    changes.append(f"created auto scaling group {step.name} for {step.release} (max {step.capacity.max}; servers"
-                   " launch once its settings are copied)")
+    retry.aws_step(
+        ctx.clock,
+        lambda: ctx.asg.create_like(
+            step.name, live, empty, target_group, tags, PROPAGATED_TAGS, template_version, cfg.subnets
+        ),
+        also=retry.not_yet_visible,
+    )
+    changes.append(
+        f"created auto scaling group {step.name} for {step.release} (max {step.capacity.max}; servers"
+        " launch once its settings are copied)"
+    )
     return changes
 
 
@@ -119,11 +154,17 @@ def create_pair_group(run: Run, step: CreatePairGroup) -> list[str]:
         return []
     live = run.state.asgs.get(step.like) or ctx.asg.find(step.like)
     tags = {TAG_APP: cfg.app, TAG_STAGE: cfg.stage}
-    retry.aws_step(ctx.clock, lambda: ctx.asg.create_like(
-        step.name, live, Capacity(0, live.capacity.max, 0), None, tags, set(), None, cfg.subnets))
+    retry.aws_step(
+        ctx.clock,
+        lambda: ctx.asg.create_like(
+            step.name, live, Capacity(0, live.capacity.max, 0), None, tags, set(), None, cfg.subnets
+        ),
+    )
     settings = asg_settings.read(ctx.api, live.raw)
     copied = retry.aws_step(ctx.clock, lambda: asg_settings.copy(ctx.api, step.name, settings, {}))
-    return [f"created {step.name}, the second group of the pair, at zero servers (copied: {', '.join(copied) or 'no settings'})"]
+    return [
+        f"created {step.name}, the second group of the pair, at zero servers (copied: {', '.join(copied) or 'no settings'})"
+    ]
 
 
 def adopt_spare(run: Run, step: AdoptSpare) -> list[str]:
@@ -151,11 +192,21 @@ def empty_group(run: Run, step: EmptyGroup) -> list[str]:
         retry.aws_step(ctx.clock, lambda: ctx.asg.set_capacity(step.group, Capacity(0, view.capacity.max, 0)))
         changes.append(f"scaled {step.group} to zero to reuse it")
     started = ctx.clock.now()
-    left = retry.poll(ctx.clock, lambda: ctx.asg.find(step.group), lambda found: not found.instances,
-                      step.timeout, ctx.config.wait.poll_interval)
+    left = retry.poll(
+        ctx.clock,
+        lambda: ctx.asg.find(step.group),
+        lambda found: not found.instances,
+        step.timeout,
+        ctx.config.wait.poll_interval,
+    )
     if left.instances:
-        raise WaitTimeout(step.group, "(previous release)", Readiness(desired=0), ctx.clock.now() - started,
-                          f"{len(left.instances)} servers are still draining or terminating; run the command again later")
+        raise WaitTimeout(
+            step.group,
+            "(previous release)",
+            Readiness(desired=0),
+            ctx.clock.now() - started,
+            f"{len(left.instances)} servers are still draining or terminating; run the command again later",
+        )
     return changes
 
 
@@ -229,11 +280,15 @@ def _tg_name(arn: str) -> str:
 
 def render_user_data(template: str, values: dict[str, str], path: str) -> str:
     """Replace {{name}} tokens; an unknown token is a configuration error, not a silent blank."""
+
     def substitute(match: re.Match) -> str:
         if match[1] not in values:
-            raise ConfigError(f"launch-template.user-data: {path}: unknown token {{{{{match[1]}}}}};"
-                              f" known: {', '.join('{{' + key + '}}' for key in values)}")
+            raise ConfigError(
+                f"launch-template.user-data: {path}: unknown token {{{{{match[1]}}}}};"
+                f" known: {', '.join('{{' + key + '}}' for key in values)}"
+            )
         return values[match[1]]
+
     return USER_DATA_TOKEN.sub(substitute, template)
 
 
@@ -247,7 +302,8 @@ def pinned_template(live: AsgView) -> dict:
         raise ConfigError(
             f"launch-template.user-data: the live group {live.name} uses launch template version"
             f" {template.get('Version')!r}; pin it to a version number first, or a new version would also"
-            " change what the live group launches")
+            " change what the live group launches"
+        )
     return template
 
 
@@ -258,15 +314,25 @@ def user_data_for(ctx: Context, live, generation: int, release: Release) -> str 
         return None  # the release reaches the servers through the propagated release tag
     pinned_template(live)
     with open(path, encoding="utf-8") as handle:
-        return render_user_data(handle.read(), {
-            "app": ctx.config.app, "stage": ctx.config.stage, "generation": str(generation),
-            "release": str(release), "group_id": release.group_id, "artifact_id": release.artifact_id,
-            "version": release.version, "container_id": ctx.config.container_id(release.version),
-        }, path)
+        return render_user_data(
+            handle.read(),
+            {
+                "app": ctx.config.app,
+                "stage": ctx.config.stage,
+                "generation": str(generation),
+                "release": str(release),
+                "group_id": release.group_id,
+                "artifact_id": release.artifact_id,
+                "version": release.version,
+                "container_id": ctx.config.container_id(release.version),
+            },
+            path,
+        )
 
 
-def _launch_template_version(ctx: Context, changes: list, live, generation: int, release: Release,
-                             user_data: str | None) -> str | None:
+def _launch_template_version(
+    ctx: Context, changes: list, live, generation: int, release: Release, user_data: str | None
+) -> str | None:
     """A new launch template version carrying the rendered user data (None: keep the live one)."""
     if user_data is None:
         return None
@@ -275,6 +341,8 @@ def _launch_template_version(ctx: Context, changes: list, live, generation: int,
     latest = ctx.ec2.template_version(template, "$Latest")
     if latest.get("VersionDescription") == description:  # created by a run that stopped
         return str(latest["VersionNumber"])
-    version = retry.aws_step(ctx.clock, lambda: ctx.ec2.new_template_version(template, template["Version"], user_data, description))
+    version = retry.aws_step(
+        ctx.clock, lambda: ctx.ec2.new_template_version(template, template["Version"], user_data, description)
+    )
     changes.append(f"created launch template version {version} with the user data of {release}")
     return version

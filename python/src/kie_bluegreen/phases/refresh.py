@@ -43,8 +43,7 @@ def wait_refresh(run: Run, step: WaitRefresh) -> list[str]:
     """Until the refresh (or its rollback) ended and every server runs the release; progress
     lines meanwhile. A refresh that failed or was cancelled fails the deploy (exit 1)."""
     ctx = run.ctx
-    started = ctx.clock.now()
-    last = {"line": None, "at": started}
+    progress = log.Progress(_log, ctx.clock, HEARTBEAT)
 
     def look():
         latest = ctx.refresh.latest(step.group)
@@ -52,34 +51,42 @@ def wait_refresh(run: Run, step: WaitRefresh) -> list[str]:
         ids = [instance.id for instance in view.instances if instance.in_service] if view else []
         releases = ctx.ec2.release_tags(ids)
         on_release = sum(1 for instance in ids if releases.get(instance) == str(step.release))
-        line = (f"{latest.line() if latest else 'no instance refresh'}; {on_release}/{view.capacity.desired if view else 0}"
-                f" servers run {step.release.version}")
-        now = ctx.clock.now()
-        if line != last["line"] or now - last["at"] >= HEARTBEAT:
-            _log.info("  %s: %s (%.0fs)", step.group, line, now - started)
-            last.update(line=line, at=now)
+        line = (
+            f"{latest.line() if latest else 'no instance refresh'}; {on_release}/{view.capacity.desired if view else 0}"
+            f" servers run {step.release.version}"
+        )
+        progress.show(step.group, line)
         return latest, view, on_release
 
     def finished(seen) -> bool:
         latest, view, on_release = seen
         ended = latest is None or not latest.active
-        return ended and (latest is None or latest.status not in ("Successful", "RollbackSuccessful")
-                          or (view is not None and on_release >= view.capacity.desired))
+        return ended and (
+            latest is None
+            or latest.status not in ("Successful", "RollbackSuccessful")
+            or (view is not None and on_release >= view.capacity.desired)
+        )
 
     latest, view, on_release = retry.poll(ctx.clock, look, finished, step.timeout, ctx.config.wait.poll_interval)
     if latest is not None and latest.status in aws_refresh.ENDED_BADLY:
-        raise DeploymentFailed(f"the instance refresh of {step.group} ended {latest.status}: {latest.reason or 'no reason given'};"
-                               " the routes already use its target group: run `kie-bluegreen rollback` while AWS can"
-                               " still roll it back, or deploy the previous version again")
+        raise DeploymentFailed(
+            f"the instance refresh of {step.group} ended {latest.status}: {latest.reason or 'no reason given'};"
+            " the routes already use its target group: run `kie-bluegreen rollback` while AWS can"
+            " still roll it back, or deploy the previous version again"
+        )
     if view is None or on_release < view.capacity.desired:
-        raise DeploymentFailed(f"{step.group}: {on_release}/{view.capacity.desired if view else 0} servers run"
-                               f" {step.release.version} after {step.timeout:g}s ({latest.line() if latest else 'no refresh'})")
+        raise DeploymentFailed(
+            f"{step.group}: {on_release}/{view.capacity.desired if view else 0} servers run"
+            f" {step.release.version} after {step.timeout:g}s ({latest.line() if latest else 'no refresh'})"
+        )
     # The servers run the release: are they ready in the routed target group (and KIE verified)?
     routed = run.reread_listener().routing.default or ""
     readiness = wait_healthy.check(ctx, step.group, routed, step.release.version, run.verified)
     if not readiness.done:
-        raise DeploymentFailed(f"{step.group} runs {step.release.version} but not every server is ready: {readiness.line()};"
-                               f" not ready: {readiness.detail()}")
+        raise DeploymentFailed(
+            f"{step.group} runs {step.release.version} but not every server is ready: {readiness.line()};"
+            f" not ready: {readiness.detail()}"
+        )
     return []
 
 
@@ -90,6 +97,9 @@ def _pinned(ctx, view) -> dict:
     version = str(template.get("Version") or "$Default")
     if not version.isdigit():
         version = str(ctx.ec2.template_version(template, version)["VersionNumber"])
-    key = {"LaunchTemplateId": template["LaunchTemplateId"]} if "LaunchTemplateId" in template else {
-        "LaunchTemplateName": template["LaunchTemplateName"]}
+    key = (
+        {"LaunchTemplateId": template["LaunchTemplateId"]}
+        if "LaunchTemplateId" in template
+        else {"LaunchTemplateName": template["LaunchTemplateName"]}
+    )
     return {**key, "Version": version}

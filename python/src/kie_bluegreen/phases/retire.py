@@ -35,8 +35,10 @@ def scale_to_zero(run: Run, step: ScaleToZero) -> list[str]:
     wait_propagated(run, step.group)
     retry.aws_step(ctx.clock, lambda: ctx.asg.tag(step.group, {TAG_CAPACITY: str(step.capacity)}))
     retry.aws_step(ctx.clock, lambda: ctx.asg.set_capacity(step.group, Capacity(0, step.capacity.max, 0)))
-    return [f"scaled {step.group} {step.label} to zero (capacity {step.capacity} kept in tag {TAG_CAPACITY};"
-            " AWS drains each server before terminating it)"]
+    return [
+        f"scaled {step.group} {step.label} to zero (capacity {step.capacity} kept in tag {TAG_CAPACITY};"
+        " AWS drains each server before terminating it)"
+    ]
 
 
 def delete_group(run: Run, step: DeleteGroup) -> list[str]:
@@ -58,8 +60,12 @@ def delete_group(run: Run, step: DeleteGroup) -> list[str]:
                 changes.append(f"scaled {step.group} {step.label} to zero before deleting it ({step.why})")
             view = ctx.asg.find(step.group)
     if view is not None and view.instances:
-        _log.info("  %s: AWS is draining %d servers before terminating them; the next run (or `kie-bluegreen"
-                  " cleanup`) deletes the group and its target group", step.group, len(view.instances))
+        _log.info(
+            "  %s: AWS is draining %d servers before terminating them; the next run (or `kie-bluegreen"
+            " cleanup`) deletes the group and its target group",
+            step.group,
+            len(view.instances),
+        )
         return changes
     # Target group first, then the group: a stop in between leaves the group (which carries our
     # tags) for the next run to find and delete.
@@ -96,8 +102,11 @@ def wait_propagated(run: Run, asg_name: str) -> None:
         unrouted_at = ctx.clock.wall()
     remaining = unrouted_at + RULE_PROPAGATION - ctx.clock.wall()
     if remaining > 0:
-        _log.info("  waiting %.0fs for the rule change to reach every load balancer node before scaling in %s",
-                  remaining, asg_name)
+        _log.info(
+            "  waiting %.0fs for the rule change to reach every load balancer node before scaling in %s",
+            remaining,
+            asg_name,
+        )
         ctx.clock.sleep(remaining)
 
 

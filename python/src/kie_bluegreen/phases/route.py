@@ -8,14 +8,27 @@ command, so no entry point can route to servers that are not ready.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .. import analysis, log, retry
 from ..aws import asg_settings
 from ..aws.alb import RuleSpec, forward_members
 from ..errors import AwsError, Refused
 from ..model import FIXED_404, TAG_APP, TAG_ROLE, TAG_STAGE, TAG_TOPOLOGY, TAG_TRANSITION, TAG_UNROUTED_AT, Routing
-from ..steps import ClearUnrouted, MarkUnrouted, MoveSchedules, Record, Reference, Route, SetRole, Shift, SyncLogin, Unreference, Watch
+from ..steps import (
+    ClearUnrouted,
+    MarkUnrouted,
+    MoveSchedules,
+    Record,
+    Reference,
+    Route,
+    SetRole,
+    Shift,
+    SyncLogin,
+    Unreference,
+    Watch,
+)
 from . import wait_healthy
 
 if TYPE_CHECKING:
@@ -36,11 +49,18 @@ def route(run: Run, step: Route) -> list[str]:
         require_ready(run, target, f"the {step.route} route")
     values = {"blue": cfg.routing.blue_value, "green": cfg.routing.green_value}
     priorities = {"blue": cfg.routing.blue_priority, "green": cfg.routing.green_priority}
-    spec = RuleSpec(cfg.routing.header, values.get(step.route, ""), priorities.get(step.route, 0),
-                    {TAG_APP: cfg.app, TAG_STAGE: cfg.stage})
+    spec = RuleSpec(
+        cfg.routing.header,
+        values.get(step.route, ""),
+        priorities.get(step.route, 0),
+        {TAG_APP: cfg.app, TAG_STAGE: cfg.stage},
+    )
     retry.aws_step(ctx.clock, lambda: ctx.alb.route(listener, step.route, target, spec))
-    _read_back(run, lambda routing: getattr(routing, step.route) == target and
-               (step.route != "default" or not routing.weights), f"{step.route} -> {target}")
+    _read_back(
+        run,
+        lambda routing: getattr(routing, step.route) == target and (step.route != "default" or not routing.weights),
+        f"{step.route} -> {target}",
+    )
     return [step.describe(run.names)]
 
 
@@ -54,8 +74,11 @@ def shift(run: Run, step: Shift) -> list[str]:
         return []
     require_ready(run, target, "a share of the default route")
     retry.aws_step(ctx.clock, lambda: ctx.alb.set_default(listener, members))
-    _read_back(run, lambda routing: routing.share(target) == step.weight and set(routing.weights) == set(members),
-               f"default {step.weight}% -> {target}")
+    _read_back(
+        run,
+        lambda routing: routing.share(target) == step.weight and set(routing.weights) == set(members),
+        f"default {step.weight}% -> {target}",
+    )
     return [step.describe(run.names)]
 
 
@@ -128,7 +151,9 @@ def move_schedules(run: Run, step: MoveSchedules) -> list[str]:
     if not actions:
         return []
     retry.aws_step(ctx.clock, lambda: asg_settings.move_schedules(ctx.api, step.source, step.group, actions))
-    return [f"moved {len(actions)} scheduled actions from {step.source} to {step.group} (only the blue group scales on a schedule)"]
+    return [
+        f"moved {len(actions)} scheduled actions from {step.source} to {step.group} (only the blue group scales on a schedule)"
+    ]
 
 
 def clear_unrouted(run: Run, step: ClearUnrouted) -> list[str]:
@@ -166,13 +191,17 @@ def require_ready(run: Run, target: str, what: str) -> None:
         return  # it already serves: not a new destination
     asg_name = run.asg_of(target)
     if asg_name is None:
-        raise Refused(f"refusing to route {what} to {run.names.get(target, target)}: it is not a group of"
-                      f" {run.ctx.config.app}/{run.ctx.config.stage}")
+        raise Refused(
+            f"refusing to route {what} to {run.names.get(target, target)}: it is not a group of"
+            f" {run.ctx.config.app}/{run.ctx.config.stage}"
+        )
     readiness = wait_healthy.check(run.ctx, asg_name, target, run.versions[asg_name], run.verified)
     if not readiness.done:
-        raise Refused(f"refusing to route {what} to {asg_name}: {readiness.line()}; not ready: {readiness.detail()}."
-                      " Traffic only goes to a group whose servers are all ready: wait for them"
-                      " (kie-bluegreen phase wait) and run the command again")
+        raise Refused(
+            f"refusing to route {what} to {asg_name}: {readiness.line()}; not ready: {readiness.detail()}."
+            " Traffic only goes to a group whose servers are all ready: wait for them"
+            " (kie-bluegreen phase wait) and run the command again"
+        )
 
 
 def _read_back(run: Run, shows: Callable[[Routing], bool], wanted: str) -> None:
@@ -180,5 +209,7 @@ def _read_back(run: Run, shows: Callable[[Routing], bool], wanted: str) -> None:
     ctx = run.ctx
     after = retry.until_consistent(ctx.clock, run.reread_listener, lambda listener: shows(listener.routing))
     if not shows(after.routing):
-        raise AwsError(f"the listener does not show what was written: wanted {wanted}, AWS shows"
-                       f" {after.routing.as_dict()}; run the same command again to retry")
+        raise AwsError(
+            f"the listener does not show what was written: wanted {wanted}, AWS shows"
+            f" {after.routing.as_dict()}; run the same command again to retry"
+        )

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
 from .. import log, retry
@@ -60,7 +59,8 @@ class WaitTimeout(DeploymentFailed):
     def __init__(self, group: str, label: str, readiness: Readiness, timeout: float, why: str = ""):
         super().__init__(
             f"{group} {label}: {len(readiness.ready)}/{readiness.desired} servers ready after"
-            f" {timeout:g}s; not ready: {readiness.detail()}" + (f"; {why}" if why else ""))
+            f" {timeout:g}s; not ready: {readiness.detail()}" + (f"; {why}" if why else "")
+        )
         self.readiness = readiness
 
 
@@ -94,8 +94,9 @@ def check(ctx: Context, asg_name: str, target_group: str, version: str, verified
     return readiness
 
 
-def _verify_kie(ctx: Context, version: str, container_id: str, healthy: list, readiness: Readiness,
-                verified: set) -> list:
+def _verify_kie(
+    ctx: Context, version: str, container_id: str, healthy: list, readiness: Readiness, verified: set
+) -> list:
     """Ask each healthy server's KIE API for the container `container_id` (it carries the version
     when container.id is a template) at `version`; remember the ones that passed."""
     to_check = [instance for instance in healthy if instance not in verified]
@@ -103,8 +104,9 @@ def _verify_kie(ctx: Context, version: str, container_id: str, healthy: list, re
     kie = ctx.config.kie
 
     def ask(instance: str):
-        url = kie.url.format(**addresses.get(instance, {"instance_id": instance, "private_ip": "",
-                                                          "public_ip": "", "private_dns": ""}))
+        url = kie.url.format(
+            **addresses.get(instance, {"instance_id": instance, "private_ip": "", "public_ip": "", "private_dns": ""})
+        )
         return instance, ctx.kie.check_container(url, container_id, version)
 
     with ThreadPoolExecutor(max_workers=min(16, max(1, len(to_check)))) as pool:
@@ -125,16 +127,12 @@ def wait_ready(run: Run, step: WaitReady) -> list[str]:
     version = step.version
     timeout, interval = step.timeout, ctx.config.wait.poll_interval
     started = ctx.clock.now()
-    last = {"line": None, "at": started}
+    progress = log.Progress(_log, ctx.clock, HEARTBEAT)
     _log.info("waiting for %s %s to be ready (timeout %gs, every %gs)", step.group, step.label, timeout, interval)
 
     def look() -> Readiness:
         readiness = check(ctx, step.group, target_group, version, run.verified)
-        now = ctx.clock.now()
-        # A line when something changed, and a heartbeat while nothing does.
-        if readiness.line() != last["line"] or now - last["at"] >= HEARTBEAT:
-            _log.info("  %s: %s (%.0fs)", step.label, readiness.line(), now - started)
-            last.update(line=readiness.line(), at=now)
+        progress.show(step.label, readiness.line())
         return readiness
 
     def finished(readiness: Readiness) -> bool:
@@ -142,9 +140,14 @@ def wait_ready(run: Run, step: WaitReady) -> list[str]:
 
     readiness = retry.poll(ctx.clock, look, finished, timeout, interval)
     if _stuck_unused(readiness, ctx.clock.now() - started):
-        raise WaitTimeout(step.group, step.label, readiness, ctx.clock.now() - started,
-                          "AWS does not health-check them although the listener references the group: their"
-                          " Availability Zone is probably not enabled on the load balancer (see preflight)")
+        raise WaitTimeout(
+            step.group,
+            step.label,
+            readiness,
+            ctx.clock.now() - started,
+            "AWS does not health-check them although the listener references the group: their"
+            " Availability Zone is probably not enabled on the load balancer (see preflight)",
+        )
     if not readiness.done:
         raise WaitTimeout(step.group, step.label, readiness, timeout)
     return []

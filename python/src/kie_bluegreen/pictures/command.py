@@ -23,12 +23,18 @@ MAX_RESULT_BYTES = 20 * MAX_CONFIG_BYTES  # a build's timeline of results
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "report", help="turn saved JSON results into a self-contained HTML page with pictures of the routing",
+        "report",
+        help="turn saved JSON results into a self-contained HTML page with pictures of the routing",
         description="Turn saved JSON results (--output json of any fleet command, a list of them, or the timeline"
-                    " document the Jenkins steps write) into one self-contained HTML page, viewable without network"
-                    " access: the listener's routing now, and before and after each command, with what it changed.")
-    parser.add_argument("results", nargs="+", metavar="RESULT.json",
-                        help="a command's --output json, a list of them, or a timeline document; several are shown in order")
+        " document the Jenkins steps write) into one self-contained HTML page, viewable without network"
+        " access: the listener's routing now, and before and after each command, with what it changed.",
+    )
+    parser.add_argument(
+        "results",
+        nargs="+",
+        metavar="RESULT.json",
+        help="a command's --output json, a list of them, or a timeline document; several are shown in order",
+    )
     parser.add_argument("--page", metavar="FILE", help="write the page to FILE instead of printing it")
     parser.add_argument("--title", help="the page's title (default: kie-bluegreen <app>/<stage>)")
     parser.set_defaults(handler=_handle, command_name="report")
@@ -42,9 +48,17 @@ def _handle(args) -> CommandResult:
     try:
         html = page.render(report)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a hand-edited file the checks let through
-        raise ConfigError(f"report: the results do not have the shape kie-bluegreen writes ({type(exc).__name__}: {exc})") from None
-    data = {"command": "report", "result": "ok", "exit_code": 0, "error": None,
-            "entries": len(report.entries), "page": None}
+        raise ConfigError(
+            f"report: the results do not have the shape kie-bluegreen writes ({type(exc).__name__}: {exc})"
+        ) from None
+    data = {
+        "command": "report",
+        "result": "ok",
+        "exit_code": 0,
+        "error": None,
+        "entries": len(report.entries),
+        "page": None,
+    }
     if args.page:
         _write(args.page, secrets.Redactor.from_environment()(html))
         data["page"] = args.page
@@ -63,7 +77,9 @@ def _load(path: str):
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ConfigError(f"{path}: not a JSON document ({exc}); expected what kie-bluegreen --output json prints") from None
+        raise ConfigError(
+            f"{path}: not a JSON document ({exc}); expected what kie-bluegreen --output json prints"
+        ) from None
     try:
         page.read(document, path)
     except ValueError as exc:

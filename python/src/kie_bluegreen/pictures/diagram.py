@@ -69,7 +69,11 @@ class Diagram:
 
 def groups_of(picture: dict) -> list[dict]:
     """Every group of a picture (blue, green, standby, retired), newest generation first."""
-    found = [picture.get("blue"), picture.get("green")] + list(picture.get("standby") or []) + list(picture.get("retired") or [])
+    found = (
+        [picture.get("blue"), picture.get("green")]
+        + list(picture.get("standby") or [])
+        + list(picture.get("retired") or [])
+    )
     unique = {group["generation"]: group for group in found if group}
     return [unique[generation] for generation in sorted(unique, reverse=True)]
 
@@ -84,18 +88,18 @@ def build(picture: dict, title: str) -> Diagram:
     boxes: dict[str, Box] = {}
     arrows: list[Arrow] = []
 
-    def destination(target: str | None) -> str | None:
-        if not target:
-            return None
+    def destination(target: str) -> str:
         if target in by_arn:
             group = by_arn[target]
             key = f"g{group['generation']}"
             boxes.setdefault(key, _group_box(key, group))
             return key
         if target.startswith(FIXED_PREFIX):
-            code = target[len(FIXED_PREFIX):]
+            code = target[len(FIXED_PREFIX) :]
             key = f"fixed-{code}"
-            boxes.setdefault(key, Box(key, "fixed", f"fixed response {code}", ("answers by itself, no server",), target=target))
+            boxes.setdefault(
+                key, Box(key, "fixed", f"fixed response {code}", ("answers by itself, no server",), target=target)
+            )
             return key
         existing = next((box.key for box in boxes.values() if box.kind == "foreign" and box.target == target), None)
         if existing:
@@ -118,11 +122,13 @@ def build(picture: dict, title: str) -> Diagram:
             elif routing.get("default"):
                 arrows.append(Arrow(rule.key, destination(routing["default"]), "default"))
             for arn in routing.get("warming") or []:
-                arrows.append(Arrow(rule.key, destination(arn), "default", "weight 0: health checks only", 0, warming=True))
+                arrows.append(
+                    Arrow(rule.key, destination(arn), "default", "weight 0: health checks only", 0, warming=True)
+                )
         else:
-            target = destination(routing.get(rule.route))
-            if target:
-                arrows.append(Arrow(rule.key, target, rule.route))
+            routed = routing.get(rule.route)
+            if routed:
+                arrows.append(Arrow(rule.key, destination(routed), rule.route))
     for group in groups:  # groups no route reaches: standby, retired
         key = f"g{group['generation']}"
         boxes.setdefault(key, _group_box(key, group))
@@ -134,9 +140,18 @@ def _rules(routing: dict, listener: dict) -> list[Rule]:
     header = listener.get("header") or DEFAULT_HEADER
     values = listener.get("values") or {"blue": "blue", "green": "green"}
     priorities = listener.get("priorities") or {"blue": 100, "green": 101}
-    rows = [(int(rule["priority"]), Rule(f"rule-{rule['priority']}", "other", int(rule["priority"]),
-                                         " and ".join(rule.get("conditions") or []) or "(no condition)"))
-            for rule in listener.get("other_rules") or []]
+    rows = [
+        (
+            int(rule["priority"]),
+            Rule(
+                f"rule-{rule['priority']}",
+                "other",
+                int(rule["priority"]),
+                " and ".join(rule.get("conditions") or []) or "(no condition)",
+            ),
+        )
+        for rule in listener.get("other_rules") or []
+    ]
     for route in ("blue", "green"):
         if routing.get(route) is not None:
             priority = int(priorities.get(route, 0))
@@ -150,7 +165,7 @@ def _targets(target: str | None) -> list[str]:
     if not target:
         return []
     if target.startswith("weighted:"):
-        return target[len("weighted:"):].split(",")
+        return target[len("weighted:") :].split(",")
     return [target]
 
 
@@ -162,9 +177,16 @@ def _group_box(key: str, group: dict) -> Box:
     lines = [group.get("role", ""), group.get("asg", ""), servers]
     if group.get("container_id"):
         lines.append(f"container {group['container_id']}")
-    return Box(key, "group", f"g{group['generation']} · {group.get('version', '?')}", tuple(lines),
-               role=group.get("role"), generation=group["generation"], version=group.get("version"),
-               target=group.get("target_group_arn"))
+    return Box(
+        key,
+        "group",
+        f"g{group['generation']} · {group.get('version', '?')}",
+        tuple(lines),
+        role=group.get("role"),
+        generation=group["generation"],
+        version=group.get("version"),
+        target=group.get("target_group_arn"),
+    )
 
 
 def _foreign_name(target: str) -> str:

@@ -18,8 +18,12 @@ CLASSES = {
 
 
 def render(diagram: Diagram) -> str:
-    lines = ["flowchart LR", f"  %% {_plain(diagram.title)}", '  subgraph listener["listener rules, in the order they are evaluated"]',
-             "    direction TB"]
+    lines = [
+        "flowchart LR",
+        f"  %% {_plain(diagram.title)}",
+        '  subgraph listener["listener rules, in the order they are evaluated"]',
+        "    direction TB",
+    ]
     for rule in diagram.rules:
         priority = "default" if rule.priority is None else str(rule.priority)
         label = rule.label if rule.priority is None else f"{priority}: {rule.label}"
@@ -46,5 +50,12 @@ def _node(key: str) -> str:
 
 def _plain(text: str) -> str:
     """Text inside a quoted Mermaid label: no quotes, no markup."""
-    return (text.replace('"', "'").replace("<", "‹").replace(">", "›").replace("\n", " ")
-            .replace("`", "'").replace("#", "＃").replace(";", ","))
+    return (
+        text.replace('"', "'")
+        .replace("<", "‹")
+        .replace(">", "›")
+        .replace("\n", " ")
+        .replace("`", "'")
+        .replace("#", "＃")
+        .replace(";", ",")
+    )

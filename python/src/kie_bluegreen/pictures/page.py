@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from . import diagram as pictures, svg
+from . import diagram as pictures
+from . import svg
 
 # Nothing may be fetched: styles are inline, images are the inline SVG.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -86,8 +87,9 @@ def _entry(item, where: str) -> Entry:
 
 def _result(item, where: str) -> dict:
     if not isinstance(item, dict) or "command" not in item:
-        raise ValueError(f"{where}: expected the JSON object of a kie-bluegreen command (with 'command'),"
-                         f" got {type(item).__name__}")
+        raise ValueError(
+            f"{where}: expected the JSON object of a kie-bluegreen command (with 'command'), got {type(item).__name__}"
+        )
     _shape(item, where)
     if isinstance(item.get("before"), dict):
         _shape(item["before"], f"{where}.before")
@@ -103,7 +105,8 @@ def _shape(item: dict, where: str) -> None:
         if item.get(key) is not None and not isinstance(item[key], list):
             raise ValueError(f"{where}.{key}: expected a list, got {type(item[key]).__name__}")
     for key in ("blue", "green", "standby", "retired"):
-        groups = item.get(key) if isinstance(item.get(key), list) else [item.get(key)]
+        value = item.get(key)
+        groups: list = value if isinstance(value, list) else [value]
         for group in groups:
             if group is not None and not (isinstance(group, dict) and isinstance(group.get("generation"), int)):
                 raise ValueError(f"{where}.{key}: expected groups with a whole-number 'generation'")
@@ -129,17 +132,23 @@ def render(report: Report) -> str:
         body += ["<h2>Where the traffic goes now</h2>", _figure(last, f"after {_command(last)}", "now")]
     if last is not None:
         body += [_routing_table(last), _groups_table(last)]
-    if single:
-        body.append(_details(report.entries[0].result, "r1", with_pictures=False))
+    first = report.entries[0].result
+    if single and first is not None:
+        body.append(_details(first, "r1", with_pictures=False))
     else:
         body.append("<h2>Timeline</h2>")
-        body.append('<ol class="timeline">' + "".join(_timeline_entry(entry, index) for index, entry in
-                                                     enumerate(report.entries, 1)) + "</ol>")
+        body.append(
+            '<ol class="timeline">'
+            + "".join(_timeline_entry(entry, index) for index, entry in enumerate(report.entries, 1))
+            + "</ol>"
+        )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n"
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
     )
 
 
@@ -182,8 +191,13 @@ def _pictures(result: dict, ident: str) -> str:
     """Before (when the command changed something) and after, side by side."""
     figures = []
     if result.get("before"):
-        figures.append(_figure({**result["before"], "app": result.get("app"), "stage": result.get("stage")},
-                               f"before {_command(result)}", f"{ident}-before"))
+        figures.append(
+            _figure(
+                {**result["before"], "app": result.get("app"), "stage": result.get("stage")},
+                f"before {_command(result)}",
+                f"{ident}-before",
+            )
+        )
     if result.get("routing"):
         figures.append(_figure(result, f"after {_command(result)}", f"{ident}-after"))
     return '<div class="pictures">' + "".join(figures) + "</div>" if figures else ""
@@ -192,12 +206,13 @@ def _pictures(result: dict, ident: str) -> str:
 def _timeline_entry(entry: Entry, index: int) -> str:
     heading = " · ".join(escape(part) for part in (entry.phase, entry.at) if part)
     if entry.note is not None:
-        return (f'<li class="note" data-entry="{index}"><h3>{heading or "note"}</h3>'
-                f"<p>{escape(entry.note)}</p></li>")
-    result = entry.result
+        return f'<li class="note" data-entry="{index}"><h3>{heading or "note"}</h3><p>{escape(entry.note)}</p></li>'
+    result = entry.result or {}
     title = f"{heading + ' · ' if heading else ''}<code>kie-bluegreen {escape(_command(result))}</code>: {_result_word(result)}"
-    return (f'<li class="result" data-entry="{index}" data-command="{escape(_command(result))}">'
-            f"<h3>{title}</h3>{_details(result, f'r{index}', with_pictures=True)}</li>")
+    return (
+        f'<li class="result" data-entry="{index}" data-command="{escape(_command(result))}">'
+        f"<h3>{title}</h3>{_details(result, f'r{index}', with_pictures=True)}</li>"
+    )
 
 
 def _details(result: dict, ident: str, with_pictures: bool) -> str:
@@ -208,16 +223,24 @@ def _details(result: dict, ident: str, with_pictures: bool) -> str:
     if with_pictures:
         parts.append(_pictures(result, ident))
     if result.get("changes"):
-        parts.append("<h3>Changes</h3><ul>" + "".join(f"<li>{escape(str(c))}</li>" for c in result["changes"]) + "</ul>")
+        parts.append(
+            "<h3>Changes</h3><ul>" + "".join(f"<li>{escape(str(c))}</li>" for c in result["changes"]) + "</ul>"
+        )
     elif result.get("planned"):
-        parts.append("<h3>Planned (nothing was changed)</h3><ol>"
-                     + "".join(f"<li>{escape(str(step))}</li>" for step in result["planned"]) + "</ol>")
+        parts.append(
+            "<h3>Planned (nothing was changed)</h3><ol>"
+            + "".join(f"<li>{escape(str(step))}</li>" for step in result["planned"])
+            + "</ol>"
+        )
     for warning in result.get("warnings") or []:
         parts.append(f'<p class="warning">warning: {escape(str(warning))}</p>')
     delivered = [n for n in result.get("notifications") or [] if isinstance(n, dict) and n.get("delivered")]
     if delivered:
-        parts.append('<p class="muted">notified: ' + ", ".join(
-            escape(f"{n.get('event')} → {n.get('target')}") for n in delivered) + "</p>")
+        parts.append(
+            '<p class="muted">notified: '
+            + ", ".join(escape(f"{n.get('event')} → {n.get('target')}") for n in delivered)
+            + "</p>"
+        )
     return "".join(parts)
 
 
@@ -229,9 +252,11 @@ def _routing_table(result: dict) -> str:
         reached = "; ".join(_reached(drawn, arrow) for arrow in targets) or "(nothing)"
         css = ' class="muted"' if rule.route == "other" else ""
         priority = "last" if rule.priority is None else rule.priority
-        rows.append(f'<tr{css} data-route="{rule.route}"><td>{priority}</td><td>{escape(rule.label)}</td>'
-                    f"<td>{escape(reached)}</td></tr>")
-    return ('<table class="routing"><tr><th>priority</th><th>rule</th><th>reaches</th></tr>' + "".join(rows) + "</table>")
+        rows.append(
+            f'<tr{css} data-route="{rule.route}"><td>{priority}</td><td>{escape(rule.label)}</td>'
+            f"<td>{escape(reached)}</td></tr>"
+        )
+    return '<table class="routing"><tr><th>priority</th><th>rule</th><th>reaches</th></tr>' + "".join(rows) + "</table>"
 
 
 def _reached(drawn, arrow) -> str:
@@ -248,9 +273,12 @@ def _groups_table(result: dict) -> str:
         return '<p class="muted">No group is managed yet: run init.</p>'
     rows = "".join(
         f'<tr data-generation="{group["generation"]}"><td>g{group["generation"]}</td><td>{escape(str(group.get("role")))}</td>'
-        f'<td>{escape(str(group.get("release")))}</td><td>{escape(str(group.get("container_id") or ""))}</td>'
-        f'<td>{escape(str(group.get("asg")))}</td>'
-        f'<td>{"?" if group.get("healthy") is None else group["healthy"]}/{group.get("desired")}</td></tr>'
-        for group in groups)
-    return ("<table class=\"groups\"><tr><th>generation</th><th>role</th><th>release</th><th>container</th>"
-            f"<th>Auto Scaling group</th><th>servers healthy</th></tr>{rows}</table>")
+        f"<td>{escape(str(group.get('release')))}</td><td>{escape(str(group.get('container_id') or ''))}</td>"
+        f"<td>{escape(str(group.get('asg')))}</td>"
+        f"<td>{'?' if group.get('healthy') is None else group['healthy']}/{group.get('desired')}</td></tr>"
+        for group in groups
+    )
+    return (
+        '<table class="groups"><tr><th>generation</th><th>role</th><th>release</th><th>container</th>'
+        f"<th>Auto Scaling group</th><th>servers healthy</th></tr>{rows}</table>"
+    )

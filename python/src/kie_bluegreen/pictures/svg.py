@@ -68,7 +68,8 @@ def _markers(ident: str) -> str:
     markers = "".join(
         f'<marker id="{ident}-head-{route}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7"'
         f' orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="{colour}"/></marker>'
-        for route, colour in ROUTE_COLOURS.items())
+        for route, colour in ROUTE_COLOURS.items()
+    )
     return f"<defs>{markers}</defs>"
 
 
@@ -82,7 +83,7 @@ def _rule(rule: Rule, y: int) -> str:
         f' stroke="{colour}" stroke-width="{1 if rule.route == "other" else 2}"/>'
         f'<text x="{RULE_X + 10}" y="{y + 25}" fill="{text_colour}"><tspan font-weight="bold">{escape(priority)}</tspan>'
         f'<tspan dx="10">{escape(_fit(rule.label, 27))}</tspan></text>'
-        f'<title>{escape(rule.label)}</title></g>'
+        f"<title>{escape(rule.label)}</title></g>"
     )
 
 
@@ -101,16 +102,26 @@ def _box(box: Box, y: int) -> str:
     dashed = ' stroke-dasharray="6 4"' if box.role == "retired" or box.kind == "foreign" else ""
     attributes = f'class="box {box.kind}" data-box="{escape(box.key)}" data-kind="{box.kind}"'
     if box.kind == "group":
-        attributes += (f' data-generation="{box.generation}" data-role="{escape(box.role or "")}"'
-                       f' data-version="{escape(box.version or "")}"')
+        attributes += (
+            f' data-generation="{box.generation}" data-role="{escape(box.role or "")}"'
+            f' data-version="{escape(box.version or "")}"'
+        )
     if box.target:
         attributes += f' data-target="{escape(box.target)}"'
-    lines = [f'<text x="{BOX_X + 12}" y="{y + BOX_PADDING + 13}" font-weight="bold" fill="{text}">{escape(_fit(box.title, 30))}</text>']
-    lines += [f'<text x="{BOX_X + 12}" y="{y + BOX_PADDING + 13 + LINE_HEIGHT * (number + 1)}" fill="{text}">'
-              f'{escape(_fit(line, 32))}</text>' for number, line in enumerate(box.lines)]
-    return (f'<g {attributes}><rect x="{BOX_X}" y="{y}" width="{BOX_WIDTH}" height="{_box_height(box)}" rx="8"'
-            f' fill="{fill}" stroke="{stroke}" stroke-width="2"{dashed}/>' + "".join(lines)
-            + f'<title>{escape(" / ".join((box.title,) + box.lines))}</title></g>')
+    lines = [
+        f'<text x="{BOX_X + 12}" y="{y + BOX_PADDING + 13}" font-weight="bold" fill="{text}">{escape(_fit(box.title, 30))}</text>'
+    ]
+    lines += [
+        f'<text x="{BOX_X + 12}" y="{y + BOX_PADDING + 13 + LINE_HEIGHT * (number + 1)}" fill="{text}">'
+        f"{escape(_fit(line, 32))}</text>"
+        for number, line in enumerate(box.lines)
+    ]
+    return (
+        f'<g {attributes}><rect x="{BOX_X}" y="{y}" width="{BOX_WIDTH}" height="{_box_height(box)}" rx="8"'
+        f' fill="{fill}" stroke="{stroke}" stroke-width="2"{dashed}/>'
+        + "".join(lines)
+        + f"<title>{escape(' / '.join((box.title,) + box.lines))}</title></g>"
+    )
 
 
 def _arrow(arrow: Arrow, diagram: Diagram, rule_y: dict, box_y: dict, index: int, count: int, ident: str) -> str:
@@ -121,18 +132,24 @@ def _arrow(arrow: Arrow, diagram: Diagram, rule_y: dict, box_y: dict, index: int
     colour = ROUTE_COLOURS[arrow.route]
     dash = ' stroke-dasharray="5 4"' if arrow.warming or arrow.route == "other" else ""
     width = 1.5 if arrow.warming or arrow.route == "other" else 2.5
-    attributes = f'class="arrow" data-route="{arrow.route}" data-from="{escape(arrow.source)}" data-to="{escape(arrow.target)}"'
+    attributes = (
+        f'class="arrow" data-route="{arrow.route}" data-from="{escape(arrow.source)}" data-to="{escape(arrow.target)}"'
+    )
     if arrow.percent is not None:
         attributes += f' data-percent="{arrow.percent}"'
     if arrow.warming:
         attributes += ' data-warming="true"'
-    path = (f'<path d="M {x1} {y1} C {x1 + 80} {y1}, {x2 - 80} {y2}, {x2} {y2}" fill="none" stroke="{colour}"'
-            f' stroke-width="{width}"{dash} marker-end="url(#{ident}-head-{arrow.route})"/>')
+    path = (
+        f'<path d="M {x1} {y1} C {x1 + 80} {y1}, {x2 - 80} {y2}, {x2} {y2}" fill="none" stroke="{colour}"'
+        f' stroke-width="{width}"{dash} marker-end="url(#{ident}-head-{arrow.route})"/>'
+    )
     label = ""
     if arrow.label:
         mid_x, mid_y = (x1 + x2) // 2, (y1 + y2) // 2 - 5
-        label = (f'<text x="{mid_x}" y="{mid_y}" text-anchor="middle" fill="{colour}" font-weight="bold" stroke="#ffffff"'
-                 f' stroke-width="4" paint-order="stroke">{escape(arrow.label)}</text>')
+        label = (
+            f'<text x="{mid_x}" y="{mid_y}" text-anchor="middle" fill="{colour}" font-weight="bold" stroke="#ffffff"'
+            f' stroke-width="4" paint-order="stroke">{escape(arrow.label)}</text>'
+        )
     return f"<g {attributes}>{path}{label}</g>"
 
 

@@ -13,7 +13,14 @@
   them InService (then registered), ABANDON terminates them and the group launches others
   (moto has no CompleteLifecycleAction and launches straight to InService).
 
-- at most 50 tags per Auto Scaling group (LimitExceeded; moto has no limit).
+- at most 50 tags per Auto Scaling group (LimitExceeded; moto has no limit);
+- DefaultInstanceWarmup and InstanceMaintenancePolicy are kept and read back, and
+  HealthCheckGracePeriod defaults to 0 (moto drops the first two and defaults the grace period
+  to 300, even when 0 is asked for);
+- every launch records the launch template version the instance comes from (read back by
+  launch_templates.py); while an instance refresh with a desired configuration runs, the group
+  launches from that configuration (instance_refresh.py decides, and refuses launch template
+  changes meanwhile).
 
 Not modelled: EC2_INSTANCE_TERMINATING hooks, TerminateInstanceInAutoScalingGroup draining,
 mixed instances policies (moto's own scale-in is kept for those), the default termination
@@ -30,6 +37,7 @@ from moto.autoscaling.responses import AutoScalingResponse
 from moto.backends import get_backend
 from moto.core.responses import EmptyResult
 
+from . import launch_templates
 from .patching import Patch, original
 
 IN_SERVICE, STANDBY, TERMINATING, PENDING_WAIT = "InService", "Standby", "Terminating", "Pending:Wait"
@@ -41,6 +49,8 @@ ACTIVITIES_LEFT = "You cannot delete an AutoScalingGroup while there are scaling
 _set_desired_capacity = original(FakeAutoScalingGroup, "set_desired_capacity")
 _replace_instances = original(FakeAutoScalingGroup, "replace_autoscaling_group_instances")
 _delete_group_response = original(AutoScalingResponse, "delete_auto_scaling_group")
+_create_group_response = original(AutoScalingResponse, "create_auto_scaling_group")
+_update_group_response = original(AutoScalingResponse, "update_auto_scaling_group")
 _create_group = original(AutoScalingBackend, "create_auto_scaling_group")
 _create_or_update_tags = original(AutoScalingBackend, "create_or_update_tags")
 # "Tag Auto Scaling groups and instances", https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-tagging.html
@@ -76,7 +86,7 @@ class ScalingActivities:
     def drain_then_terminate(self, group: FakeAutoScalingGroup, states: list) -> None:
         """Scale-in: Terminating, deregistered now, terminated after the deregistration delay."""
         delay = _deregistration_delay(group)
-        due = self.model.clock() + delay
+        due = self.model.now() + delay
         for state in states:
             state.lifecycle_state = TERMINATING
             self._pending[state.instance.id] = _Pending(group.account_id, group.region, group.name, state.instance.id, due)
@@ -85,14 +95,14 @@ class ScalingActivities:
         state.lifecycle_state = PENDING_WAIT
         self._pending[state.instance.id] = _Pending(
             group.account_id, group.region, group.name, state.instance.id,
-            self.model.clock() + float(hook.heartbeat_timeout), hook.name, hook.default_result, float(hook.heartbeat_timeout))
+            self.model.now() + float(hook.heartbeat_timeout), hook.name, hook.default_result, float(hook.heartbeat_timeout))
 
     def waiting(self, instance_id: str, hook_name: str) -> _Pending | None:
         pending = self._pending.get(instance_id)
         return pending if pending is not None and pending.hook == hook_name else None
 
     def heartbeat(self, pending: _Pending) -> None:
-        pending.due = self.model.clock() + pending.heartbeat
+        pending.due = self.model.now() + pending.heartbeat
 
     def complete(self, pending: _Pending, result: str) -> None:
         del self._pending[pending.instance_id]
@@ -111,6 +121,11 @@ class ScalingActivities:
     def forget(self, instance_ids: list[str]) -> None:
         for instance_id in instance_ids:
             self._pending.pop(instance_id, None)
+
+    def next_due(self, account: str, region: str, after: float) -> float | None:
+        """When the next step in this account and region is due, if later than `after`."""
+        return min((pending.due for pending in self._pending.values()
+                    if (pending.account, pending.region) == (account, region) and pending.due > after), default=None)
 
     def run_due(self, account: str, region: str, now: float) -> None:
         due = [pending for pending in self._pending.values()
@@ -177,14 +192,20 @@ def set_desired_capacity(self, new_capacity) -> None:
     leaving = [state for state in self.instance_states
                if state.lifecycle_state in ACTIVE and not state.protected_from_scale_in]
     leaving.sort(key=lambda state: state.lifecycle_state == IN_SERVICE)  # not yet in service goes first
-    leaving = leaving[:surplus]
-    waiting = [state for state in leaving if state.lifecycle_state != IN_SERVICE]  # never registered
+    retire(self, leaving[:surplus])
+
+
+def retire(group: FakeAutoScalingGroup, states: list) -> None:
+    """Take instances out of the group as a scale-in does: those not yet in service (never
+    registered) are terminated at once, the others deregistered, drained, then terminated."""
+    model = _model()
+    waiting = [state for state in states if state.lifecycle_state != IN_SERVICE]
     model.scaling.forget([state.instance.id for state in waiting])
     if waiting:
-        _terminate(self, waiting)
-    model.scaling.drain_then_terminate(self, [state for state in leaving if state not in waiting])
-    if self.name in self.autoscaling_backend.autoscaling_groups:
-        self.autoscaling_backend.update_attached_target_groups(self.name)
+        _terminate(group, waiting)
+    model.scaling.drain_then_terminate(group, [state for state in states if state not in waiting])
+    if group.name in group.autoscaling_backend.autoscaling_groups:
+        group.autoscaling_backend.update_attached_target_groups(group.name)
 
 
 def _mixed(group) -> bool:
@@ -194,18 +215,23 @@ def _mixed(group) -> bool:
 
 def replace_autoscaling_group_instances(self, count_needed: int, propagated_tags: dict) -> None:
     # "How lifecycle hooks work", https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks-overview.html
-    before = {id(state) for state in self.instance_states}
-    _replace_instances(self, count_needed, propagated_tags)
     model = _model()
+    before = {id(state) for state in self.instance_states}
+    source = model.refreshes.launch_source(self) if model is not None else None
+    with launch_templates.launching_from(self, source):
+        spec = launch_templates.of_group(self)
+        _replace_instances(self, count_needed, propagated_tags)
+    launched = [state for state in self.instance_states if id(state) not in before]
+    for state in launched:
+        state.launch_spec = spec
     if model is None:
         return
     hook = next((hook for hook in self.autoscaling_backend.lifecycle_hooks.values()
                  if hook.auto_scaling_group_name == self.name and hook.lifecycle_transition == LAUNCHING), None)
-    if hook is None:
-        return
-    for state in self.instance_states:
-        if id(state) not in before:
+    if hook is not None:
+        for state in launched:
             model.scaling.wait_for_hook(self, state, hook)
+    model.refreshes.launched(self, launched)
 
 
 def update_attached_target_groups(self, group_name: str) -> None:
@@ -247,6 +273,47 @@ def create_or_update_tags(self, tags: list[dict]) -> None:
     return _create_or_update_tags(self, tags)
 
 
+def create_auto_scaling_group_response(self):
+    result = _create_group_response(self)
+    if _model() is not None:
+        _keep_settings(self, creating=True)
+    return result
+
+
+def update_auto_scaling_group_response(self):
+    model = _model()
+    if model is not None:
+        group = self.autoscaling_backend.autoscaling_groups.get(self._get_param("AutoScalingGroupName"))
+        launch_source = any(self._get_param(key) for key in ("LaunchTemplate", "LaunchConfigurationName",
+                                                              "MixedInstancesPolicy"))
+        if group is not None and launch_source:
+            model.refreshes.check_launch_source_update(group)
+    result = _update_group_response(self)
+    if model is not None:
+        _keep_settings(self, creating=False)
+    return result
+
+
+def _keep_settings(response, creating: bool) -> None:
+    """What moto drops or defaults differently: DefaultInstanceWarmup, InstanceMaintenancePolicy
+    (-1 clears a value), HealthCheckGracePeriod (0 unless given)."""
+    # "CreateAutoScalingGroup", https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CreateAutoScalingGroup.html
+    # "Set the health check grace period for an Auto Scaling group", https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-check-grace-period.html
+    group = response.autoscaling_backend.autoscaling_groups.get(response._get_param("AutoScalingGroupName"))
+    if group is None:
+        return
+    warmup = response._get_int_param("DefaultInstanceWarmup")
+    if warmup is not None:
+        group.default_instance_warmup = None if warmup < 0 else warmup
+    policy = response._get_param("InstanceMaintenancePolicy")
+    if policy is not None:
+        kept = {key: int(value) for key, value in policy.items() if value is not None and int(value) >= 0}
+        group.instance_maintenance_policy = kept or None
+    grace = response._get_int_param("HealthCheckGracePeriod")
+    if grace is not None or creating:
+        group.health_check_grace_period = grace or 0
+
+
 def _check_tag_count(group_name: str, keys: set[str]) -> None:
     if len(keys) > TAGS_PER_GROUP:
         raise AutoscalingClientError("LimitExceeded", f"An Auto Scaling group can have at most {TAGS_PER_GROUP} tags;"
@@ -268,6 +335,7 @@ def delete_auto_scaling_group_response(self):
     model.scaling.forget([state.instance.id for state in states])
     if states:
         _terminate(group, states)
+    model.refreshes.forget(group)
     return _delete_group_response(self)
 
 
@@ -304,6 +372,8 @@ def patches() -> list[Patch]:
         Patch(AutoScalingBackend, "create_auto_scaling_group", create_auto_scaling_group),
         Patch(AutoScalingBackend, "create_or_update_tags", create_or_update_tags),
         Patch(AutoScalingResponse, "delete_auto_scaling_group", delete_auto_scaling_group_response),
+        Patch(AutoScalingResponse, "create_auto_scaling_group", create_auto_scaling_group_response),
+        Patch(AutoScalingResponse, "update_auto_scaling_group", update_auto_scaling_group_response),
         Patch(AutoScalingResponse, "complete_lifecycle_action", complete_lifecycle_action),
         Patch(AutoScalingResponse, "record_lifecycle_action_heartbeat", record_lifecycle_action_heartbeat),
     ]

@@ -1,6 +1,7 @@
 """Every AWS call moto answers, in-process (mock_aws) or served (MotoServer), passes through
-BaseResponse.call_action: around each ELBv2, Auto Scaling and EC2 call the model catches up with
-the clock and then looks at what the call changed."""
+BaseResponse.call_action: around each ELBv2, Auto Scaling, EC2 and CloudWatch call the model
+catches up with the clock and then looks at what the call changed (a CloudWatch alarm an
+instance refresh watches, for one)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from moto.core.responses import BaseResponse
 
 from .patching import Patch, original
 
-SERVICES = {"elbv2", "autoscaling", "ec2"}
+SERVICES = {"elbv2", "autoscaling", "ec2", "cloudwatch"}
 _call_action = original(BaseResponse, "call_action")
 
 

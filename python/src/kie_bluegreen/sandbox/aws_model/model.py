@@ -4,11 +4,13 @@
         ... boto3 calls ...
         model.fail("i-0123", reason="Target.ResponseCodeMismatch")
 
-Time: every AWS call (ELBv2, Auto Scaling, EC2) first brings the model up to the clock's now
-(simulated health checks, drains that ended, scale-in terminations, lifecycle hook timeouts),
-then lets moto answer, then looks at what the call changed. Between calls nothing happens, so a
-fake clock that jumps is exact. The sandbox, which runs on real time and checks its KIE Server
-emulators over HTTP, also calls `tick` from a thread.
+Time: every AWS call (ELBv2, Auto Scaling, EC2, CloudWatch) first brings the model up to the
+clock's now (simulated health checks, drains that ended, scale-in terminations, lifecycle hook
+timeouts, instance refresh steps), then lets moto answer, then looks at what the call changed.
+Between calls nothing happens, so a fake clock that jumps is exact: catching up walks through
+every instant something was due on the way (`now()` is that instant meanwhile), in order. The
+sandbox, which runs on real time and checks its KIE Server emulators over HTTP, also calls
+`tick` from a thread.
 
 One model is installed at a time; `uninstall` puts moto back as it was.
 """
@@ -17,11 +19,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
+from datetime import datetime, timezone
 
 from .. import moto_state
 from ..moto_server import ACCOUNT_ID
-from . import autoscaling_patch, elbv2_patch, hooks
+from . import autoscaling_patch, ec2_patch, elbv2_patch, hooks, instance_refresh, launch_templates
 from .patching import Patch
 from .target_health import CODE_MISMATCH, DESCRIPTIONS, PASSED, CheckResult, HealthBoard
 
@@ -42,17 +45,23 @@ class AwsModel:
     from the model itself (every target passes unless `fail`ed); the sandbox turns it off and
     records real HTTP checks. `check_interval` overrides every target group's
     HealthCheckIntervalSeconds (a target turns healthy HealthyThresholdCount intervals after its
-    checks start)."""
+    checks start). `refresh_timeout`: how long an instance refresh that makes no progress keeps
+    trying before it fails (AWS: one hour)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, simulate_checks: bool = True,
-                 check_interval: float | None = None):
+                 check_interval: float | None = None,
+                 refresh_timeout: float = instance_refresh.NO_PROGRESS_TIMEOUT):
         self.clock = clock
         self.simulate_checks = simulate_checks
         self.check_interval = check_interval
         self.lock = threading.RLock()  # one AWS call or tick at a time
         self._boards: dict[tuple[str, str], HealthBoard] = {}
         self._failing: dict[str, CheckResult] = {}  # target id or "*" -> how its checks fail
+        self._catching_up = threading.local()  # .at: the instant a catch-up is at, in its thread
+        self._caught_up: dict[tuple[str, str], float] = {}  # (account, region) -> last tick's time
+        self._wall_offset = time.time() - clock()
         self.scaling = autoscaling_patch.ScalingActivities(self)
+        self.refreshes = instance_refresh.InstanceRefreshes(self, refresh_timeout)
         self._patches: list[Patch] = []
 
     # -- installing ---------------------------------------------------------------------------
@@ -62,7 +71,8 @@ class AwsModel:
         with _install_lock:
             if _installed is not None:
                 raise RuntimeError("an AWS model is already installed; uninstall it first")
-            self._patches = hooks.patches() + elbv2_patch.patches() + autoscaling_patch.patches()
+            self._patches = (hooks.patches() + elbv2_patch.patches() + ec2_patch.patches()
+                             + autoscaling_patch.patches() + launch_templates.patches() + instance_refresh.patches())
             for patch in self._patches:
                 patch.apply()
             existing = elbv2_patch.reshape_existing()
@@ -118,19 +128,49 @@ class AwsModel:
         with self.lock:
             key = (account, region)
             if key not in self._boards:
-                self._boards[key] = HealthBoard(self.clock)
+                self._boards[key] = HealthBoard(self.now)
             return self._boards[key]
 
     # -- time ---------------------------------------------------------------------------------
 
+    def now(self) -> float:
+        """The clock's now, or during a catch-up (in the thread doing it) the instant reached."""
+        at = getattr(self._catching_up, "at", None)
+        return self.clock() if at is None else at
+
+    def wall(self, instant: float) -> datetime:
+        """A model instant as the date and time AWS would report."""
+        return datetime.fromtimestamp(self._wall_offset + instant, tz=timezone.utc)
+
     def tick(self, region: str, account: str = ACCOUNT_ID) -> None:
-        """Bring one account and region up to now: due health checks (with what the world
-        looked like since the last tick), ended drains and waits, then what moto holds now."""
+        """Bring one account and region up to now, stopping at every instant something was due
+        on the way (a drain or hook timeout, an instance refresh's next step), in order."""
         with self.lock:
-            board = self.board(region, account)
-            if self.simulate_checks:
-                board.simulate(self.check_result, self.check_interval)
-            self.scaling.run_due(account, region, self.clock())
+            key, target = (account, region), self.clock()
+            reached = self._caught_up.get(key, float("-inf"))
+            try:
+                for _ in range(100_000):  # a bound, not a budget: each step moves time forward
+                    due = [moment for moment in (self.scaling.next_due(account, region, reached),
+                                                 self.refreshes.next_due(account, region, reached))
+                           if moment is not None and moment < target]
+                    if not due:
+                        break
+                    reached = self._catching_up.at = min(due)
+                    self._step(account, region)
+            finally:
+                self._catching_up.at = None
+            self._step(account, region)
+            self._caught_up[key] = max(target, self._caught_up.get(key, target))
+
+    def _step(self, account: str, region: str) -> None:
+        """Due health checks (with what the world looked like since the last step), ended
+        drains and waits, what moto holds now, then the instance refreshes' next moves."""
+        board = self.board(region, account)
+        if self.simulate_checks:
+            board.simulate(self.check_result, self.check_interval)
+        self.scaling.run_due(account, region, self.now())
+        board.sync(moto_state.target_groups(region, account))
+        if self.refreshes.advance(account, region):  # instances launched or retired
             board.sync(moto_state.target_groups(region, account))
 
     def _catch_up(self) -> None:

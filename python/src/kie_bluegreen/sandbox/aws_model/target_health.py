@@ -228,6 +228,16 @@ class HealthBoard:
                         self.record(arn, target_id, result, at=health.next_check)
                         health.next_check += every
 
+    def next_check(self, target_ids: set[str], interval: float | None = None) -> float | None:
+        """When the next simulated check of any of these targets (in any group) is due."""
+        with self._lock:
+            due = [health.next_check if health.next_check is not None
+                   else health.checks_since + (interval or self._views[arn].interval)
+                   for arn, targets in self._groups.items()
+                   for target_id, health in targets.items()
+                   if target_id in target_ids and health.state in CHECKED and health.checks_since is not None]
+        return min(due, default=None)
+
     # -- what AWS and the data plane read ---------------------------------------------------
 
     def health(self, group_arn: str) -> dict[str, Health]:
