@@ -2,7 +2,14 @@
 
 from kie_bluegreen.sandbox.alb import RulePropagation, TargetPicker
 from kie_bluegreen.sandbox.alb_rules import Forward
-from kie_bluegreen.sandbox.aws_model.target_health import DRAINING, HEALTHY, INITIAL, UNHEALTHY, HealthBoard, TargetHealth
+from kie_bluegreen.sandbox.aws_model.target_health import (
+    DRAINING,
+    HEALTHY,
+    INITIAL,
+    UNHEALTHY,
+    HealthBoard,
+    TargetHealth,
+)
 from kie_bluegreen.sandbox.moto_state import RegisteredTarget, TargetGroupView, matcher_accepts
 
 

@@ -77,10 +77,10 @@ def test_a_bad_release_is_rolled_back_by_itself_when_its_5xx_share_fires(capsys,
     assert set(good["seen"]["default"]["outcomes"]) == {"1.0.0", "2.0.0"}
 
 
-def test_the_demo_refuses_a_topology_the_sandbox_cannot_run(capsys):
-    assert cli.main(["demo", "--topology", "single-group"]) == 2
+def test_the_demo_refuses_a_weighted_scenario_on_a_single_group(capsys):
+    assert cli.main(["demo", "--topology", "single-group", "--scenario", "bad-release"]) == 2
     err = capsys.readouterr().err
-    assert "--topology single-group:" in err and "instance refresh" in err and "per-release or fixed-pair" in err
+    assert "--topology single-group --scenario bad-release:" in err and "needs two fleets" in err
 
 
 def test_versions_and_expectations_follow_the_story():
@@ -92,3 +92,11 @@ def test_versions_and_expectations_follow_the_story():
     bad = stories.bad_release()
     assert bad.failing == {"3.0.0": 0.2} and bad.steps[-1].exit_code == 1
     assert bad.during(len(bad.steps) - 1)["green"] == {"3.0.0", "http-500"}
+    # One group: no canary; going back after a finished refresh is a new deploy of the previous release.
+    single = stories.story("single-group")
+    assert single.stage == {"topology": "single-group", "routing": {"strategy": "all-at-once"}}
+    assert single.versions() == {1: "1.0.0", 2: "2.0.0", 3: "3.0.0", 4: "2.0.0"}
+    assert all(single.outcomes(index)["green"] == "404" for index in range(len(single.steps)))
+    assert [step.exit_code for step in single.steps] == [0, 0, 0, 3, 0]
+    assert single.outcomes(3) == {"default": "3.0.0", "blue": "3.0.0", "green": "404"}
+    assert single.outcomes(4) == {"default": "2.0.0", "blue": "2.0.0", "green": "404"}

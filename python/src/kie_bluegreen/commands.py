@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import config as configuration, flows
+from . import config as configuration
+from . import flows
 from .context import Context
 from .errors import ConfigError, KieBlueGreenError
 from .report import CommandResult

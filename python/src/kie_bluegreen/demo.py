@@ -1,10 +1,13 @@
 """`kie-bluegreen demo`: a story of releases on an embedded AWS (moto's server behaving like AWS),
 no account and no network.
 
-    kie-bluegreen demo [--topology per-release|fixed-pair] [--scenario canary|bad-release] [--pages DIR]
+    kie-bluegreen demo [--topology per-release|fixed-pair|single-group] [--scenario canary|bad-release]
+                       [--pages DIR]
 
 The canary scenario is the design note's story: init, canary deploy 2.0.0, promote, deploy
-3.0.0, rollback, on a new Auto Scaling group per release or on a fixed pair of groups. The
+3.0.0, rollback, on a new Auto Scaling group per release or on a fixed pair of groups. A single
+group has no canary: init, deploy 2.0.0 and 3.0.0 all at once (instance refreshes), a rollback
+that AWS no longer allows once the refresh ended (refused, exit 3), and 2.0.0 deployed again. The
 bad-release scenario deploys 2.0.0 in weighted steps, then 3.0.0, whose servers answer a fifth
 of their calls with a 500: its 5xx share in CloudWatch goes over analysis.max-5xx-percent during
 the first step and the runner rolls it back by itself (that deploy exits 1, as it must).
@@ -27,12 +30,15 @@ import json
 import os
 import sys
 import tempfile
-from typing import Callable, ContextManager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
-from . import commands, config as configuration, secrets, state as fleet
+from . import commands, secrets
+from . import config as configuration
+from . import state as fleet
 from .context import Context
 from .errors import ConfigError
-from .model import FIXED_404
+from .model import FIXED_404, TAG_GENERATION
 from .pictures import page as report_page
 from .report import CommandResult
 from .sandbox import scenario, stories
@@ -43,18 +49,30 @@ SETTLE_MARGIN = 0.5  # seconds beyond the ALB's propagation delay before a step'
 OBSERVE = 1.0  # seconds each step's final routing is watched once it reached the ALB
 
 
+ROUTES = ("default", "blue", "green")
+
+
 def routing_by_generation(ctx: Context) -> dict:
-    state = fleet.read(ctx)
-    result = {}
-    for route, target in state.routing.as_dict().items():
-        group = state.group_of(target)
-        result[route] = None if target == FIXED_404 else (group.generation if group else target)
-    return result
+    """Route -> the generation of the target group it forwards to (None: the fixed 404), read
+    from the target group's own generation tag: on a single group the group's generation moves
+    to the new target group before the routes do. The three routes the story checks (a weight-0
+    reference that only makes AWS health-check a group is not one of them)."""
+    routes = fleet.read(ctx).routing.as_dict()
+    targets = [routes.get(route) for route in ROUTES]
+    arns = sorted({target for target in targets if isinstance(target, str) and ":targetgroup/" in target})
+    generations = {}
+    if arns:
+        for description in ctx.api.call("elbv2", "describe_tags", ResourceArns=arns)["TagDescriptions"]:
+            tags = {tag["Key"]: tag["Value"] for tag in description.get("Tags", [])}
+            generation = tags.get(TAG_GENERATION)
+            generations[description["ResourceArn"]] = int(generation) if generation and generation.isdigit() else None
+    return {route: None if target == FIXED_404 else generations.get(target) or target
+            for route, target in zip(ROUTES, targets, strict=True)}
 
 
 def run_story(story: Story, config_path: str, world: scenario.World, print_=print,
               on_step: Callable[[Step, CommandResult, bool], None] | None = None,
-              around_step: Callable[[int, Step], ContextManager] | None = None,
+              around_step: Callable[[int, Step], AbstractContextManager] | None = None,
               pages: str | None = None) -> bool:
     """Run every step; True when each ended as the story says. `around_step(index, step)` (e.g.
     the traffic's step marker) wraps each command; `pages`: a folder for the report page of each
@@ -231,7 +249,7 @@ def register(subparsers) -> None:
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--topology", choices=stories.TOPOLOGIES, default="per-release",
                         help="per-release (default): a new Auto Scaling group per release; fixed-pair: two groups"
-                             " used in turn; single-group is not available in the sandbox yet (no instance refresh)")
+                             " used in turn; single-group: one group rolled in place by instance refreshes (no canary)")
     parser.add_argument("--scenario", choices=stories.SCENARIOS, default="canary",
                         help="canary (default): the design note's story; bad-release: a weighted release whose new"
                              " version fails a share of its requests and is rolled back by itself")
@@ -244,7 +262,7 @@ def _handle(args) -> CommandResult:
     try:
         story = stories.story(args.topology, args.scenario)
     except ValueError as exc:
-        raise ConfigError(f"--topology {args.topology}: {exc}") from None
+        raise ConfigError(f"--topology {args.topology} --scenario {args.scenario}: {exc}") from None
     pages = args.pages or tempfile.mkdtemp(prefix="kie-bluegreen-demo-pages-")
     # The story prints as it goes; with --output json that goes to stderr, the object to stdout.
     target = sys.stderr if args.output == "json" else sys.stdout

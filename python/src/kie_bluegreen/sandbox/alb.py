@@ -25,9 +25,9 @@ import itertools
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import Callable
 from urllib.parse import urlsplit
 
 from .. import log

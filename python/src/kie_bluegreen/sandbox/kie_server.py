@@ -24,9 +24,9 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 from .. import log

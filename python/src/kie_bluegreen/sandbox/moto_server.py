@@ -52,7 +52,8 @@ class CallLog:
     def calls(self, since: float = float("-inf"), until: float = float("inf"), agent: str | None = None) -> list[ApiCall]:
         """Calls that started in [since, until], optionally only those whose user agent contains `agent`."""
         with self._lock:
-            return [call for call in self._calls if since <= call.started <= until and (agent is None or agent in call.user_agent)]
+            return [call for call in self._calls
+                    if since <= call.started <= until and (agent is None or agent in call.user_agent)]
 
 
 class _Recording:

@@ -20,17 +20,17 @@ import boto3
 from botocore.config import Config
 
 from .. import __version__, log
+from ..aws.session import Clients
 from . import scenario
+from .alb import AlbDataPlane, RulePropagation, TargetPicker, read_rules
+from .alb_metrics import AlbMetrics
 from .aws_environment import ENVIRONMENT, pointed_at
 from .aws_model import AwsModel
 from .aws_model.target_health import HEALTHY
-from .alb import AlbDataPlane, RulePropagation, TargetPicker, read_rules
-from .alb_metrics import AlbMetrics
 from .health import HealthChecker
 from .kie_server import BootSettings, Fleet, KieFront
 from .moto_server import MotoServer
 from .repeat import Repeating
-from ..aws.session import Clients
 
 LOG = log.get("sandbox")
 
@@ -61,6 +61,9 @@ class SandboxSettings:
     https: bool = False
     # Seconds between two publications of the ALB's CloudWatch metrics (AWS: 60; compressed here).
     metrics_interval: float = 1.0
+    # The scenario group's DefaultInstanceWarmup: how long an instance refresh (single-group)
+    # waits after a new server is InService before it counts it ready.
+    instance_warmup: int = 5
 
 
 class Sandbox:
@@ -81,7 +84,8 @@ class Sandbox:
             self.aws = self._clients()
             self.world = scenario.build(self.aws, servers=settings.servers,
                                         deregistration_delay=settings.deregistration_delay,
-                                        certificate_arn=self._certificate() if settings.https else None)
+                                        certificate_arn=self._certificate() if settings.https else None,
+                                        instance_warmup=settings.instance_warmup)
             region = self.world.region
             self.health = self.model.board(region)
             self._started(Repeating("aws-model", MODEL_TICK_INTERVAL, lambda: self.model.tick(region)))

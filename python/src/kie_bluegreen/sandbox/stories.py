@@ -5,12 +5,14 @@ routing each must end in, and what each client (the default route, `x-client-mod
 - `canary(topology)`: the design note's story, init, canary deploy 2.0.0, promote, deploy
   3.0.0, rollback, with a new Auto Scaling group per release (per-release) or with two groups
   used in turn (fixed-pair).
+- `single_group()`: one group rolled in place by Auto Scaling instance refreshes. There is no
+  canary (two releases side by side need two fleets): init, deploy 2.0.0, deploy 3.0.0 (all at
+  once), then a rollback once the refresh to 3.0.0 has ended, which AWS does not allow
+  (RollbackInstanceRefresh works only while the refresh is in progress): the runner refuses it
+  (exit 3) and going back is a new deploy of 2.0.0.
 - `bad_release()`: a weighted release of a good version, then of a version whose servers answer
   a share of their calls with a 500: the 5xx share of its target group goes over
   analysis.max-5xx-percent during the first step and the runner rolls it back by itself.
-
-The single-group topology has no story here: it replaces the servers with an Auto Scaling
-instance refresh, which moto does not implement and the sandbox's AWS model does not model yet.
 """
 
 from __future__ import annotations
@@ -22,11 +24,6 @@ FIXED_404 = "404"  # what a client sees from the green rule's fixed response
 FAILURE_500 = "http-500"  # what a client sees from a failing release's 500 (the probe's failure kind)
 TOPOLOGIES = ("per-release", "fixed-pair", "single-group")
 SCENARIOS = ("canary", "bad-release")
-NO_SANDBOX_STORY = {
-    "single-group": "topology single-group replaces the servers with an Auto Scaling instance refresh"
-                    " (StartInstanceRefresh, RollbackInstanceRefresh), which moto does not implement and the"
-                    " sandbox's AWS model does not model yet; choose per-release or fixed-pair",
-}
 
 
 @dataclass(frozen=True)
@@ -109,10 +106,44 @@ def _canary_steps(topology: str) -> tuple[Step, ...]:
 
 
 def canary(topology: str = "per-release") -> Story:
+    if topology == "single-group":
+        return single_group()
     title = ("the design note's story, a new Auto Scaling group per release" if topology == "per-release"
              else "the design note's story on a fixed pair of Auto Scaling groups used in turn")
     stage = {} if topology == "per-release" else {"topology": topology}
     return Story(f"canary ({topology})", title, _canary_steps(topology), stage)
+
+
+def single_group() -> Story:
+    def rolled(version: str, generation: int) -> dict[str, str]:
+        return {"default": f"the default route moves to g{generation} once the group's servers are ready there, still"
+                           f" on the previous release; the instance refresh then launches {version} servers before it"
+                           " terminates the previous ones: both releases answer meanwhile",
+                "blue": "the blue rule follows the default route",
+                "green": "no canary on a single group: the green rule answers 404 throughout"}
+
+    steps = (
+        Step(("init", "--version", "1.0.0"), "everyone on 1.0.0 (g1, the one group), green testers get 404",
+             {"default": 1, "blue": 1, "green": None},
+             {"default": "the default rule forwards to g1", "blue": "the new blue header rule forwards to g1 too",
+              "green": "the new green header rule answers a fixed 404"}),
+        Step(("deploy", "--version", "2.0.0", "--strategy", "all-at-once"),
+             "a new target group g2 joins the group, the routes move to it, an instance refresh replaces the servers",
+             {"default": 2, "blue": 2, "green": None}, rolled("2.0.0", 2)),
+        Step(("deploy", "--version", "3.0.0", "--strategy", "all-at-once"),
+             "the same with 3.0.0 (g3)", {"default": 3, "blue": 3, "green": None}, rolled("3.0.0", 3)),
+        Step(("rollback",),
+             "refused: the refresh to 3.0.0 has ended, and AWS rolls back an instance refresh only while it is in"
+             " progress (the command exits 3); nothing changes",
+             {"default": 3, "blue": 3, "green": None},
+             {"default": "the routes stay on g3", "blue": "the routes stay on g3", "green": "the green rule stays 404"},
+             exit_code=3, fails_with="AWS rolls back only an instance refresh in progress"),
+        Step(("deploy", "--version", "2.0.0", "--strategy", "all-at-once"),
+             "going back after the refresh ended is a new deploy of the previous release (g4)",
+             {"default": 4, "blue": 4, "green": None}, rolled("2.0.0", 4)),
+    )
+    return Story("canary (single-group)", "one group rolled in place by instance refreshes", steps,
+                 {"topology": "single-group", "routing": {"strategy": "all-at-once"}})
 
 
 BAD_VERSION, BAD_SHARE = "3.0.0", 0.2
@@ -139,7 +170,7 @@ def bad_release(topology: str = "per-release") -> Story:
              f" a 500; at 10% its 5xx share goes over {MAX_5XX_PERCENT:g}% and the runner rolls it back by itself"
              " (the command exits 1)",
              {"default": 2, "blue": 2, "green": None},
-             {"default": f"10% of the default route reaches g3 and some of its 500s, until g3's 5xx share fires the"
+             {"default": "10% of the default route reaches g3 and some of its 500s, until g3's 5xx share fires the"
                          " rollback: everyone back on g2",
               "blue": "the blue rule never leaves g2",
               "green": "testers reach g3 (and its 500s) until the rollback: the green rule answers 404 again"},
@@ -155,7 +186,10 @@ def bad_release(topology: str = "per-release") -> Story:
 
 
 def story(topology: str = "per-release", scenario: str = "canary") -> Story:
-    """The story of a topology and scenario; ValueError (with the reason) for one the sandbox cannot run."""
-    if topology in NO_SANDBOX_STORY:
-        raise ValueError(NO_SANDBOX_STORY[topology])
-    return bad_release(topology) if scenario == "bad-release" else canary(topology)
+    """The story of a topology and scenario; ValueError (with the reason) for a pair that cannot be."""
+    if scenario == "bad-release":
+        if topology == "single-group":
+            raise ValueError("the bad-release scenario is a weighted release, which needs two fleets side by side;"
+                             " topology single-group rolls one group in place: choose per-release or fixed-pair")
+        return bad_release(topology)
+    return canary(topology)
