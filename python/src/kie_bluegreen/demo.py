@@ -97,9 +97,9 @@ def run_story(story: Story, config_path: str, world: scenario.World, print_=prin
             print_(f"    page: {write_page(pages, number, step, result.data)}")
         seen = routing_by_generation(ctx)
         problems = judge(step, result, seen)
-        expected_exit = "" if step.exit_code == 0 else f" (expected: exit {step.exit_code})"
-        print_(f"    {'UNEXPECTED: ' + '; '.join(problems) if problems else 'OK'}: exit {result.exit_code}{expected_exit},"
-               f" routing {_describe(seen)}")
+        expected_exit = "" if step.exit_code == 0 else " (as expected)"
+        print_(f"    UNEXPECTED: {'; '.join(problems)}" if problems
+               else f"    OK: exit {result.exit_code}{expected_exit}, routing {_describe(seen)}")
         all_ok &= not problems
         if on_step:
             on_step(step, result, not problems)
