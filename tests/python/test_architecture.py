@@ -57,3 +57,8 @@ def test_the_planner_makes_no_aws_call():
     names = imports(PACKAGE / "planner.py")
     assert not [name for name in names if name.startswith(("kie_bluegreen.aws.api", "kie_bluegreen.context",
                                                             "kie_bluegreen.executor", "boto"))]
+
+
+def test_the_demo_drives_the_commands_without_the_command_line():
+    """The command line registers the demo: the demo calls the commands through commands.run."""
+    assert not [name for name in imports(PACKAGE / "demo.py") if name.startswith("kie_bluegreen.cli")]

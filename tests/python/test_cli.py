@@ -242,3 +242,18 @@ def test_every_configuration_problem_on_its_own_line(run, tmp_path, world):
     assert all(line.startswith("kie-bluegreen: defaults.") for line in lines)
     assert "did you mean 'timeout'?" in lines[1]
     assert result.json["error"].splitlines() == [line.removeprefix("kie-bluegreen: ") for line in lines]
+
+
+def test_one_command_runs_from_its_arguments_without_the_command_line(config_path, world, fake_clock, capsys):
+    """commands.run: how the demo and the benchmark drive the runner; the result is returned,
+    nothing is printed, errors become their result with the documented exit code."""
+    from kie_bluegreen import commands
+
+    result = commands.run(["--config", config_path, "init", "--version", "1.0.0"])
+    assert (result.exit_code, result.data["command"], result.data["blue"]["generation"]) == (0, "init", 1)
+    refused = commands.run(["--config", config_path, "promote"])
+    assert refused.exit_code == 3 and "nothing to promote" in refused.error
+    assert refused.data["routing"]["default"] == world.target_group_arn  # where AWS stands, also on failure
+    usage = commands.run(["--config", config_path, "deploy"])
+    assert usage.exit_code == 2 and "--version" in usage.error
+    assert capsys.readouterr().out == ""

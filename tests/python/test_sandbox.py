@@ -19,8 +19,8 @@ from kie_bluegreen.sandbox.kie_server import BootSettings
 from kie_bluegreen.sandbox.runtime import Sandbox, SandboxSettings
 from kie_bluegreen.sandbox.scenario import ARTIFACT_ID, GROUP_ID
 
-FAST = SandboxSettings(boot=BootSettings(boot_delay=0.6, never_ready=frozenset({"6.6.6"})), health_interval=0.1,
-                       propagation_delay=0.3, deregistration_delay=1)
+FAST = SandboxSettings(boot=BootSettings(boot_delay=0.6, never_ready=frozenset({"6.6.6"}), failing={"4.0.0": 0.25}),
+                       health_interval=0.1, propagation_delay=0.3, deregistration_delay=1, metrics_interval=0.2)
 
 
 @pytest.fixture
@@ -190,6 +190,10 @@ def test_sandbox_up_refuses_bad_options(capsys):
 
     assert cli.main(["sandbox", "up", "--boot-delay", "soon"]) == 2
     assert "--boot-delay" in capsys.readouterr().err
+    for bad in ("3.0.0", "3.0.0=1.5", "=0.2", "3.0.0=much"):
+        assert cli.main(["sandbox", "up", "--failing", bad]) == 2
+        assert f"--failing: expected VERSION=SHARE with a share above 0 and at most 1, e.g. 3.0.0=0.2; got {bad!r}" \
+            in capsys.readouterr().err
 
 
 def test_a_request_in_flight_to_a_target_that_starts_draining_completes(tmp_path):
@@ -298,3 +302,43 @@ def test_the_data_plane_asks_for_a_login_and_shows_a_rule_that_skips_it(https_sa
     assert get(url, {"X-Client-Mode": "api", "Cookie": "AWSELBAuthSessionCookie-0=a; AWSELBAuthSessionCookie-1=b"})[0] == 200
     status, body = get(url, {"X-Client-Mode": "blue"})  # no session, yet served: the blue rule skips the login
     assert status == 200 and version_of(body) == "1.0.0"
+
+
+def test_a_failing_release_passes_its_health_checks_and_fails_its_share_of_calls(sandbox):
+    group_arn = launch_generation(sandbox, "orders-production-g2", "4.0.0", servers=1)
+    wait_for(lambda: states(sandbox, group_arn) == ["healthy"])  # health checks cannot see it
+    instance = next(iter(sandbox.target_states(group_arn)))
+    base = sandbox.kie.kie_url_template().format(instance_id=instance)
+    statuses = [get(base + "/containers/app")[0] for _ in range(8)]
+    assert statuses == [200, 200, 200, 500, 200, 200, 200, 500]
+    assert get(base + "/readycheck")[0] == 200
+
+
+def test_the_alb_publishes_its_metrics_per_target_group_and_the_runner_reads_them(sandbox):
+    """What analysis.max-5xx-percent reads on AWS: RequestCount and HTTPCode_Target_5XX_Count of
+    AWS/ApplicationELB per (LoadBalancer, TargetGroup), reported only while requests flow."""
+    from kie_bluegreen.aws.api import AwsApi
+    from kie_bluegreen.aws.cloudwatch import CloudWatch
+
+    since = time.time()
+    group_arn = launch_generation(sandbox, "orders-production-g2", "4.0.0", servers=1)
+    wait_for(lambda: states(sandbox, group_arn) == ["healthy"])
+    sandbox.aws.elbv2.create_rule(
+        ListenerArn=sandbox.world.listener_arn, Priority=101,
+        Conditions=[{"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "x-client-mode", "Values": ["green"]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": group_arn}])
+    time.sleep(FAST.propagation_delay + 0.1)
+    url = target_url(sandbox.alb_url, "app")
+    answers = [get(url, {"x-client-mode": "green"})[0] for _ in range(20)] + [get(url)[0] for _ in range(10)]
+    assert answers.count(500) == 5
+    time.sleep(2 * FAST.metrics_interval + 0.1)
+    published = len(sandbox.metrics.published)
+    cloudwatch = CloudWatch(AwsApi(sandbox.aws))
+    balancer = sandbox.world.load_balancer_arn
+    assert cloudwatch.error_share(balancer, group_arn, since, time.time()) == (5, 20)
+    assert cloudwatch.error_share(balancer, sandbox.world.target_group_arn, since, time.time()) == (0, 10)
+    # Nothing flows any more: nothing more is reported.
+    time.sleep(2 * FAST.metrics_interval)
+    assert len(sandbox.metrics.published) == published
+    # The runner's reads are counted with their operation names.
+    assert "GetMetricData" in {call.action for call in sandbox.moto.calls.calls()}

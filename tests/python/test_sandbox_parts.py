@@ -2,7 +2,14 @@
 
 from kie_bluegreen.sandbox.alb import RulePropagation, TargetPicker
 from kie_bluegreen.sandbox.alb_rules import Forward
-from kie_bluegreen.sandbox.aws_model.target_health import DRAINING, HEALTHY, INITIAL, UNHEALTHY, HealthBoard, TargetHealth
+from kie_bluegreen.sandbox.aws_model.target_health import (
+    DRAINING,
+    HEALTHY,
+    INITIAL,
+    UNHEALTHY,
+    HealthBoard,
+    TargetHealth,
+)
 from kie_bluegreen.sandbox.moto_state import RegisteredTarget, TargetGroupView, matcher_accepts
 
 
@@ -169,3 +176,96 @@ def test_story_verdict_counts_failures_and_unexpected_answers():
     verdict = traffic.verdict()["green"]
     assert (verdict.requests, verdict.failed, verdict.unexpected) == (4, 1, 2)
     assert not traffic.passed()
+
+
+def test_a_step_allows_its_during_outcomes_until_its_change_reached_the_alb_and_counts_them_apart():
+    from kie_bluegreen.probe import Sample
+    from kie_bluegreen.sandbox.story_traffic import Step
+
+    traffic = story(settle=1.0)
+    # The deploy's testers may also meet the bad release's 500s while it runs (until 15 + 1).
+    traffic.steps[2].during = {"green": frozenset({"http-500"})}
+    traffic.samples = {"green": [Sample(12, 0.001, 500, "http-500", None), Sample(15.5, 0.001, 500, "http-500", None),
+                                 Sample(16.5, 0.001, 500, "http-500", None), Sample(17, 0.001, 200, "ok", "2.0.0")]}
+    verdict = traffic.verdict()["green"]
+    assert (verdict.failed, verdict.expected_failures, verdict.unexpected) == (3, 2, 0)
+    assert not verdict.passed  # the 500 after the step's end + settle was not expected
+    traffic.samples["green"].pop(2)
+    assert traffic.passed()
+    assert traffic.steps[2] == Step("deploy", {"green": "2.0.0"}, 11, 15, {"green": frozenset({"http-500"})})
+
+
+def test_settled_windows_show_what_each_client_saw_once_a_step_reached_the_alb():
+    from kie_bluegreen.probe import Sample
+
+    traffic = story(settle=1.0)  # init 10-11 (settled from 12), deploy 11-15 (settled from 16)
+    traffic.samples = {"green": [Sample(11.5, 0.001, 404, "expected-404", None),
+                                 Sample(16.2, 0.001, 200, "ok", "1.0.0"), Sample(16.4, 0.001, 200, "ok", "2.0.0")]}
+    assert traffic.settled(1) == {"green": {}}  # the deploy started before init's change had settled
+    assert traffic.settled(2) == {"green": {"1.0.0": 1, "2.0.0": 1}}
+    assert not traffic.settled_as_expected()  # an empty window proves nothing, 1.0.0 after the deploy is wrong
+    traffic.steps[2].started = 13
+    traffic.samples["green"] = [Sample(12.5, 0.001, 404, "expected-404", None), Sample(16.4, 0.001, 200, "ok", "2.0.0")]
+    assert traffic.settled_as_expected()
+
+
+class FakeCloudWatch:
+    def __init__(self, fail=False):
+        self.puts, self.fail = [], fail
+
+    def put_metric_data(self, **kwargs):
+        if self.fail:
+            raise ConnectionError("CloudWatch is unreachable")
+        self.puts.append(kwargs)
+
+
+LOAD_BALANCER = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/alb-ks/50dc6c495c0c9188"
+GROUP = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-production-g2/73e2d6bc24d8a067"
+
+
+def test_alb_metrics_publish_only_while_requests_flow_and_5xx_only_when_targets_answered_one():
+    from kie_bluegreen.sandbox.alb_metrics import AlbMetrics
+
+    cloudwatch = FakeCloudWatch()
+    metrics = AlbMetrics(LOAD_BALANCER, cloudwatch, clock=Clock(), wall=lambda: 1_700_000_000.0)
+    assert metrics.publish() == [] and cloudwatch.puts == []  # no request flowed: nothing is reported
+    for status in (200, 200, 500, 503, None):  # None: the target gave no answer, the ALB answered 502
+        metrics.record(GROUP, status)
+    [published] = metrics.publish()
+    assert (published.requests, published.errors) == (5, 2)
+    [put] = cloudwatch.puts
+    assert put["Namespace"] == "AWS/ApplicationELB"
+    assert {(datum["MetricName"], datum["Value"]) for datum in put["MetricData"]} == {
+        ("RequestCount", 5), ("HTTPCode_Target_5XX_Count", 2)}
+    assert put["MetricData"][0]["Dimensions"] == [{"Name": "LoadBalancer", "Value": "app/alb-ks/50dc6c495c0c9188"},
+                                                  {"Name": "TargetGroup",
+                                                   "Value": "targetgroup/orders-production-g2/73e2d6bc24d8a067"}]
+    metrics.record(GROUP, 200)
+    metrics.publish()
+    assert [datum["MetricName"] for datum in cloudwatch.puts[-1]["MetricData"]] == ["RequestCount"]  # no 5xx: not reported
+    assert metrics.totals(GROUP) == (6, 2)
+
+
+def test_alb_metrics_keep_what_a_failed_publication_could_not_put():
+    import pytest
+
+    from kie_bluegreen.sandbox.alb_metrics import AlbMetrics
+
+    cloudwatch = FakeCloudWatch(fail=True)
+    metrics = AlbMetrics(LOAD_BALANCER, cloudwatch, clock=Clock(), wall=lambda: 1_700_000_000.0)
+    metrics.record(GROUP, 500)
+    with pytest.raises(ConnectionError):
+        metrics.publish()
+    cloudwatch.fail = False
+    metrics.record(GROUP, 200)
+    [published] = metrics.publish()
+    assert (published.requests, published.errors) == (2, 1)
+
+
+def test_a_failure_share_fails_evenly_spread_calls():
+    from kie_bluegreen.sandbox.kie_server import FailureShare
+
+    share = FailureShare(0.2)
+    assert [number for number in range(1, 21) if share.next_fails()] == [5, 10, 15, 20]
+    third = FailureShare(1 / 3)
+    assert sum(third.next_fails() for _ in range(30)) == 10

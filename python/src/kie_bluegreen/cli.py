@@ -22,7 +22,8 @@ import sys
 import traceback
 
 from . import __version__, log, secrets
-from .errors import EXIT_CODES, ConfigError, KieBlueGreenError
+from .commands import result_of
+from .errors import EXIT_CODES, ConfigError
 from .report import CommandResult
 
 
@@ -134,9 +135,8 @@ def _version_command(args) -> CommandResult:
     return CommandResult(data=data, text=f"kie-bluegreen {__version__}")
 
 
-def main(argv: list[str] | None = None, on_result=None) -> int:
-    """Run one command line; `on_result(CommandResult)` (the demo's pages) sees the result before
-    it is printed."""
+def main(argv: list[str] | None = None) -> int:
+    """Run one command line: parse it, run the command, print its result; the exit code."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -160,11 +160,8 @@ def main(argv: list[str] | None = None, on_result=None) -> int:
     # Every line printed from here on is masked for secrets (KIE password, AWS secret key).
     redact = secrets.Redactor.from_environment()
     secrets.install(logging.getLogger(log.LOGGER_NAME), redact)
-    command = getattr(args, "command_name", args.command)
     try:
-        result = args.handler(args)
-    except KieBlueGreenError as exc:
-        result = CommandResult.failure(command, exc)
+        result = result_of(args)
     except KeyboardInterrupt:
         print("kie-bluegreen: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
@@ -174,8 +171,6 @@ def main(argv: list[str] | None = None, on_result=None) -> int:
         print(redact(f"kie-bluegreen: internal error: {type(exc).__name__}: {exc}"
                      + ("" if args.verbose else " (run with --verbose for details)")), file=sys.stderr)
         return 1
-    if on_result is not None:
-        on_result(result)
     _print(result, args.output, redact)
     return result.exit_code
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from . import config as configuration, flows
+from . import config as configuration
+from . import flows
 from .context import Context
-from .errors import KieBlueGreenError
+from .errors import ConfigError, KieBlueGreenError
 from .report import CommandResult
 
 STRATEGIES = ("canary", "all-at-once", "weighted")
@@ -92,3 +93,31 @@ def _run(args, command: str, run) -> CommandResult:
     except KieBlueGreenError as exc:
         exc.details = flows.failure_details(ctx, command)
         raise
+
+
+def result_of(args: argparse.Namespace) -> CommandResult:
+    """Run a parsed command: its result, or the result of the error that stopped it (exit 1-4).
+    The command line and `run` both call commands through here."""
+    try:
+        return args.handler(args)
+    except KieBlueGreenError as exc:
+        return CommandResult.failure(getattr(args, "command_name", args.command), exc)
+
+
+class _Arguments(argparse.ArgumentParser):
+    def error(self, message):
+        raise ConfigError(f"usage: {message}")
+
+
+def run(argv: list[str]) -> CommandResult:
+    """One fleet command from its arguments (`--config FILE [--stage S] deploy --version 2.0.0`),
+    its result returned and nothing printed: how the demo and the benchmark drive the runner."""
+    parser = _Arguments(prog="kie-bluegreen", add_help=False)
+    parser.add_argument("--config", default="kie-deploy.yaml")
+    parser.add_argument("--stage")
+    register(parser.add_subparsers(dest="command", required=True))
+    try:
+        args = parser.parse_args(argv)
+    except ConfigError as exc:
+        return CommandResult.failure(None, exc)
+    return result_of(args)

@@ -14,6 +14,8 @@
 - authenticate-oidc / authenticate-cognito: without a session cookie, 302 to the identity
   provider (or 401 with OnUnauthenticatedRequest deny); with one, on to the next action.
 - The target's own failure: 502 when it closes the connection or refuses it, 504 on timeout.
+- Every request forwarded to a target is counted for the CloudWatch metrics of its target group
+  (alb_metrics: RequestCount, HTTPCode_Target_5XX_Count).
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ import itertools
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import Callable
 from urllib.parse import urlsplit
 
 from .. import log
 from . import alb_rules
+from .alb_metrics import AlbMetrics
 from .aws_model.target_health import HealthBoard
 from .http_server import LocalHttpServer
 
@@ -152,20 +155,22 @@ class _Handler(BaseHTTPRequestHandler):
         if picked is None:
             self._answer(503, "text/html", "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>")
             return
-        _, target_id = picked
-        self._forward(target_id, body)
+        target_group_arn, target_id = picked
+        self._forward(target_group_arn, target_id, body)
 
-    def _forward(self, target_id: str, body: bytes) -> None:
+    def _forward(self, target_group_arn: str, target_id: str, body: bytes) -> None:
         plane = self.server
         base = urlsplit(plane.target_url(target_id))
         headers = {key: value for key, value in self.headers.items() if key.lower() not in HOP_BY_HOP}
         headers["X-Forwarded-For"] = self.client_address[0]
         connection = http.client.HTTPConnection(base.netloc, timeout=plane.target_timeout)
         plane.in_flight(target_id, +1)
+        target_status = None  # the target's own answer; None when the ALB answers for it
         try:
             connection.request(self.command, base.path + self.path, body=body or None, headers=headers)
             response = connection.getresponse()
             data = response.read()
+            target_status = response.status
             self._answer(response.status, response.getheader("Content-Type") or "application/octet-stream", data,
                          [(key, value) for key, value in response.getheaders()
                           if key.lower() not in HOP_BY_HOP | {"content-type", "date", "server"}])
@@ -176,6 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             plane.in_flight(target_id, -1)
             connection.close()
+            if plane.metrics is not None:
+                plane.metrics.record(target_group_arn, target_status)
 
     def _answer(self, status: int, content_type: str, payload: str | bytes, extra_headers=()) -> None:
         data = payload.encode() if isinstance(payload, str) else payload
@@ -190,9 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 class AlbDataPlane(LocalHttpServer):
     def __init__(self, propagation: RulePropagation, picker: TargetPicker, target_url: Callable[[str], str],
-                 port: int = 0, host: str = "127.0.0.1", target_timeout: float = 10.0):
+                 port: int = 0, host: str = "127.0.0.1", target_timeout: float = 10.0,
+                 metrics: AlbMetrics | None = None):
         self.propagation, self.picker, self.target_url = propagation, picker, target_url
-        self.target_timeout = target_timeout
+        self.target_timeout, self.metrics = target_timeout, metrics
         self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
         super().__init__("alb-data-plane", _Handler, port, host)

@@ -27,6 +27,9 @@ def register(subparsers) -> None:
     up.add_argument("--boot-delay", default="5s", help="launch -> KIE Server ready (default: 5s)")
     up.add_argument("--never-ready", action="append", default=[], metavar="VERSION",
                     help="a release version whose container never starts (repeatable)")
+    up.add_argument("--failing", action="append", default=[], metavar="VERSION=SHARE",
+                    help="a release version whose servers pass their health checks but answer a share of the container"
+                    " calls with a 500, e.g. 3.0.0=0.2 (repeatable)")
     up.add_argument("--propagation-delay", type=float, default=2.0, help="seconds until a rule change is served (default: 2)")
     up.add_argument("--health-interval", type=float, default=1.0, help="seconds between health checks (default: 1)")
     up.add_argument("--deregistration-delay", type=int, default=3,
@@ -63,7 +66,8 @@ def settings_from(args):
         raise ConfigError(f"--health-interval: expected a positive number of seconds, got {args.health_interval}")
     return runtime.SandboxSettings(
         servers=args.servers,
-        boot=kie_server.BootSettings(boot_delay=boot_delay, never_ready=frozenset(args.never_ready)),
+        boot=kie_server.BootSettings(boot_delay=boot_delay, never_ready=frozenset(args.never_ready),
+                                     failing=failing_shares(args.failing)),
         health_interval=args.health_interval,
         propagation_delay=args.propagation_delay,
         deregistration_delay=args.deregistration_delay,
@@ -71,6 +75,22 @@ def settings_from(args):
         alb_port=args.alb_port,
         https=args.https,
     )
+
+
+def failing_shares(values: list[str]) -> dict[str, float]:
+    """--failing VERSION=SHARE ... -> {version: share}, each share above 0 and at most 1."""
+    shares = {}
+    for value in values:
+        version, _, share = value.partition("=")
+        try:
+            number = float(share)
+        except ValueError:
+            number = -1.0
+        if not version or not 0 < number <= 1:
+            raise ConfigError(f"--failing: expected VERSION=SHARE with a share above 0 and at most 1, e.g. 3.0.0=0.2;"
+                              f" got {value!r}")
+        shares[version] = number
+    return shares
 
 
 def run(args, stop: threading.Event | None = None) -> CommandResult:

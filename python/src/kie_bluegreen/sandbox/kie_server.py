@@ -11,6 +11,11 @@ Boot, as a real KIE Server does it: the JVM starts (nothing listens: the connect
 without an answer), then the server listens and deploys the container (`/readycheck` 503,
 container CREATING), then it is ready (200, STARTED). A release listed as never-ready listens
 but its container FAILED: `/readycheck` and `/healthcheck` answer 503 for ever.
+
+A failing release (`BootSettings.failing`, version -> share) boots and passes its health checks
+like any other, but answers that share of its container calls with a 500 FAILURE: the bad
+release that health checks cannot see and a 5xx share (or an alarm on it) can. The failures
+are spread evenly over the release's calls (every fifth for 0.2), so a run is repeatable.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
@@ -41,6 +47,7 @@ class BootSettings:
     never_ready: frozenset[str] = frozenset()  # versions whose container never starts
     request_latency: float = 0.002  # service time of one KIE call, seconds
     container_id: str = "app"  # for servers launched without a kie-bluegreen:container tag
+    failing: Mapping[str, float] = field(default_factory=dict)  # version -> share of container calls answered 500
 
 
 @dataclass
@@ -70,6 +77,23 @@ class KieServer:
         return None if self.release.version in self.settings.never_ready else self.launched_at + self.settings.boot_delay
 
 
+class FailureShare:
+    """Fails `share` of the calls, spread evenly: call n fails when floor(n * share) grows."""
+
+    def __init__(self, share: float):
+        self.share, self.calls, self.failed = share, 0, 0
+        self._lock = threading.Lock()
+
+    def next_fails(self) -> bool:
+        with self._lock:
+            self.calls += 1
+            due = int(self.calls * self.share + 1e-9)
+            if due > self.failed:
+                self.failed = due
+                return True
+            return False
+
+
 class Fleet:
     """The KIE servers of the running instances; follows moto's EC2 state."""
 
@@ -77,6 +101,13 @@ class Fleet:
         self.region, self.settings = region, settings
         self._servers: dict[str, KieServer] = {}
         self._lock = threading.Lock()
+        # One count per failing release, shared by its servers.
+        self.failures = {version: FailureShare(share) for version, share in settings.failing.items()}
+
+    def fails(self, server: KieServer) -> bool:
+        """Whether this container call of the server fails (its release's failure share)."""
+        share = self.failures.get(server.release.version)
+        return share is not None and share.next_fails()
 
     def sync(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
@@ -144,7 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
         if server.stopped.is_set():  # terminated while the request was in flight
             self._no_answer()
             return
-        status, payload = respond(server, method, match["rest"] or "/", urlsplit(self.path).query, body)
+        status, payload = respond(server, method, match["rest"] or "/", urlsplit(self.path).query, body,
+                                  failing=lambda: self.server.fleet.fails(server))
         self._send(status, payload)
 
     def _no_answer(self) -> None:
@@ -159,11 +191,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def respond(server: KieServer, method: str, rest: str, query: str, body: bytes) -> tuple[int, dict | str]:
-    """The KIE Server REST answer of one server in its current phase."""
+def respond(server: KieServer, method: str, rest: str, query: str, body: bytes,
+            failing: Callable[[], bool] = lambda: False) -> tuple[int, dict | str]:
+    """The KIE Server REST answer of one server in its current phase. `failing()` tells
+    whether a container call of a ready server fails (the release's failure share)."""
     phase = server.phase(time.monotonic())
     container_status = {"starting": "CREATING", "failed": "FAILED", "ready": "STARTED"}[phase]
     container = server.container
+    own_container = rest in ("/containers/" + container, "/containers/" + container + "/ksession")
+    if own_container and phase == "ready" and failing():
+        return 500, {"type": "FAILURE", "msg": f"Error calling container {container}: release"
+                     f" {server.release.version} failed this request (a failing release of the sandbox)"}
     if method == "GET" and rest == "/readycheck":
         return (200, "OK") if phase == "ready" else (503, "KIE Server is not ready")
     if method == "GET" and rest == "/healthcheck":

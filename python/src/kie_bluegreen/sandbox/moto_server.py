@@ -52,11 +52,15 @@ class CallLog:
     def calls(self, since: float = float("-inf"), until: float = float("inf"), agent: str | None = None) -> list[ApiCall]:
         """Calls that started in [since, until], optionally only those whose user agent contains `agent`."""
         with self._lock:
-            return [call for call in self._calls if since <= call.started <= until and (agent is None or agent in call.user_agent)]
+            return [call for call in self._calls
+                    if since <= call.started <= until and (agent is None or agent in call.user_agent)]
 
 
 class _Recording:
-    """WSGI middleware: read the Action of query-protocol calls (ELBv2, Auto Scaling, EC2)."""
+    """WSGI middleware: read the action of each call: the Action field of query-protocol calls
+    (ELBv2, Auto Scaling, EC2), the operation in the path of Smithy RPC v2 calls (botocore's
+    CloudWatch: `/service/<Service>/operation/<Operation>`) or the X-Amz-Target header of JSON
+    calls."""
 
     def __init__(self, app, log: CallLog):
         self.app, self.log = app, log
@@ -68,7 +72,7 @@ class _Recording:
         environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body again
         fields = parse_qs(body.decode("utf-8", "replace")) if body else {}
         fields.update(parse_qs(environ.get("QUERY_STRING", "")))
-        action = (fields.get("Action") or ["?"])[0]
+        action = (fields.get("Action") or [_operation(environ)])[0]
         service = _service(environ.get("HTTP_AUTHORIZATION", ""))
         status = []
 
@@ -81,6 +85,14 @@ class _Recording:
         finally:
             self.log.add(ApiCall(service, action, environ.get("HTTP_USER_AGENT", ""), started, time.monotonic(),
                                  status[0] if status else 0))
+
+
+def _operation(environ) -> str:
+    path = environ.get("PATH_INFO", "")
+    if "/operation/" in path:
+        return path.rsplit("/operation/", 1)[1].strip("/") or "?"
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    return target.rsplit(".", 1)[-1] if target else "?"
 
 
 def _service(authorization: str) -> str:

@@ -1,4 +1,5 @@
-"""The sandbox: moto + the design note's starting world + KIE Server emulators + health checks + the ALB data plane.
+"""The sandbox: moto + the design note's starting world + KIE Server emulators + health checks + the
+ALB data plane and the CloudWatch metrics it publishes.
 
     with Sandbox(SandboxSettings(), workdir) as sandbox:
         os.environ.update(sandbox.environment())   # the runner's boto3 now talks to moto
@@ -19,16 +20,17 @@ import boto3
 from botocore.config import Config
 
 from .. import __version__, log
+from ..aws.session import Clients
 from . import scenario
+from .alb import AlbDataPlane, RulePropagation, TargetPicker, read_rules
+from .alb_metrics import AlbMetrics
 from .aws_environment import ENVIRONMENT, pointed_at
 from .aws_model import AwsModel
 from .aws_model.target_health import HEALTHY
-from .alb import AlbDataPlane, RulePropagation, TargetPicker, read_rules
 from .health import HealthChecker
 from .kie_server import BootSettings, Fleet, KieFront
 from .moto_server import MotoServer
 from .repeat import Repeating
-from ..aws.session import Clients
 
 LOG = log.get("sandbox")
 
@@ -57,6 +59,11 @@ class SandboxSettings:
     # The scenario's listener is HTTPS (port 443, a certificate from the sandbox's ACM), which
     # authenticate actions need; the data plane itself still speaks plain HTTP.
     https: bool = False
+    # Seconds between two publications of the ALB's CloudWatch metrics (AWS: 60; compressed here).
+    metrics_interval: float = 1.0
+    # The scenario group's DefaultInstanceWarmup: how long an instance refresh (single-group)
+    # waits after a new server is InService before it counts it ready.
+    instance_warmup: int = 5
 
 
 class Sandbox:
@@ -77,7 +84,8 @@ class Sandbox:
             self.aws = self._clients()
             self.world = scenario.build(self.aws, servers=settings.servers,
                                         deregistration_delay=settings.deregistration_delay,
-                                        certificate_arn=self._certificate() if settings.https else None)
+                                        certificate_arn=self._certificate() if settings.https else None,
+                                        instance_warmup=settings.instance_warmup)
             region = self.world.region
             self.health = self.model.board(region)
             self._started(Repeating("aws-model", MODEL_TICK_INTERVAL, lambda: self.model.tick(region)))
@@ -90,13 +98,16 @@ class Sandbox:
             self.checker = self._started(HealthChecker(self.model, region, self.kie.instance_url,
                                                        settings.health_interval))
 
+            self.metrics = AlbMetrics(self.world.load_balancer_arn, self.aws.cloudwatch)
+            self._started(Repeating("alb-metrics", settings.metrics_interval, self.metrics.publish))
+
             self.propagation = RulePropagation(settings.propagation_delay)
             self.propagation.observe(read_rules(self.aws.elbv2, self.world.listener_arn))
             self._started(Repeating("alb-rules", RULES_WATCH_INTERVAL,
                                     lambda: self.propagation.observe(read_rules(self.aws.elbv2, self.world.listener_arn))))
             self.alb = self._started(AlbDataPlane(self.propagation, TargetPicker(self.health, settings.seed),
-                                                  self.kie.instance_url, settings.alb_port))
-            self.config_path = scenario.write_config(self.world, self.workdir, **self._config_overrides())
+                                                  self.kie.instance_url, settings.alb_port, metrics=self.metrics))
+            self.config_path = self.write_config()
             self._await_serving(self.world.target_group_arn, timeout=10 + 3 * settings.health_interval)
         except BaseException:
             self.stop()
@@ -130,6 +141,11 @@ class Sandbox:
 
     def target_states(self, group_arn: str) -> dict[str, str]:
         return self.health.states(group_arn)
+
+    def write_config(self, **stage_overrides) -> str:
+        """(Re)write the config the sandbox hands over, with more stage keys (topology, routing,
+        analysis ...) over its own; returns its path."""
+        return scenario.write_config(self.world, self.workdir, **{**self._config_overrides(), **stage_overrides})
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -40,9 +40,11 @@ class World:
 
 
 def build(aws: Clients, servers: int = 2, asg_name: str = "orders-kie-1", deregistration_delay: int = 30,
-          certificate_arn: str | None = None) -> World:
+          certificate_arn: str | None = None, instance_warmup: int | None = None) -> World:
     """With `certificate_arn` the listener is HTTPS on port 443 (authenticate actions need
-    HTTPS), else HTTP on port 80."""
+    HTTPS), else HTTP on port 80. `instance_warmup`: the group's DefaultInstanceWarmup (an
+    instance refresh waits that long after a new server is InService; without it, the health
+    check grace period of 120 s)."""
     ec2, elbv2, autoscaling = aws.ec2, aws.elbv2, aws.autoscaling
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet_ids = tuple(
@@ -81,6 +83,7 @@ def build(aws: Clients, servers: int = 2, asg_name: str = "orders-kie-1", deregi
         VPCZoneIdentifier=",".join(subnet_ids),
         TargetGroupARNs=[target_group_arn],
         HealthCheckType="ELB", HealthCheckGracePeriod=120,
+        **({"DefaultInstanceWarmup": instance_warmup} if instance_warmup is not None else {}),
         Tags=[
             {"Key": "Name", "Value": "kie-server", "PropagateAtLaunch": True},
             {"Key": "team", "Value": "orders", "PropagateAtLaunch": True},
