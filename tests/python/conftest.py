@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 
+import fake_jenkins as fake_jenkins_module
 import pytest
+from helpers import forget, fresh_account, shared_botocore_models
 from moto import mock_aws
 
-from helpers import forget, fresh_account, shared_botocore_models
-from kie_bluegreen import cli, clock as clock_module, config as configuration
+from kie_bluegreen import cli
+from kie_bluegreen import clock as clock_module
+from kie_bluegreen import config as configuration
 from kie_bluegreen.aws.api import AwsApi
 from kie_bluegreen.aws.session import clients
 from kie_bluegreen.context import Context
@@ -132,3 +135,27 @@ def https_world(aws, aws_like):
     certificate = boto3.client("acm", region_name=scenario.REGION).request_certificate(
         DomainName="alb-ks.example.com")["CertificateArn"]
     return scenario.build(aws, certificate_arn=certificate)
+
+
+@pytest.fixture
+def fake_jenkins():
+    server = fake_jenkins_module.FakeJenkins().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def jenkins_env(monkeypatch, fake_jenkins):
+    """The runner pointed at the fake Jenkins (environment variables) and on a FakeClock,
+    which it returns, so retries and polling never really sleep."""
+    from kie_bluegreen.clock import FakeClock
+    from kie_bluegreen.jenkins import cli as jenkins_cli
+
+    monkeypatch.setenv("JENKINS_URL", fake_jenkins.url)
+    monkeypatch.setenv("JENKINS_USER", fake_jenkins_module.USER)
+    monkeypatch.setenv("JENKINS_API_TOKEN", fake_jenkins_module.TOKEN)
+    clock = FakeClock()
+    monkeypatch.setattr(jenkins_cli, "make_clock", lambda: clock)
+    return clock

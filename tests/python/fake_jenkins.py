@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import pytest
 import yaml
 
 WORKFLOW_JOB = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
@@ -421,30 +420,6 @@ def _handler(fake: FakeJenkins):
             pass
 
     return Handler
-
-
-@pytest.fixture
-def fake_jenkins():
-    server = FakeJenkins().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def jenkins_env(monkeypatch, fake_jenkins):
-    """The runner pointed at the fake Jenkins (environment variables) and on a FakeClock,
-    which it returns, so retries and polling never really sleep."""
-    from kie_bluegreen.clock import FakeClock
-    from kie_bluegreen.jenkins import cli as jenkins_cli
-
-    monkeypatch.setenv("JENKINS_URL", fake_jenkins.url)
-    monkeypatch.setenv("JENKINS_USER", USER)
-    monkeypatch.setenv("JENKINS_API_TOKEN", TOKEN)
-    clock = FakeClock()
-    monkeypatch.setattr(jenkins_cli, "make_clock", lambda: clock)
-    return clock
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import shutil
 
 from kie_bluegreen.model import FIXED_404
 
@@ -19,11 +21,20 @@ def snapshot(aws, listener_arn: str) -> dict:
     tags = aws.elbv2.describe_tags(ResourceArns=arns + rule_arns)["TagDescriptions"] if arns + rule_arns else []
     return {
         "groups": sorted(
-            (g["AutoScalingGroupName"], g["MinSize"], g["MaxSize"], g["DesiredCapacity"],
-             tuple(sorted(g["TargetGroupARNs"])), tuple(sorted((t["Key"], t["Value"]) for t in g["Tags"])))
-            for g in groups),
+            (
+                g["AutoScalingGroupName"],
+                g["MinSize"],
+                g["MaxSize"],
+                g["DesiredCapacity"],
+                tuple(sorted(g["TargetGroupARNs"])),
+                tuple(sorted((t["Key"], t["Value"]) for t in g["Tags"])),
+            )
+            for g in groups
+        ),
         "target_groups": sorted(arns),
-        "attributes": {arn: aws.elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"] for arn in arns},
+        "attributes": {
+            arn: aws.elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"] for arn in arns
+        },
         "rules": rules,
         "listener": aws.elbv2.describe_listeners(ListenerArns=[listener_arn])["Listeners"],
         "tags": sorted((t["ResourceArn"], tuple(sorted((x["Key"], x["Value"]) for x in t["Tags"]))) for t in tags),
@@ -33,8 +44,10 @@ def snapshot(aws, listener_arn: str) -> dict:
 def routing_generations(aws, listener_arn: str) -> dict:
     """{'default': 1, 'blue': 1, 'green': None(404)} read straight from the listener and tags."""
     rules = aws.elbv2.describe_rules(ListenerArn=listener_arn)["Rules"]
-    tags = {t["ResourceArn"]: {x["Key"]: x["Value"] for x in t["Tags"]}
-            for t in aws.elbv2.describe_tags(ResourceArns=[r["RuleArn"] for r in rules])["TagDescriptions"]}
+    tags = {
+        t["ResourceArn"]: {x["Key"]: x["Value"] for x in t["Tags"]}
+        for t in aws.elbv2.describe_tags(ResourceArns=[r["RuleArn"] for r in rules])["TagDescriptions"]
+    }
     result = {}
     for rule in rules:
         route = "default" if rule["IsDefault"] else tags.get(rule["RuleArn"], {}).get("kie-bluegreen:rule")
@@ -49,7 +62,9 @@ def _generation_of(aws, action: dict):
     if action["Type"] == "fixed-response":
         assert action["FixedResponseConfig"]["StatusCode"] == "404"
         return None
-    members = [(g["TargetGroupArn"], g.get("Weight", 1)) for g in (action.get("ForwardConfig") or {}).get("TargetGroups", [])]
+    members = [
+        (g["TargetGroupArn"], g.get("Weight", 1)) for g in (action.get("ForwardConfig") or {}).get("TargetGroups", [])
+    ]
     members = [(arn, weight) for arn, weight in members if weight > 0] or [(action["TargetGroupArn"], 1)]
     if len(members) > 1:
         return {_generation_of_group(aws, arn): weight for arn, weight in members}
@@ -69,11 +84,21 @@ def fingerprint(aws, listener_arn: str) -> dict:
     names = {tg["TargetGroupArn"]: tg["TargetGroupName"] for tg in target_groups}
     rules = aws.elbv2.describe_rules(ListenerArn=listener_arn)["Rules"]
     arns = list(names) + [rule["RuleArn"] for rule in rules if not rule["IsDefault"]]
-    tags = {t["ResourceArn"]: _normal_tags(t["Tags"]) for t in aws.elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"]} if arns else {}
+    tags = (
+        {
+            t["ResourceArn"]: _normal_tags(t["Tags"])
+            for t in aws.elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"]
+        }
+        if arns
+        else {}
+    )
 
     def action(item: dict) -> tuple:
         if item["Type"] == "forward":
-            members = [(g["TargetGroupArn"], g.get("Weight", 1)) for g in (item.get("ForwardConfig") or {}).get("TargetGroups", [])]
+            members = [
+                (g["TargetGroupArn"], g.get("Weight", 1))
+                for g in (item.get("ForwardConfig") or {}).get("TargetGroups", [])
+            ]
             members = members or [(item["TargetGroupArn"], 1)]
             return ("forward", tuple(sorted((names.get(arn, arn), weight) for arn, weight in members)))
         if item["Type"] == "fixed-response":
@@ -82,12 +107,26 @@ def fingerprint(aws, listener_arn: str) -> dict:
 
     groups = aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
     return {
-        "rules": sorted((str(rule["Priority"]), tuple(action(a) for a in sorted(rule["Actions"], key=lambda a: a.get("Order", 0))),
-                         tags.get(rule["RuleArn"], ())) for rule in rules),
+        "rules": sorted(
+            (
+                str(rule["Priority"]),
+                tuple(action(a) for a in sorted(rule["Actions"], key=lambda a: a.get("Order", 0))),
+                tags.get(rule["RuleArn"], ()),
+            )
+            for rule in rules
+        ),
         "target_groups": sorted((name, tags.get(arn, ()), _delay(aws, arn)) for arn, name in names.items()),
-        "groups": sorted((g["AutoScalingGroupName"], g["MinSize"], g["MaxSize"], g["DesiredCapacity"],
-                          tuple(sorted(names.get(arn, "(deleted)") for arn in g["TargetGroupARNs"])), _normal_tags(g["Tags"]))
-                         for g in groups),
+        "groups": sorted(
+            (
+                g["AutoScalingGroupName"],
+                g["MinSize"],
+                g["MaxSize"],
+                g["DesiredCapacity"],
+                tuple(sorted(names.get(arn, "(deleted)") for arn in g["TargetGroupARNs"])),
+                _normal_tags(g["Tags"]),
+            )
+            for g in groups
+        ),
     }
 
 
@@ -133,9 +172,16 @@ def deleted_once_drained(aws, clock, run_again, name: str) -> None:
 
 def alarm(aws, name: str) -> None:
     """A CloudWatch alarm on the 5xx count, in OK."""
-    aws.cloudwatch.put_metric_alarm(AlarmName=name, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
-                                    Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=10,
-                                    ComparisonOperator="GreaterThanThreshold")
+    aws.cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=10,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     aws.cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="quiet")
 
 
@@ -156,7 +202,9 @@ def during_the_first_hold(monkeypatch, action) -> None:
 
 
 def group_names(aws) -> list[str]:
-    return sorted(g["AutoScalingGroupName"] for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"])
+    return sorted(
+        g["AutoScalingGroupName"] for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+    )
 
 
 # -- moto plumbing ------------------------------------------------------------------------------
@@ -202,5 +250,32 @@ def forget(account: str) -> None:
         backends.pop(account, None)
 
 
-__all__ = ["FIXED_404", "snapshot", "fingerprint", "fresh_world", "deleted_once_drained", "alarm", "during_the_first_hold", "routing_generations", "group_tags", "group_names", "shared_botocore_models",
-           "fresh_account", "forget"]
+__all__ = [
+    "FIXED_404",
+    "snapshot",
+    "fingerprint",
+    "fresh_world",
+    "deleted_once_drained",
+    "alarm",
+    "during_the_first_hold",
+    "routing_generations",
+    "group_tags",
+    "group_names",
+    "shared_botocore_models",
+    "fresh_account",
+    "forget",
+]
+
+
+# The repository, and the Groovy tests that the Python tests run through Debian's groovy.
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+GROOVY_TESTS = os.path.join(ROOT, "tests", "groovy")
+
+
+def java_home() -> str:
+    """As tests/groovy/run.sh: JAVA_HOME if valid, else Debian's Java 17, else the java on PATH."""
+    for home in (os.environ.get("JAVA_HOME", ""), "/usr/lib/jvm/java-17-openjdk-amd64"):
+        if home and os.access(os.path.join(home, "bin", "java"), os.X_OK):
+            return home
+    java = shutil.which("java")
+    return os.path.dirname(os.path.dirname(os.path.realpath(java))) if java else ""

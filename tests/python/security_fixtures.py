@@ -13,13 +13,13 @@ import pathlib
 from dataclasses import dataclass
 
 import boto3
+from helpers import fresh_account
 
 import kie_bluegreen
 from kie_bluegreen import cli
 from kie_bluegreen.aws.api import IAM_PREFIX, iam_action
 from kie_bluegreen.aws.session import Clients, clients
 from kie_bluegreen.sandbox import scenario
-from helpers import fresh_account
 
 PACKAGE = pathlib.Path(kie_bluegreen.__file__).parent
 
@@ -34,8 +34,12 @@ def aws_call_sites() -> list[tuple[str, str, str]]:
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("call", "pages") and node.args):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("call", "pages")
+                and node.args
+            ):
                 continue
             service = node.args[0]
             if not (isinstance(service, ast.Constant) and service.value in IAM_PREFIX):
@@ -49,8 +53,11 @@ def aws_call_sites() -> list[tuple[str, str, str]]:
 def iam_actions_of_code() -> set[str]:
     """The IAM action of every operation the code calls (botocore's own operation names)."""
     botocore_clients = {service: boto3.client(service, region_name=scenario.REGION) for service in IAM_PREFIX}
-    return {iam_action(service, operation, botocore_clients[service])
-            for service, operation, _ in aws_call_sites() if operation}
+    return {
+        iam_action(service, operation, botocore_clients[service])
+        for service, operation, _ in aws_call_sites()
+        if operation
+    }
 
 
 # -- a KIE Server over real HTTP ---------------------------------------------------------------
@@ -83,19 +90,28 @@ class EnforcedWorld:
         monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
         world = scenario.build(clients(scenario.REGION))
         iam = boto3.client("iam", region_name=scenario.REGION)
-        admin_key = _user(iam, "admin", {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+        admin_key = _user(
+            iam, "admin", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        )
         deployer_key = _user(iam, "deployer", policy)
-        admin_session = boto3.session.Session(aws_access_key_id=admin_key["AccessKeyId"],
-                                              aws_secret_access_key=admin_key["SecretAccessKey"])
+        admin_session = boto3.session.Session(
+            aws_access_key_id=admin_key["AccessKeyId"], aws_secret_access_key=admin_key["SecretAccessKey"]
+        )
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", deployer_key["AccessKeyId"])
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", deployer_key["SecretAccessKey"])
-        return cls(account, world, clients(scenario.REGION, admin_session),
-                   admin_session.client("iam", region_name=scenario.REGION), deployer_key)
+        return cls(
+            account,
+            world,
+            clients(scenario.REGION, admin_session),
+            admin_session.client("iam", region_name=scenario.REGION),
+            deployer_key,
+        )
 
     def grant(self, policy: dict) -> None:
         """The deployer's only permissions from now on."""
-        self.iam.put_user_policy(UserName="deployer", PolicyName="kie-bluegreen", PolicyDocument=json.dumps(as_moto_checks(policy)))
+        self.iam.put_user_policy(
+            UserName="deployer", PolicyName="kie-bluegreen", PolicyDocument=json.dumps(as_moto_checks(policy))
+        )
 
 
 def as_moto_checks(policy: dict) -> dict:

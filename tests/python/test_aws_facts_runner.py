@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from helpers import routing_generations, snapshot
+
 from kie_bluegreen import flows
 from kie_bluegreen.errors import DeploymentFailed
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import routing_generations
 
 ROUTED = {"command", "app", "stage", "result", "blue", "green", "routing", "changes", "exit_code", "error"}
@@ -228,8 +227,9 @@ def test_no_command_is_a_usage_error(run):
 
 
 def test_every_configuration_problem_on_its_own_line(run, tmp_path, world):
-    from kie_bluegreen.sandbox import scenario
     import yaml
+
+    from kie_bluegreen.sandbox import scenario
     document = scenario.config_document(world)
     document["defaults"] = {"wait": {"tmeout": "5m"}, "retire": {"keep": -1}, "routing": {"header": "Host"}}
     path = tmp_path / "kie-deploy.yaml"

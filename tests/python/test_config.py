@@ -59,20 +59,33 @@ def test_durations(text, seconds):
 
 
 MISTAKES = [
-    ("stages.production.wait.timeout", "soon",
-     "stages.production.wait.timeout: expected a duration like 15m, got 'soon'"),
+    (
+        "stages.production.wait.timeout",
+        "soon",
+        "stages.production.wait.timeout: expected a duration like 15m, got 'soon'",
+    ),
     ("defaults.wait.tmeout", "1m", "defaults.wait.tmeout: unknown key; allowed here: poll-interval, timeout"),
     ("stages.production.routng", {}, "stages.production.routng: unknown key"),
-    ("stages.production.routing.strategy", "blue-green",
-     "stages.production.routing.strategy: expected one of canary, all-at-once, weighted, got 'blue-green'"),
-    ("defaults.retire.previous", "delete", "defaults.retire.previous: expected one of standby, scale-to-zero, terminate"),
+    (
+        "stages.production.routing.strategy",
+        "blue-green",
+        "stages.production.routing.strategy: expected one of canary, all-at-once, weighted, got 'blue-green'",
+    ),
+    (
+        "defaults.retire.previous",
+        "delete",
+        "defaults.retire.previous: expected one of standby, scale-to-zero, terminate",
+    ),
     ("defaults.retire.keep", -1, "defaults.retire.keep: expected a whole number from 0 to 10, got -1"),
     ("defaults.kie.verify", "yes", "defaults.kie.verify: expected true or false, got 'yes'"),
     ("defaults.kie.url", "http://{ip}:8080/", "defaults.kie.url: unknown placeholder 'ip'"),
     ("defaults.capacity", {"min": 3, "max": 2}, "defaults.capacity: expected min <= desired <= max"),
     ("defaults.capacity", "half", "defaults.capacity: expected 'copy' or a mapping"),
-    ("stages.production.listener-arn", "arn:aws:elasticloadbalancing:eu-west-1:123:loadbalancer/app/x",
-     "stages.production.listener-arn: expected an ALB listener ARN"),
+    (
+        "stages.production.listener-arn",
+        "arn:aws:elasticloadbalancing:eu-west-1:123:loadbalancer/app/x",
+        "stages.production.listener-arn: expected an ALB listener ARN",
+    ),
     ("stages.production.region", "us-east-1", "the listener is in region eu-west-1, but region is us-east-1"),
     ("stages.production.routing.green-priority", 100, "green-priority: must differ from blue-priority"),
     ("stages.production.routing.green-value", "BLUE", "green-value: must differ from blue-value"),
@@ -140,6 +153,7 @@ def _schema():
 
 def _example_documents(tmp_path):
     from kie_bluegreen.sandbox import scenario
+
     world = scenario.World("eu-west-1", "vpc-1", ("subnet-1",), "lt-1", "lb", LISTENER, "asg", "tg", "tg2", "rule")
     with open(TEMPLATE, encoding="utf-8") as handle:
         template = yaml.safe_load(handle)
@@ -148,7 +162,7 @@ def _example_documents(tmp_path):
 
 def test_every_example_config_is_valid_for_parser_and_schema(tmp_path):
     schema = _schema()
-    for name, document in _example_documents(tmp_path).items():
+    for document in _example_documents(tmp_path).values():
         jsonschema.validate(document, schema)
         for stage in document["stages"]:
             config.parse(document, stage)
@@ -157,8 +171,13 @@ def test_every_example_config_is_valid_for_parser_and_schema(tmp_path):
 def test_schema_rejects_what_the_parser_rejects():
     schema = _schema()
     for path, value, _ in MISTAKES:
-        if path.endswith(("listener-arn", "region", "green-priority", "green-value", "user-data", "kie.url")) \
-                or path == "app" and value == "a-very-long-application-name" or path == "defaults.capacity" and isinstance(value, dict):
+        if (
+            path.endswith(("listener-arn", "region", "green-priority", "green-value", "user-data", "kie.url"))
+            or path == "app"
+            and value == "a-very-long-application-name"
+            or path == "defaults.capacity"
+            and isinstance(value, dict)
+        ):
             continue  # cross-field rules and file checks: the parser's job, beyond a schema
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(with_change(path, value), schema)
@@ -168,9 +187,15 @@ def test_schema_knows_exactly_the_parser_keys():
     schema = _schema()
     stage = schema["$defs"]["stage"]["properties"]
     assert set(stage) == config.STAGE_KEYS
-    sections = {"routing": config.RoutingSettings, "wait": config.WaitSettings, "retire": config.RetireSettings,
-                "kie": config.KieSettings, "target-group": config.TargetGroupSettings,
-                "launch-template": config.LaunchTemplateSettings, "analysis": config.AnalysisSettings}
+    sections = {
+        "routing": config.RoutingSettings,
+        "wait": config.WaitSettings,
+        "retire": config.RetireSettings,
+        "kie": config.KieSettings,
+        "target-group": config.TargetGroupSettings,
+        "launch-template": config.LaunchTemplateSettings,
+        "analysis": config.AnalysisSettings,
+    }
     for key, settings in sections.items():
         fields = {name.replace("_", "-") for name in settings.__dataclass_fields__}
         assert set(stage[key]["properties"]) == fields, key

@@ -93,8 +93,11 @@ def test_versioned_container_id():
     cfg = config.parse(FULL, None)
     assert cfg.container.versioned
     assert cfg.container_id("2.0.0-SNAPSHOT") == "app-2.0.0-SNAPSHOT"
-    with pytest.raises(ConfigError, match=r"container.id: 'app-\{version\}' with version '2.0.0\+build.7' gives"
-                                          r" 'app-2.0.0\+build.7', not a valid container id"):
+    with pytest.raises(
+        ConfigError,
+        match=r"container.id: 'app-\{version\}' with version '2.0.0\+build.7' gives"
+        r" 'app-2.0.0\+build.7', not a valid container id",
+    ):
         cfg.container_id("2.0.0+build.7")  # '+' is allowed in versions, not in container ids
     with pytest.raises(ConfigError, match="--version: version must look like"):
         cfg.container_id("../x")
@@ -105,7 +108,10 @@ MISTAKES = [
     ({"topology": "pair"}, "defaults.topology: expected one of per-release, fixed-pair, single-group, got 'pair'"),
     ({"topology": "fixed-pair", "pair": ["a"]}, "defaults.pair: expected two Auto Scaling group names"),
     ({"topology": "fixed-pair", "pair": ["a", "b", "c"]}, "defaults.pair: expected two Auto Scaling group names"),
-    ({"topology": "fixed-pair", "pair": ["a", "a"]}, "defaults.pair: the two Auto Scaling groups must differ, got 'a' twice"),
+    (
+        {"topology": "fixed-pair", "pair": ["a", "a"]},
+        "defaults.pair: the two Auto Scaling groups must differ, got 'a' twice",
+    ),
     ({"topology": "fixed-pair", "pair": ["a:b", "c"]}, "defaults.pair: expected two Auto Scaling group names"),
     ({"topology": "fixed-pair", "pair": "a,b"}, "defaults.pair: expected two Auto Scaling group names"),
     ({"routing": {"strategy": "weighted", "steps": []}}, "defaults.routing.steps: expected a list of percentages"),
@@ -113,48 +119,86 @@ MISTAKES = [
     ({"routing": {"steps": [50, 101]}}, "defaults.routing.steps: step 2: expected a whole number from 1 to 100"),
     ({"routing": {"steps": [10, True, 100]}}, "defaults.routing.steps: step 2: expected a whole number"),
     ({"routing": {"steps": [10, 10, 100]}}, "defaults.routing.steps: expected strictly increasing percentages"),
-    ({"routing": {"steps": [10, 50]}}, "defaults.routing.steps: the last step must be 100 (everyone on the new release), got 50"),
+    (
+        {"routing": {"steps": [10, 50]}},
+        "defaults.routing.steps: the last step must be 100 (everyone on the new release), got 50",
+    ),
     ({"routing": {"step-pause": "soon"}}, "defaults.routing.step-pause: expected a duration like 15m, got 'soon'"),
-    ({"routing": {"header": "Host"}}, "defaults.routing.header: an ALB http-header condition cannot match the Host header"),
-    ({"routing": {"header": "HOST"}}, "defaults.routing.header: an ALB http-header condition cannot match the Host header"),
-    ({"routing": {"header": "host"}}, "defaults.routing.header: an ALB http-header condition cannot match the Host header"),
+    (
+        {"routing": {"header": "Host"}},
+        "defaults.routing.header: an ALB http-header condition cannot match the Host header",
+    ),
+    (
+        {"routing": {"header": "HOST"}},
+        "defaults.routing.header: an ALB http-header condition cannot match the Host header",
+    ),
+    (
+        {"routing": {"header": "host"}},
+        "defaults.routing.header: an ALB http-header condition cannot match the Host header",
+    ),
     ({"analysis": {"alarms": "orders-5xx"}}, "defaults.analysis.alarms: expected a list of CloudWatch alarm names"),
     ({"analysis": {"alarms": [""]}}, "defaults.analysis.alarms: expected CloudWatch alarm names (1-255"),
     ({"analysis": {"alarms": ["a" * 256]}}, "defaults.analysis.alarms: expected CloudWatch alarm names (1-255"),
     ({"analysis": {"alarms": ["a\nb"]}}, "defaults.analysis.alarms: expected CloudWatch alarm names (1-255"),
     ({"analysis": {"alarms": ["x", "x"]}}, "defaults.analysis.alarms: 'x' listed more than once"),
     ({"analysis": {"alarms": [f"a{n}" for n in range(101)]}}, "defaults.analysis.alarms: at most 100 alarms, got 101"),
-    ({"analysis": {"max-5xx-percent": 101}}, "defaults.analysis.max-5xx-percent: expected a number from 0 to 100, got 101"),
+    (
+        {"analysis": {"max-5xx-percent": 101}},
+        "defaults.analysis.max-5xx-percent: expected a number from 0 to 100, got 101",
+    ),
     ({"analysis": {"max-5xx-percent": "1%"}}, "defaults.analysis.max-5xx-percent: expected a number from 0 to 100"),
     ({"analysis": {"bake": -1}}, "defaults.analysis.bake: expected a duration like 15m, got -1"),
-    ({"analysis": {"alarm": ["x"]}}, "defaults.analysis.alarm: unknown key; allowed here: alarms, bake, max-5xx-percent;"
-                                     " did you mean 'alarms'?"),
+    (
+        {"analysis": {"alarm": ["x"]}},
+        "defaults.analysis.alarm: unknown key; allowed here: alarms, bake, max-5xx-percent; did you mean 'alarms'?",
+    ),
     ({"notify": {"sns": TOPIC}}, "defaults.notify: expected a list of entries"),
     ({"notify": ["x"]}, "defaults.notify[0]: expected a mapping with one of sns | webhook | webhook-env"),
     ({"notify": [{}]}, "defaults.notify[0]: expected exactly one of sns | webhook | webhook-env, got none"),
-    ({"notify": [{"sns": TOPIC, "webhook-env": "X"}]}, "defaults.notify[0]: expected exactly one of sns | webhook |"
-                                                         " webhook-env, got sns, webhook-env"),
-    ({"notify": [{"snss": TOPIC}]}, "defaults.notify[0].snss: unknown key; allowed here: events, sns, webhook,"
-                                    " webhook-env; did you mean 'sns'?"),
-    ({"notify": [{"sns": "arn:aws:sqs:eu-west-1:123456789012:q"}]}, "defaults.notify[0].sns: expected an SNS topic ARN"),
-    ({"notify": [{"sns": TOPIC.replace("eu-west-1", "us-east-1")}]},
-     "defaults.notify[0].sns: the topic is in region us-east-1; it must be in the stage's region eu-west-1"),
-    ({"notify": [{"webhook-env": "RELEASES-URL"}]}, "defaults.notify[0].webhook-env: expected an environment variable name"),
+    (
+        {"notify": [{"sns": TOPIC, "webhook-env": "X"}]},
+        "defaults.notify[0]: expected exactly one of sns | webhook | webhook-env, got sns, webhook-env",
+    ),
+    (
+        {"notify": [{"snss": TOPIC}]},
+        "defaults.notify[0].snss: unknown key; allowed here: events, sns, webhook, webhook-env; did you mean 'sns'?",
+    ),
+    (
+        {"notify": [{"sns": "arn:aws:sqs:eu-west-1:123456789012:q"}]},
+        "defaults.notify[0].sns: expected an SNS topic ARN",
+    ),
+    (
+        {"notify": [{"sns": TOPIC.replace("eu-west-1", "us-east-1")}]},
+        "defaults.notify[0].sns: the topic is in region us-east-1; it must be in the stage's region eu-west-1",
+    ),
+    (
+        {"notify": [{"webhook-env": "RELEASES-URL"}]},
+        "defaults.notify[0].webhook-env: expected an environment variable name",
+    ),
     ({"notify": [{"sns": TOPIC, "events": []}]}, "defaults.notify[0].events: expected a list of events"),
-    ({"notify": [{"sns": TOPIC, "events": ["rolledback"]}]},
-     "defaults.notify[0].events: unknown event 'rolledback'; allowed: deploy-started, candidate-ready, routed, promoted,"
-     " rolled-back, failed; did you mean 'rolled-back'?"),
-    ({"notify": [{"sns": TOPIC, "events": ["routed", "routed"]}]}, "defaults.notify[0].events: an event is listed more than once"),
+    (
+        {"notify": [{"sns": TOPIC, "events": ["rolledback"]}]},
+        "defaults.notify[0].events: unknown event 'rolledback'; allowed: deploy-started, candidate-ready, routed, promoted,"
+        " rolled-back, failed; did you mean 'rolled-back'?",
+    ),
+    (
+        {"notify": [{"sns": TOPIC, "events": ["routed", "routed"]}]},
+        "defaults.notify[0].events: an event is listed more than once",
+    ),
 ]
 
 
-@pytest.mark.parametrize("defaults, message", MISTAKES, ids=[m[1].split(":")[0] + f"-{i}" for i, m in enumerate(MISTAKES)])
+@pytest.mark.parametrize(
+    "defaults, message", MISTAKES, ids=[m[1].split(":")[0] + f"-{i}" for i, m in enumerate(MISTAKES)]
+)
 def test_every_mistake_names_its_key(defaults, message):
     found = problems(document(defaults=defaults))
     assert any(message in line for line in found), found
 
 
-@pytest.mark.parametrize("defaults, message", MISTAKES, ids=[m[1].split(":")[0] + f"-{i}" for i, m in enumerate(MISTAKES)])
+@pytest.mark.parametrize(
+    "defaults, message", MISTAKES, ids=[m[1].split(":")[0] + f"-{i}" for i, m in enumerate(MISTAKES)]
+)
 def test_schema_refuses_what_the_parser_refuses(defaults, message):
     if "stage's region" in message:
         pytest.skip("the topic's region against the stage's: a rule across keys, the parser's job")
@@ -162,15 +206,18 @@ def test_schema_refuses_what_the_parser_refuses(defaults, message):
         schema_validate(document(defaults=defaults))
 
 
-@pytest.mark.parametrize("template, message", [
-    ("app-{ver}", "container.id: only the placeholder {version} is allowed"),
-    ("app-{version:>99}", "container.id: only the placeholder {version} is allowed"),
-    ("app-{version!r}", "container.id: only the placeholder {version} is allowed"),
-    ("{version}-{version}", "container.id: {version} may appear once"),
-    ("app {version}", "container.id: expected a container id"),
-    ("app-{version", "container.id: expected a container id"),
-    ("{}", "container.id: only the placeholder {version} is allowed"),
-])
+@pytest.mark.parametrize(
+    "template, message",
+    [
+        ("app-{ver}", "container.id: only the placeholder {version} is allowed"),
+        ("app-{version:>99}", "container.id: only the placeholder {version} is allowed"),
+        ("app-{version!r}", "container.id: only the placeholder {version} is allowed"),
+        ("{version}-{version}", "container.id: {version} may appear once"),
+        ("app {version}", "container.id: expected a container id"),
+        ("app-{version", "container.id: expected a container id"),
+        ("{}", "container.id: only the placeholder {version} is allowed"),
+    ],
+)
 def test_container_id_templates(template, message):
     assert any(message in line for line in problems(document(container={"id": template})))
 
@@ -180,21 +227,27 @@ def test_container_id_templates(template, message):
 
 def test_canary_and_weighted_need_two_fleets():
     found = problems(document(defaults={"routing": {"strategy": "canary"}}, stage={"topology": "single-group"}))
-    assert found == ["defaults.routing.strategy: canary cannot be used with topology: single-group"
-                     " (stages.production.topology): it sends part of the traffic to the new release while the rest"
-                     " stays on the old one, which needs two fleets; use all-at-once, or the topology per-release or"
-                     " fixed-pair"]
+    assert found == [
+        "defaults.routing.strategy: canary cannot be used with topology: single-group"
+        " (stages.production.topology): it sends part of the traffic to the new release while the rest"
+        " stays on the old one, which needs two fleets; use all-at-once, or the topology per-release or"
+        " fixed-pair"
+    ]
     assert problems(document(stage={"topology": "single-group", "routing": {"strategy": "weighted"}}))[0].startswith(
-        "stages.production.routing.strategy: weighted cannot be used with topology: single-group")
+        "stages.production.routing.strategy: weighted cannot be used with topology: single-group"
+    )
     # canary is the default strategy: single-group alone is refused too
-    assert problems(document(stage={"topology": "single-group"}))[0].startswith("stages.production.routing.strategy: canary")
+    assert problems(document(stage={"topology": "single-group"}))[0].startswith(
+        "stages.production.routing.strategy: canary"
+    )
     cfg = config.parse(document(stage={"topology": "single-group", "routing": {"strategy": "all-at-once"}}), None)
     assert (cfg.topology, cfg.routing.strategy) == ("single-group", "all-at-once")
 
 
 def test_pair_only_with_fixed_pair():
     assert problems(document(defaults={"pair": ["a", "b"]})) == [
-        "defaults.pair: only used with topology: fixed-pair (topology is per-release)"]
+        "defaults.pair: only used with topology: fixed-pair (topology is per-release)"
+    ]
     cfg = config.parse(document(defaults={"pair": ["a", "b"]}, stage={"topology": "fixed-pair"}), None)
     assert cfg.pair == ("a", "b")
     assert config.parse(document(stage={"topology": "fixed-pair"}), None).pair is None  # optional
@@ -202,13 +255,20 @@ def test_pair_only_with_fixed_pair():
 
 def test_weighted_settings_may_stay_while_another_strategy_is_chosen():
     """Shared defaults can carry the weighted steps while one stage (or --strategy) picks canary."""
-    cfg = config.parse(document(defaults={"routing": {"strategy": "weighted", "steps": [20, 100]}},
-                                stage={"routing": {"strategy": "canary"}}), None)
+    cfg = config.parse(
+        document(
+            defaults={"routing": {"strategy": "weighted", "steps": [20, 100]}},
+            stage={"routing": {"strategy": "canary"}},
+        ),
+        None,
+    )
     assert (cfg.routing.strategy, cfg.routing.steps) == ("canary", (20, 100))
 
 
 def test_a_stage_notify_list_replaces_the_defaults_list():
-    cfg = config.parse(document(defaults={"notify": [{"sns": TOPIC}]}, stage={"notify": [{"webhook-env": "HOOK"}]}), None)
+    cfg = config.parse(
+        document(defaults={"notify": [{"sns": TOPIC}]}, stage={"notify": [{"webhook-env": "HOOK"}]}), None
+    )
     assert [entry.kind for entry in cfg.notify] == ["webhook-env"]
 
 
@@ -234,8 +294,12 @@ def test_a_bad_webhook_url_is_refused_without_being_shown(url):
 
 
 def test_webhook_urls_that_are_accepted():
-    for url in ("https://hooks.example.com/services/x", "http://localhost:8080/hook", "http://127.0.0.1/hook",
-                "https://user:token@hooks.example.com/x"):
+    for url in (
+        "https://hooks.example.com/services/x",
+        "http://localhost:8080/hook",
+        "http://127.0.0.1/hook",
+        "https://user:token@hooks.example.com/x",
+    ):
         cfg = config.parse(document(defaults={"notify": [{"webhook": url}]}), None)
         assert cfg.notify[0].webhook == url
         schema_validate(document(defaults={"notify": [{"webhook": url}]}))
@@ -288,4 +352,5 @@ def test_unknown_keys_of_both_sides_are_all_reported():
 def test_a_misspelt_key_far_from_any_other_gets_no_guess():
     assert problems(document(defaults={"zzz": 1})) == [
         "defaults.zzz: unknown key; allowed here: analysis, capacity, kie, launch-template, listener-arn, notify, pair,"
-        " region, retire, routing, subnets, target-group, topology, wait"]
+        " region, retire, routing, subnets, target-group, topology, wait"
+    ]

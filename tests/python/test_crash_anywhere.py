@@ -10,9 +10,10 @@ The writes are enumerated from a run that is not killed, not sampled.
 from __future__ import annotations
 
 import pytest
-
 from helpers import fingerprint, fresh_world
-from kie_bluegreen import config as configuration, executor, flows
+
+from kie_bluegreen import config as configuration
+from kie_bluegreen import executor, flows
 from kie_bluegreen.aws.api import AwsApi
 from kie_bluegreen.context import Context
 from kie_bluegreen.steps import WaitRefresh

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import deleted_once_drained, group_names, group_tags, routing_generations, snapshot
+
 from kie_bluegreen import flows
 from kie_bluegreen.errors import ConfigError, Refused
 from kie_bluegreen.model import Capacity
@@ -46,11 +46,15 @@ def test_unrelated_rule_left_byte_for_byte(ctx, aws, world):
 
 
 def test_new_group_copies_capacity_settings_and_tags_of_blue(ctx, aws, world):
-    aws.autoscaling.update_auto_scaling_group(AutoScalingGroupName=world.asg_name, MinSize=3, MaxSize=6, DesiredCapacity=3)
+    aws.autoscaling.update_auto_scaling_group(
+        AutoScalingGroupName=world.asg_name, MinSize=3, MaxSize=6, DesiredCapacity=3
+    )
     flows.init(ctx, "1.0.0")
     flows.deploy(ctx, "2.0.0", "canary")
-    blue, = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"]
-    new, = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["orders-production-g2"])["AutoScalingGroups"]
+    (blue,) = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"]
+    (new,) = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["orders-production-g2"])[
+        "AutoScalingGroups"
+    ]
     assert (new["MinSize"], new["MaxSize"], new["DesiredCapacity"]) == (3, 6, 3)
     assert new["VPCZoneIdentifier"] == blue["VPCZoneIdentifier"]
     assert (new["HealthCheckType"], new["HealthCheckGracePeriod"]) == ("ELB", 120)
@@ -71,38 +75,69 @@ def test_configured_capacity_wins_over_copy(make_config, make_ctx, aws):
     ctx = make_ctx(make_config(capacity={"min": 1, "max": 3, "desired": 1}))
     flows.init(ctx, "1.0.0")
     flows.deploy(ctx, "2.0.0")
-    new, = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["orders-production-g2"])["AutoScalingGroups"]
+    (new,) = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["orders-production-g2"])[
+        "AutoScalingGroups"
+    ]
     assert Capacity(new["MinSize"], new["MaxSize"], new["DesiredCapacity"]) == Capacity(1, 3, 1)
 
 
 def test_new_target_group_copies_blue_settings(make_config, make_ctx, aws, world):
-    aws.elbv2.modify_target_group(TargetGroupArn=world.target_group_arn, HealthCheckIntervalSeconds=15,
-                                  HealthyThresholdCount=3, Matcher={"HttpCode": "200-299"})
-    aws.elbv2.modify_target_group_attributes(TargetGroupArn=world.target_group_arn, Attributes=[
-        {"Key": "deregistration_delay.timeout_seconds", "Value": "45"},
-        {"Key": "slow_start.duration_seconds", "Value": "60"}])
+    aws.elbv2.modify_target_group(
+        TargetGroupArn=world.target_group_arn,
+        HealthCheckIntervalSeconds=15,
+        HealthyThresholdCount=3,
+        Matcher={"HttpCode": "200-299"},
+    )
+    aws.elbv2.modify_target_group_attributes(
+        TargetGroupArn=world.target_group_arn,
+        Attributes=[
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "45"},
+            {"Key": "slow_start.duration_seconds", "Value": "60"},
+        ],
+    )
     ctx = make_ctx(make_config())
     flows.init(ctx, "1.0.0")
     flows.deploy(ctx, "2.0.0")
     blue, new = aws.elbv2.describe_target_groups(Names=["orders-kie-1", "orders-production-g2"])["TargetGroups"]
-    for key in ("Protocol", "Port", "VpcId", "HealthCheckPath", "HealthCheckIntervalSeconds",
-                "HealthyThresholdCount", "UnhealthyThresholdCount", "Matcher", "TargetType"):
+    for key in (
+        "Protocol",
+        "Port",
+        "VpcId",
+        "HealthCheckPath",
+        "HealthCheckIntervalSeconds",
+        "HealthyThresholdCount",
+        "UnhealthyThresholdCount",
+        "Matcher",
+        "TargetType",
+    ):
         assert new[key] == blue[key], key
-    attributes = {a["Key"]: a["Value"] for a in aws.elbv2.describe_target_group_attributes(
-        TargetGroupArn=new["TargetGroupArn"])["Attributes"]}
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in aws.elbv2.describe_target_group_attributes(TargetGroupArn=new["TargetGroupArn"])["Attributes"]
+    }
     assert attributes["deregistration_delay.timeout_seconds"] == "45"
     assert attributes["slow_start.duration_seconds"] == "60"
 
 
 def test_configured_target_group_settings_override_the_copy(make_config, make_ctx, aws):
-    ctx = make_ctx(make_config(**{"target-group": {"health-check-path": "/kie-server/services/rest/server/healthcheck",
-                                                    "deregistration-delay": "10s"}}))
+    ctx = make_ctx(
+        make_config(
+            **{
+                "target-group": {
+                    "health-check-path": "/kie-server/services/rest/server/healthcheck",
+                    "deregistration-delay": "10s",
+                }
+            }
+        )
+    )
     flows.init(ctx, "1.0.0")
     flows.deploy(ctx, "2.0.0")
-    new, = aws.elbv2.describe_target_groups(Names=["orders-production-g2"])["TargetGroups"]
+    (new,) = aws.elbv2.describe_target_groups(Names=["orders-production-g2"])["TargetGroups"]
     assert new["HealthCheckPath"] == "/kie-server/services/rest/server/healthcheck"
-    attributes = {a["Key"]: a["Value"] for a in aws.elbv2.describe_target_group_attributes(
-        TargetGroupArn=new["TargetGroupArn"])["Attributes"]}
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in aws.elbv2.describe_target_group_attributes(TargetGroupArn=new["TargetGroupArn"])["Attributes"]
+    }
     assert attributes["deregistration_delay.timeout_seconds"] == "10"
 
 
@@ -144,12 +179,14 @@ def test_generation_numbers_are_never_reused(ctx, aws, world, fake_clock):
 
 
 @pytest.mark.parametrize("policy", ["standby", "scale-to-zero"])
-def test_rollback_after_promote_brings_the_previous_generation_back(make_config, make_ctx, aws, world, policy, fake_clock):
+def test_rollback_after_promote_brings_the_previous_generation_back(
+    make_config, make_ctx, aws, world, policy, fake_clock
+):
     ctx = make_ctx(make_config(retire={"previous": policy, "keep": 1, "candidate": "terminate"}))
     flows.init(ctx, "1.0.0")
     flows.deploy(ctx, "2.0.0", "canary")
     flows.promote(ctx)
-    old, = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"]
+    (old,) = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"]
     if policy == "scale-to-zero":
         assert (old["MinSize"], old["DesiredCapacity"]) == (0, 0)
         assert group_tags(aws, world.asg_name)["kie-bluegreen:capacity"] == "2,4,2"
@@ -158,7 +195,7 @@ def test_rollback_after_promote_brings_the_previous_generation_back(make_config,
 
     flows.rollback(ctx)
     assert routing_generations(aws, world.listener_arn) == CANARY_0
-    old, = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"]
+    (old,) = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.asg_name])["AutoScalingGroups"]
     assert (old["MinSize"], old["MaxSize"], old["DesiredCapacity"]) == (2, 4, 2)
     tags = group_tags(aws, world.asg_name)
     assert tags["kie-bluegreen:role"] == "blue" and "kie-bluegreen:capacity" not in tags
@@ -172,7 +209,9 @@ def test_rollback_keeps_the_candidate_when_asked(make_config, make_ctx, aws, wor
     flows.rollback(ctx)
     assert routing_generations(aws, world.listener_arn) == CANARY_0
     assert group_tags(aws, "orders-production-g2")["kie-bluegreen:role"] == "retired"
-    kept = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["orders-production-g2"])["AutoScalingGroups"]
+    kept = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["orders-production-g2"])[
+        "AutoScalingGroups"
+    ]
     assert kept[0]["DesiredCapacity"] == 2  # kept running for debugging
     flows.cleanup(ctx)
     deleted_once_drained(aws, fake_clock, lambda: flows.cleanup(ctx), "orders-production-g2")
@@ -190,7 +229,9 @@ def test_terminate_policy_deletes_the_previous_blue_once_aws_drained_it(make_con
     assert sum(fake_clock.slept) - slept_before == RULE_PROPAGATION  # not the deregistration delay: AWS waits that
     assert any("scaled orders-kie-1 g1 (1.0.0) to zero before deleting it" in change for change in result.changes)
     deleted_once_drained(aws, fake_clock, lambda: flows.cleanup(ctx), world.asg_name)
-    assert world.target_group_arn not in [tg["TargetGroupArn"] for tg in aws.elbv2.describe_target_groups()["TargetGroups"]]
+    assert world.target_group_arn not in [
+        tg["TargetGroupArn"] for tg in aws.elbv2.describe_target_groups()["TargetGroups"]
+    ]
     with pytest.raises(Refused, match="nothing to roll back to"):
         flows.rollback(ctx)
 
@@ -240,10 +281,24 @@ def test_capacity_copy_of_an_empty_live_group_is_refused_before_any_write(ctx, a
 
 
 def test_init_refuses_a_group_of_another_app(ctx, aws, world):
-    aws.autoscaling.create_or_update_tags(Tags=[{"ResourceId": world.asg_name, "ResourceType": "auto-scaling-group",
-                                                 "Key": "kie-bluegreen:app", "Value": "billing", "PropagateAtLaunch": False},
-                                                {"ResourceId": world.asg_name, "ResourceType": "auto-scaling-group",
-                                                 "Key": "kie-bluegreen:stage", "Value": "production", "PropagateAtLaunch": False}])
+    aws.autoscaling.create_or_update_tags(
+        Tags=[
+            {
+                "ResourceId": world.asg_name,
+                "ResourceType": "auto-scaling-group",
+                "Key": "kie-bluegreen:app",
+                "Value": "billing",
+                "PropagateAtLaunch": False,
+            },
+            {
+                "ResourceId": world.asg_name,
+                "ResourceType": "auto-scaling-group",
+                "Key": "kie-bluegreen:stage",
+                "Value": "production",
+                "PropagateAtLaunch": False,
+            },
+        ]
+    )
     with pytest.raises(Refused, match="already belongs to kie-bluegreen billing/production"):
         flows.init(ctx, "1.0.0")
     assert "kie-bluegreen:generation" not in group_tags(aws, world.asg_name)
@@ -253,22 +308,41 @@ def test_new_group_copies_what_lives_beside_the_live_one(ctx, aws, world):
     autoscaling, live = aws.autoscaling, world.asg_name
     balancer = world.load_balancer_arn.split(":loadbalancer/")[1]
     label = f"{balancer}/{world.target_group_arn.split(':', 5)[5]}"
-    autoscaling.put_scaling_policy(AutoScalingGroupName=live, PolicyName="requests", PolicyType="TargetTrackingScaling",
-                                   TargetTrackingConfiguration={"TargetValue": 500.0, "PredefinedMetricSpecification": {
-                                       "PredefinedMetricType": "ALBRequestCountPerTarget", "ResourceLabel": label}})
-    autoscaling.put_scaling_policy(AutoScalingGroupName=live, PolicyName="cpu-step", PolicyType="StepScaling",
-                                   AdjustmentType="ChangeInCapacity",
-                                   StepAdjustments=[{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}])
-    autoscaling.put_lifecycle_hook(AutoScalingGroupName=live, LifecycleHookName="warm-caches",
-                                   LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING", HeartbeatTimeout=30,
-                                   DefaultResult="CONTINUE")
+    autoscaling.put_scaling_policy(
+        AutoScalingGroupName=live,
+        PolicyName="requests",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingConfiguration={
+            "TargetValue": 500.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "ALBRequestCountPerTarget",
+                "ResourceLabel": label,
+            },
+        },
+    )
+    autoscaling.put_scaling_policy(
+        AutoScalingGroupName=live,
+        PolicyName="cpu-step",
+        PolicyType="StepScaling",
+        AdjustmentType="ChangeInCapacity",
+        StepAdjustments=[{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+    )
+    autoscaling.put_lifecycle_hook(
+        AutoScalingGroupName=live,
+        LifecycleHookName="warm-caches",
+        LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+        HeartbeatTimeout=30,
+        DefaultResult="CONTINUE",
+    )
     topic = "arn:aws:sns:eu-west-1:123456789012:orders-scaling"
-    autoscaling.put_notification_configuration(AutoScalingGroupName=live, TopicARN=topic,
-                                               NotificationTypes=["autoscaling:EC2_INSTANCE_LAUNCH"])
+    autoscaling.put_notification_configuration(
+        AutoScalingGroupName=live, TopicARN=topic, NotificationTypes=["autoscaling:EC2_INSTANCE_LAUNCH"]
+    )
     autoscaling.put_warm_pool(AutoScalingGroupName=live, MinSize=1, PoolState="Stopped")
     autoscaling.suspend_processes(AutoScalingGroupName=live, ScalingProcesses=["AZRebalance"])
-    autoscaling.put_scheduled_update_group_action(AutoScalingGroupName=live, ScheduledActionName="night",
-                                                  Recurrence="0 22 * * *", DesiredCapacity=2)
+    autoscaling.put_scheduled_update_group_action(
+        AutoScalingGroupName=live, ScheduledActionName="night", Recurrence="0 22 * * *", DesiredCapacity=2
+    )
     flows.init(ctx, "1.0.0")
     result = flows.deploy(ctx, "2.0.0", "canary")
     new = "orders-production-g2"
@@ -277,18 +351,28 @@ def test_new_group_copies_what_lives_beside_the_live_one(ctx, aws, world):
     assert "not copied: scheduled actions" in copied and "CloudWatch alarms of step and simple scaling" in copied
     policies = {p["PolicyName"]: p for p in autoscaling.describe_policies(AutoScalingGroupName=new)["ScalingPolicies"]}
     new_tg = aws.elbv2.describe_target_groups(Names=[new])["TargetGroups"][0]["TargetGroupArn"]
-    assert policies["requests"]["TargetTrackingConfiguration"]["PredefinedMetricSpecification"]["ResourceLabel"] == \
-        f"{balancer}/{new_tg.split(':', 5)[5]}"  # counts the new group's requests, not the live one's
-    assert [h["LifecycleHookName"] for h in autoscaling.describe_lifecycle_hooks(AutoScalingGroupName=new)["LifecycleHooks"]] \
-        == ["warm-caches"]
-    assert autoscaling.describe_notification_configurations(AutoScalingGroupNames=[new])["NotificationConfigurations"][0]["TopicARN"] == topic
+    assert (
+        policies["requests"]["TargetTrackingConfiguration"]["PredefinedMetricSpecification"]["ResourceLabel"]
+        == f"{balancer}/{new_tg.split(':', 5)[5]}"
+    )  # counts the new group's requests, not the live one's
+    assert [
+        h["LifecycleHookName"] for h in autoscaling.describe_lifecycle_hooks(AutoScalingGroupName=new)["LifecycleHooks"]
+    ] == ["warm-caches"]
+    assert (
+        autoscaling.describe_notification_configurations(AutoScalingGroupNames=[new])["NotificationConfigurations"][0][
+            "TopicARN"
+        ]
+        == topic
+    )
     assert autoscaling.describe_warm_pool(AutoScalingGroupName=new)["WarmPoolConfiguration"]["MinSize"] == 1
     group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[new])["AutoScalingGroups"][0]
     assert [p["ProcessName"] for p in group["SuspendedProcesses"]] == ["AZRebalance"]
 
     def schedules(name):
-        return [a["ScheduledActionName"] for a in autoscaling.describe_scheduled_actions(
-            AutoScalingGroupName=name)["ScheduledUpdateGroupActions"]]
+        return [
+            a["ScheduledActionName"]
+            for a in autoscaling.describe_scheduled_actions(AutoScalingGroupName=name)["ScheduledUpdateGroupActions"]
+        ]
 
     assert (schedules(live), schedules(new)) == (["night"], [])  # only blue scales on a schedule
     flows.promote(ctx)

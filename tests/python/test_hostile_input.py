@@ -7,15 +7,18 @@ import os
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, event, given, settings, strategies as st
-
 from helpers import snapshot
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
 from kie_bluegreen.aws.api import AwsApi
 from kie_bluegreen.kie import ContainerCheck, KieClient
 from kie_bluegreen.sandbox import scenario
 
-BOMB = "\n".join(["x-bomb-0: &a0 [x, x, x, x, x, x, x, x, x]"] + [
-    f"x-bomb-{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)])
+BOMB = "\n".join(
+    ["x-bomb-0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    + [f"x-bomb-{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]
+)
 
 
 @pytest.fixture
@@ -41,6 +44,7 @@ def base_text(world):
 @pytest.fixture
 def refused(run, aws, world, writes, tmp_path):
     """refused(text_or_path, *argv) -> the one-line message of an exit 2 that changed nothing."""
+
     def check(config, *argv):
         path = config
         if not (isinstance(config, str) and os.path.exists(config)):
@@ -55,22 +59,26 @@ def refused(run, aws, world, writes, tmp_path):
         lines = result.err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("kie-bluegreen: "), result.err
         return lines[0]
+
     return check
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("- a\n- b\n", "(top level): expected a mapping, got list"),
-    ("just words", "(top level): expected a mapping, got str"),
-    ("", "(top level): expected a mapping, got NoneType"),
-    ("a: [\n", "not valid YAML"),
-    ("!!python/object/apply:os.system ['id']", "not valid YAML"),
-    ("? [a, b]\n: c\n", "keys must be plain words"),
-    ("a: &x [*x]\n", "an alias refers to the value that contains it"),
-    (BOMB + "\n", "anchors and aliases expanded"),
-    ("[" * 20000, "nested too deeply"),
-    ("a: " + "9" * 5000 + "\n", "a value cannot be read"),
-    ("# padding\n" * 110_000, "too large for a stage configuration"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("- a\n- b\n", "(top level): expected a mapping, got list"),
+        ("just words", "(top level): expected a mapping, got str"),
+        ("", "(top level): expected a mapping, got NoneType"),
+        ("a: [\n", "not valid YAML"),
+        ("!!python/object/apply:os.system ['id']", "not valid YAML"),
+        ("? [a, b]\n: c\n", "keys must be plain words"),
+        ("a: &x [*x]\n", "an alias refers to the value that contains it"),
+        (BOMB + "\n", "anchors and aliases expanded"),
+        ("[" * 20000, "nested too deeply"),
+        ("a: " + "9" * 5000 + "\n", "a value cannot be read"),
+        ("# padding\n" * 110_000, "too large for a stage configuration"),
+    ],
+)
 def test_broken_files(refused, text, expected):
     assert expected in refused(text)
 
@@ -86,21 +94,36 @@ def test_duplicate_keys(refused, base_text):
     assert "duplicate key 'app'" in refused(base_text + "app: billing\n")
 
 
-@pytest.mark.parametrize("path, value, expected", [
-    (("app",), 123, "app: expected lowercase letters"),
-    (("app",), "orders\n", "app: expected lowercase letters"),  # a block scalar's newline
-    (("stages",), ["production"], "stages: expected a mapping"),
-    (("defaults", "routing"), False, "defaults.routing: expected a mapping, got bool"),
-    (("defaults", "wait", "timeout"), "soon", "defaults.wait.timeout: expected a duration"),
-    (("defaults", "retire", "keep"), -1, "defaults.retire.keep: expected a whole number from 0 to 10"),
-    (("defaults", "capacity"), {"min": "two", "max": 4}, "defaults.capacity.min: expected a whole number"),
-    (("defaults", "kie"), {"verify": "yes"}, "defaults.kie.verify: expected true or false"),
-    (("defaults", "kie"), {"url": "http://{private_ip:>999999999}/"}, "placeholder {private_ip:>999999999} is not allowed"),
-    (("stages", "production", "subnets"), "subnet-1", "stages.production.subnets: expected a list of subnet ids"),
-    (("stages", "production", "region"), "us-east-1", "the listener is in region eu-west-1, but region is us-east-1"),
-    (("stages", "production", "colour"), "blue", "stages.production.colour: unknown key"),
-    (("stages", "production", "launch-template"), {"user-data": "../../etc/passwd"}, "is outside the configuration file's directory"),
-])
+@pytest.mark.parametrize(
+    "path, value, expected",
+    [
+        (("app",), 123, "app: expected lowercase letters"),
+        (("app",), "orders\n", "app: expected lowercase letters"),  # a block scalar's newline
+        (("stages",), ["production"], "stages: expected a mapping"),
+        (("defaults", "routing"), False, "defaults.routing: expected a mapping, got bool"),
+        (("defaults", "wait", "timeout"), "soon", "defaults.wait.timeout: expected a duration"),
+        (("defaults", "retire", "keep"), -1, "defaults.retire.keep: expected a whole number from 0 to 10"),
+        (("defaults", "capacity"), {"min": "two", "max": 4}, "defaults.capacity.min: expected a whole number"),
+        (("defaults", "kie"), {"verify": "yes"}, "defaults.kie.verify: expected true or false"),
+        (
+            ("defaults", "kie"),
+            {"url": "http://{private_ip:>999999999}/"},
+            "placeholder {private_ip:>999999999} is not allowed",
+        ),
+        (("stages", "production", "subnets"), "subnet-1", "stages.production.subnets: expected a list of subnet ids"),
+        (
+            ("stages", "production", "region"),
+            "us-east-1",
+            "the listener is in region eu-west-1, but region is us-east-1",
+        ),
+        (("stages", "production", "colour"), "blue", "stages.production.colour: unknown key"),
+        (
+            ("stages", "production", "launch-template"),
+            {"user-data": "../../etc/passwd"},
+            "is outside the configuration file's directory",
+        ),
+    ],
+)
 def test_wrong_values_name_their_key(refused, world, path, value, expected):
     document = scenario.config_document(world)
     node = document
@@ -118,40 +141,90 @@ def test_too_much_user_data(refused, world, tmp_path):
 
 def test_unknown_stage(refused, base_text):
     assert "--stage: unknown stage 'staging'; the file has: production" in refused(
-        base_text, "--stage", "staging", "status")
+        base_text, "--stage", "staging", "status"
+    )
 
 
-@pytest.mark.parametrize("version", [
-    "1.0;rm -rf /", "../../etc/passwd", "$(id)", "`id`", "1.0.0\n", "1.0.0 ", "", "a" * 65, "2.0.0/..", "2.0.0\x00",
-])
+@pytest.mark.parametrize(
+    "version",
+    [
+        "1.0;rm -rf /",
+        "../../etc/passwd",
+        "$(id)",
+        "`id`",
+        "1.0.0\n",
+        "1.0.0 ",
+        "",
+        "a" * 65,
+        "2.0.0/..",
+        "2.0.0\x00",
+    ],
+)
 def test_versions_with_shell_or_path_characters(refused, base_text, version):
-    assert refused(base_text, "deploy", "--version", version).startswith("kie-bluegreen: --version: version must look like")
+    assert refused(base_text, "deploy", "--version", version).startswith(
+        "kie-bluegreen: --version: version must look like"
+    )
 
 
 # -- generated input ---------------------------------------------------------------------------
 
-ODD_STRINGS = ["../../etc/passwd", "$(id)", "`id`", "a;b", "1.0.0\n", "x" * 300, "\u00e9\U0001F600", "\x00",
-               "canary", "all-at-once", "15m", "0s", "copy", "standby", "terminate", "subnet-0123abcd",
-               "http://{private_ip}:8080/kie-server/services/rest/server", "{private_ip.__class__}", "*", "-1"]
+ODD_STRINGS = [
+    "../../etc/passwd",
+    "$(id)",
+    "`id`",
+    "a;b",
+    "1.0.0\n",
+    "x" * 300,
+    "\u00e9\U0001f600",
+    "\x00",
+    "canary",
+    "all-at-once",
+    "15m",
+    "0s",
+    "copy",
+    "standby",
+    "terminate",
+    "subnet-0123abcd",
+    "http://{private_ip}:8080/kie-server/services/rest/server",
+    "{private_ip.__class__}",
+    "*",
+    "-1",
+]
 VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 12), st.integers(), st.floats(),
-    st.sampled_from(ODD_STRINGS), st.text(max_size=30),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 12),
+    st.integers(),
+    st.floats(),
+    st.sampled_from(ODD_STRINGS),
+    st.text(max_size=30),
     st.lists(st.sampled_from(ODD_STRINGS), max_size=3),
     st.dictionaries(st.sampled_from(["min", "max", "desired", "verify", "url", "x"]), st.integers(-1, 3), max_size=3),
 )
 # Values that are valid for some keys, so that many generated files get past the checks and the
 # flows really run (on moto) with odd but legal settings.
 VALID = {
-    "strategy": ["canary", "all-at-once"], "timeout": ["1s", "5m", 90], "poll-interval": ["1s", 3],
-    "keep": [0, 1, 3], "previous": ["standby", "scale-to-zero", "terminate"], "candidate": ["terminate", "keep"],
-    "verify": [True, False], "deregistration-delay": ["0s", "2s"], "health-check-path": ["/", "/x?y=1"],
-    "header": ["x-client-mode", "X-Canary"], "blue-value": ["b*", "BLUE"], "green-value": ["g?", "green"],
-    "blue-priority": [1, 50000], "green-priority": [2, 49999], "capacity": ["copy", {"min": 1, "max": 2, "desired": 1}],
+    "strategy": ["canary", "all-at-once"],
+    "timeout": ["1s", "5m", 90],
+    "poll-interval": ["1s", 3],
+    "keep": [0, 1, 3],
+    "previous": ["standby", "scale-to-zero", "terminate"],
+    "candidate": ["terminate", "keep"],
+    "verify": [True, False],
+    "deregistration-delay": ["0s", "2s"],
+    "health-check-path": ["/", "/x?y=1"],
+    "header": ["x-client-mode", "X-Canary"],
+    "blue-value": ["b*", "BLUE"],
+    "green-value": ["g?", "green"],
+    "blue-priority": [1, 50000],
+    "green-priority": [2, 49999],
+    "capacity": ["copy", {"min": 1, "max": 2, "desired": 1}],
 }
 COMMANDS = ("status", "plan", "deploy", "promote", "rollback", "cleanup", "preflight", "iam-policy", "init")
 GOOD_VERSIONS = st.sampled_from(["1.0.0", "2.0.0", "3.0.0-SNAPSHOT", "7.74.1.Final"])
 VERSIONS = st.integers(0, 3).flatmap(
-    lambda kind: GOOD_VERSIONS if kind else st.one_of(st.sampled_from(ODD_STRINGS), st.text(max_size=20)))
+    lambda kind: GOOD_VERSIONS if kind else st.one_of(st.sampled_from(ODD_STRINGS), st.text(max_size=20))
+)
 
 
 def _paths(node, prefix=()):
@@ -208,10 +281,14 @@ def command_lines(draw):
 @given(data=st.data())
 def test_generated_configurations_and_arguments(data, run, aws, world, writes, tmp_path, monkeypatch):
     """Whatever the input: a documented exit code, no traceback, and exit 2 changes nothing."""
-    monkeypatch.setattr(KieClient, "check_container", lambda self, url, container, version: ContainerCheck(True, "fake"))
+    monkeypatch.setattr(
+        KieClient, "check_container", lambda self, url, container, version: ContainerCheck(True, "fake")
+    )
     base = scenario.config_document(world)
     kind = data.draw(st.integers(0, 9), label="kind")  # mostly the world's file, changed a little
-    text = data.draw(st.text(max_size=80) if kind == 0 else st.just(BOMB) if kind == 1 else documents(base), label="config")
+    text = data.draw(
+        st.text(max_size=80) if kind == 0 else st.just(BOMB) if kind == 1 else documents(base), label="config"
+    )
     argv = data.draw(command_lines(), label="argv")
     path = tmp_path / "kie-deploy.yaml"
     path.write_text(text, encoding="utf-8")

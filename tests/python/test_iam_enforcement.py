@@ -19,16 +19,16 @@ import os
 
 import pytest
 import yaml
-from moto.core import enable_iam_authentication
-
+from fake_kie import FakeKieServer, version_from_launch_tags
 from helpers import forget, routing_generations
+from moto.core import enable_iam_authentication
+from security_fixtures import EnforcedWorld, run_cli
+
 from kie_bluegreen import analysis, iam_policy
 from kie_bluegreen.aws.api import AwsApi, iam_action
 from kie_bluegreen.clock import FakeClock
 from kie_bluegreen.sandbox import scenario
 from kie_bluegreen.sandbox.aws_model import AwsModel
-from fake_kie import FakeKieServer, version_from_launch_tags
-from security_fixtures import EnforcedWorld, run_cli
 
 G1, G2 = {"default": 1, "blue": 1, "green": None}, {"default": 2, "blue": 2, "green": None}
 PAIR = {"topology": "fixed-pair"}  # from this step on, the stage is a fixed pair
@@ -57,6 +57,8 @@ EXIT_CODES = {("deploy", "--version", "7.0.0"): 1}
 
 def expected_exit(argv) -> int:
     return EXIT_CODES.get(tuple(argv), 0)
+
+
 POLICY = iam_policy.build(iam_policy.Scope.generic())
 ENFORCEABLE = sorted(set(iam_policy.actions(POLICY)) - set(iam_policy.DEPENDENT_ACTIONS))
 
@@ -72,34 +74,62 @@ class Story:
         admin, world = self.env.admin, self.env.world
         # user data needs a pinned launch template version (provision refuses $Latest)
         admin.autoscaling.update_auto_scaling_group(
-            AutoScalingGroupName=world.asg_name, LaunchTemplate={"LaunchTemplateId": world.launch_template_id, "Version": "1"})
+            AutoScalingGroupName=world.asg_name,
+            LaunchTemplate={"LaunchTemplateId": world.launch_template_id, "Version": "1"},
+        )
         # settings a new generation copies (or, for the schedule, moves when it becomes blue)
         live = world.asg_name
-        admin.autoscaling.put_scaling_policy(AutoScalingGroupName=live, PolicyName="cpu", PolicyType="TargetTrackingScaling",
-                                             TargetTrackingConfiguration={"TargetValue": 50.0, "PredefinedMetricSpecification": {
-                                                 "PredefinedMetricType": "ASGAverageCPUUtilization"}})
-        admin.autoscaling.put_lifecycle_hook(AutoScalingGroupName=live, LifecycleHookName="boot", HeartbeatTimeout=60,
-                                             LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING", DefaultResult="CONTINUE")
-        admin.autoscaling.put_notification_configuration(AutoScalingGroupName=live, TopicARN="arn:aws:sns:eu-west-1:"
-                                                         f"{self.env.account}:scaling", NotificationTypes=["autoscaling:EC2_INSTANCE_LAUNCH"])
-        admin.autoscaling.enable_metrics_collection(AutoScalingGroupName=live, Granularity="1Minute",
-                                                    Metrics=["GroupInServiceInstances"])
+        admin.autoscaling.put_scaling_policy(
+            AutoScalingGroupName=live,
+            PolicyName="cpu",
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingConfiguration={
+                "TargetValue": 50.0,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"},
+            },
+        )
+        admin.autoscaling.put_lifecycle_hook(
+            AutoScalingGroupName=live,
+            LifecycleHookName="boot",
+            HeartbeatTimeout=60,
+            LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+            DefaultResult="CONTINUE",
+        )
+        admin.autoscaling.put_notification_configuration(
+            AutoScalingGroupName=live,
+            TopicARN=f"arn:aws:sns:eu-west-1:{self.env.account}:scaling",
+            NotificationTypes=["autoscaling:EC2_INSTANCE_LAUNCH"],
+        )
+        admin.autoscaling.enable_metrics_collection(
+            AutoScalingGroupName=live, Granularity="1Minute", Metrics=["GroupInServiceInstances"]
+        )
         admin.autoscaling.put_warm_pool(AutoScalingGroupName=live, MinSize=0, PoolState="Stopped")
         admin.autoscaling.suspend_processes(AutoScalingGroupName=live, ScalingProcesses=["AZRebalance"])
-        admin.autoscaling.put_scheduled_update_group_action(AutoScalingGroupName=live, ScheduledActionName="night",
-                                                            Recurrence="0 22 * * *", DesiredCapacity=2)
+        admin.autoscaling.put_scheduled_update_group_action(
+            AutoScalingGroupName=live, ScheduledActionName="night", Recurrence="0 22 * * *", DesiredCapacity=2
+        )
         self.kie = FakeKieServer(version_from_launch_tags(admin.ec2))
         with open(os.path.join(directory, "user-data.sh"), "w", encoding="utf-8") as handle:
             handle.write("#!/bin/bash\necho {{release}}\n")
-        admin.cloudwatch.put_metric_alarm(AlarmName="orders-5xx", MetricName="HTTPCode_Target_5XX_Count",
-                                          Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
-                                          Threshold=10, ComparisonOperator="GreaterThanThreshold")
-        self.document = scenario.config_document(world, **{
-            "kie": {"verify": True, "url": self.kie.url_template, "timeout": "2s"},
-            "launch-template": {"user-data": "user-data.sh"},
-            "retire": {"previous": "scale-to-zero", "keep": 1, "candidate": "terminate"},
-            "analysis": {"alarms": ["orders-5xx"], "max-5xx-percent": 5, "bake": "1m"},
-        })
+        admin.cloudwatch.put_metric_alarm(
+            AlarmName="orders-5xx",
+            MetricName="HTTPCode_Target_5XX_Count",
+            Namespace="AWS/ApplicationELB",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=10,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        self.document = scenario.config_document(
+            world,
+            **{
+                "kie": {"verify": True, "url": self.kie.url_template, "timeout": "2s"},
+                "launch-template": {"user-data": "user-data.sh"},
+                "retire": {"previous": "scale-to-zero", "keep": 1, "candidate": "terminate"},
+                "analysis": {"alarms": ["orders-5xx"], "max-5xx-percent": 5, "bake": "1m"},
+            },
+        )
         self.topic = admin.sns.create_topic(Name="kie-releases")["TopicArn"]
         self.config = os.path.join(directory, "kie-deploy.yaml")
         self.write({})
@@ -128,8 +158,9 @@ class Story:
         def look(watcher):
             looks.append(watcher)
             if len(looks) == 2:
-                self.env.admin.cloudwatch.set_alarm_state(AlarmName="orders-5xx", StateValue="ALARM",
-                                                          StateReason="5xx above 10")
+                self.env.admin.cloudwatch.set_alarm_state(
+                    AlarmName="orders-5xx", StateValue="ALARM", StateReason="5xx above 10"
+                )
             return original(watcher)
 
         patch.setattr(analysis.Watcher, "look", look)
@@ -190,7 +221,7 @@ def first_use(moto_module, tmp_path_factory):
 
 def test_the_policy_is_enough_for_the_whole_story(first_use):
     _, outcomes = first_use
-    for (argv, expected, *_), (outcome, routing) in zip(STORY, outcomes):
+    for (argv, expected, *_), (outcome, routing) in zip(STORY, outcomes, strict=True):
         assert outcome.code == expected_exit(argv), f"{' '.join(argv)}: {outcome.err}"
         assert routing == expected, " ".join(argv)
 
@@ -206,10 +237,9 @@ def test_the_story_uses_every_action_of_the_policy(first_use):
 def test_without_any_one_action_a_flow_fails_naming_it(action, first_use, story):
     first, _ = first_use
     step = first[action]
-    for argv, expected, *overrides in STORY[:step]:  # reach the step with the whole policy
+    for argv, _expected, *overrides in STORY[:step]:  # reach the step with the whole policy
         assert story.run(argv, *overrides).code == expected_exit(argv), " ".join(argv)
-    story.env.grant(iam_policy.actions_only({"Statement": [
-        {"Action": [a for a in ENFORCEABLE if a != action]}]}))
+    story.env.grant(iam_policy.actions_only({"Statement": [{"Action": [a for a in ENFORCEABLE if a != action]}]}))
     argv, _, *overrides = STORY[step]
     outcome = story.run(argv, *overrides)
     assert outcome.code == 4, f"{' '.join(argv)} without {action}: exit {outcome.code} {outcome.err}"

@@ -13,18 +13,21 @@ import pathlib
 from fnmatch import fnmatchcase
 
 import pytest
+from security_fixtures import PACKAGE, aws_call_sites, iam_actions_of_code
 
 from kie_bluegreen import flows, iam_policy
 from kie_bluegreen.config import load
 from kie_bluegreen.model import TAG_APP, TAG_STAGE
-from security_fixtures import PACKAGE, aws_call_sites, iam_actions_of_code
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 SHIPPED = REPOSITORY / "resources" / "kie-bluegreen" / "iam-policy.json"
 READ_PREFIXES = ("Describe", "Get")
 OURS = {f"aws:ResourceTag/{TAG_APP}": "orders", f"aws:ResourceTag/{TAG_STAGE}": "production"}
-REQUEST_OURS = {f"aws:RequestTag/{TAG_APP}": "orders", f"aws:RequestTag/{TAG_STAGE}": "production",
-                "aws:TagKeys": [TAG_APP, TAG_STAGE]}
+REQUEST_OURS = {
+    f"aws:RequestTag/{TAG_APP}": "orders",
+    f"aws:RequestTag/{TAG_STAGE}": "production",
+    "aws:TagKeys": [TAG_APP, TAG_STAGE],
+}
 REGION = {"aws:RequestedRegion": "eu-west-1"}
 
 
@@ -39,8 +42,11 @@ def allowed(policy: dict, action: str, resource: str, context: dict) -> bool:
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         if action not in actions or not any(fnmatchcase(resource, pattern) for pattern in resources):
             continue
-        if all(_holds(operator, key, expected, context)
-               for operator, keys in statement.get("Condition", {}).items() for key, expected in keys.items()):
+        if all(
+            _holds(operator, key, expected, context)
+            for operator, keys in statement.get("Condition", {}).items()
+            for key, expected in keys.items()
+        ):
             return True
     return False
 
@@ -84,8 +90,11 @@ def test_only_the_aws_adapters_and_the_sandbox_use_boto3():
         if relative.startswith(("aws/", "sandbox/")):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             users += [relative for name in names if name.split(".")[0] in ("boto3", "botocore")]
     assert not users, f"AWS calls outside aws/ escape the policy tests: {users}"
 
@@ -105,8 +114,9 @@ def test_the_policy_fits_an_inline_role_policy_and_splits_into_managed_ones(run,
     assert len(documents) > 1 and all(iam_policy.size(d) < iam_policy.MANAGED_LIMIT for d in documents)
     assert [s for d in documents for s in d["Statement"]] == policy["Statement"]
     result = run(config_path, "iam-policy", "--managed", "--instance-role", "kie-server-role")
-    assert result.code == 0 and len(json.loads(result.out)) == len(iam_policy.managed(json.loads(
-        run(config_path, "iam-policy", "--instance-role", "kie-server-role").out)))
+    assert result.code == 0 and len(json.loads(result.out)) == len(
+        iam_policy.managed(json.loads(run(config_path, "iam-policy", "--instance-role", "kie-server-role").out))
+    )
 
 
 def test_write_actions_are_never_granted_on_everything_without_a_scoping_condition():
@@ -127,6 +137,7 @@ def test_every_statement_but_pass_role_is_limited_to_the_region():
 
 def test_optional_features_cost_no_permission_when_off(world, tmp_path):
     from kie_bluegreen.sandbox import scenario
+
     cfg = load(scenario.write_config(world, str(tmp_path)))  # kie.verify off, no user data
     actions = iam_policy.actions(iam_policy.build(iam_policy.Scope.of(cfg, instance_role=None)))
     assert "ec2:DescribeInstances" not in actions
@@ -137,6 +148,7 @@ def test_optional_features_cost_no_permission_when_off(world, tmp_path):
 
 def test_notifications_may_publish_to_the_configured_topics_only(world, tmp_path):
     from kie_bluegreen.sandbox import scenario
+
     account = world.listener_arn.split(":")[4]
     topic = f"arn:aws:sns:eu-west-1:{account}:kie-releases"
     cfg = load(scenario.write_config(world, str(tmp_path), notify=[{"sns": topic}, {"webhook-env": "HOOK"}]))
@@ -158,9 +170,13 @@ def deployed(ctx, aws, world):
     flows.deploy(ctx, "2.0.0", "canary")
     policy = iam_policy.build(iam_policy.Scope.of(ctx.config, "kie-server-role", world.launch_template_id))
     rules = aws.elbv2.describe_rules(ListenerArn=world.listener_arn)["Rules"]
-    asgs = {g["AutoScalingGroupName"]: g["AutoScalingGroupARN"]
-            for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]}
-    target_groups = {g["TargetGroupName"]: g["TargetGroupArn"] for g in aws.elbv2.describe_target_groups()["TargetGroups"]}
+    asgs = {
+        g["AutoScalingGroupName"]: g["AutoScalingGroupARN"]
+        for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+    }
+    target_groups = {
+        g["TargetGroupName"]: g["TargetGroupArn"] for g in aws.elbv2.describe_target_groups()["TargetGroups"]
+    }
     ours = [r["RuleArn"] for r in rules if not r["IsDefault"] and r["RuleArn"] != world.other_rule_arn]
     return policy, ours, asgs, target_groups
 
@@ -184,14 +200,19 @@ def test_target_groups_are_created_by_name_and_changed_by_tag(deployed):
     new = target_groups["orders-production-g2"]
     assert allowed(policy, "elasticloadbalancing:CreateTargetGroup", new, {**REGION, **REQUEST_OURS})
     assert not allowed(policy, "elasticloadbalancing:CreateTargetGroup", new, REGION)  # without our tags
-    assert not allowed(policy, "elasticloadbalancing:CreateTargetGroup",
-                       target_groups["billing-api"], {**REGION, **REQUEST_OURS})  # not our name
+    assert not allowed(
+        policy, "elasticloadbalancing:CreateTargetGroup", target_groups["billing-api"], {**REGION, **REQUEST_OURS}
+    )  # not our name
     for action in ("elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes"):
         assert allowed(policy, action, new, {**REGION, **OURS})
         assert allowed(policy, action, target_groups["orders-kie-1"], {**REGION, **OURS})  # adopted, tagged at init
         assert not allowed(policy, action, target_groups["billing-api"], REGION)
-        assert not allowed(policy, action, new, {**REGION, f"aws:ResourceTag/{TAG_APP}": "orders",
-                                                 f"aws:ResourceTag/{TAG_STAGE}": "staging"})  # another stage
+        assert not allowed(
+            policy,
+            action,
+            new,
+            {**REGION, f"aws:ResourceTag/{TAG_APP}": "orders", f"aws:ResourceTag/{TAG_STAGE}": "staging"},
+        )  # another stage
 
 
 def test_tags_can_only_be_our_keys(deployed):
@@ -200,10 +221,15 @@ def test_tags_can_only_be_our_keys(deployed):
     adopt = {**REGION, **REQUEST_OURS}
     assert allowed(policy, "elasticloadbalancing:AddTags", billing, adopt)  # init adopts the live group this way
     assert not allowed(policy, "elasticloadbalancing:AddTags", billing, {**adopt, "aws:TagKeys": [TAG_APP, "Name"]})
-    assert not allowed(policy, "elasticloadbalancing:AddTags", billing,
-                       {**REGION, "aws:TagKeys": ["kie-bluegreen:role"]})  # re-tagging needs it to be ours
-    assert allowed(policy, "elasticloadbalancing:AddTags", target_groups["orders-production-g2"],
-                   {**REGION, **OURS, "aws:TagKeys": ["kie-bluegreen:role"]})
+    assert not allowed(
+        policy, "elasticloadbalancing:AddTags", billing, {**REGION, "aws:TagKeys": ["kie-bluegreen:role"]}
+    )  # re-tagging needs it to be ours
+    assert allowed(
+        policy,
+        "elasticloadbalancing:AddTags",
+        target_groups["orders-production-g2"],
+        {**REGION, **OURS, "aws:TagKeys": ["kie-bluegreen:role"]},
+    )
 
 
 def test_auto_scaling_groups_are_created_by_name_and_changed_by_tag(deployed):
@@ -211,8 +237,12 @@ def test_auto_scaling_groups_are_created_by_name_and_changed_by_tag(deployed):
     new, live = asgs["orders-production-g2"], asgs["orders-kie-1"]
     create = {**REGION, **REQUEST_OURS, "autoscaling:TargetGroupARNs": [target_groups["orders-production-g2"]]}
     assert allowed(policy, "autoscaling:CreateAutoScalingGroup", new, create)
-    assert not allowed(policy, "autoscaling:CreateAutoScalingGroup", new,
-                       {**create, "autoscaling:TargetGroupARNs": [target_groups["billing-api"]]})
+    assert not allowed(
+        policy,
+        "autoscaling:CreateAutoScalingGroup",
+        new,
+        {**create, "autoscaling:TargetGroupARNs": [target_groups["billing-api"]]},
+    )
     assert not allowed(policy, "autoscaling:CreateAutoScalingGroup", live.replace("orders-kie-1", "billing-1"), create)
     for action in ("autoscaling:UpdateAutoScalingGroup", "autoscaling:DeleteAutoScalingGroup"):
         assert allowed(policy, action, new, {**REGION, **OURS})
@@ -229,13 +259,21 @@ def test_servers_launch_only_from_the_template_with_only_the_instance_role(deplo
     instance = f"arn:aws:ec2:eu-west-1:{account}:instance/*"
     assert allowed(policy, "ec2:RunInstances", instance, {**REGION, "ec2:LaunchTemplate": template})
     assert not allowed(policy, "ec2:RunInstances", instance, REGION)  # a direct RunInstances
-    assert not allowed(policy, "ec2:RunInstances", instance,
-                       {**REGION, "ec2:LaunchTemplate": template.replace(world.launch_template_id, "lt-0123456789abcdef0")})
-    assert allowed(policy, "ec2:CreateTags", instance.replace("*", "i-1234"), {**REGION, "ec2:CreateAction": "RunInstances"})
+    assert not allowed(
+        policy,
+        "ec2:RunInstances",
+        instance,
+        {**REGION, "ec2:LaunchTemplate": template.replace(world.launch_template_id, "lt-0123456789abcdef0")},
+    )
+    assert allowed(
+        policy, "ec2:CreateTags", instance.replace("*", "i-1234"), {**REGION, "ec2:CreateAction": "RunInstances"}
+    )
     assert not allowed(policy, "ec2:CreateTags", instance.replace("*", "i-1234"), REGION)  # tagging existing servers
     role = f"arn:aws:iam::{account}:role/kie-server-role"
     assert allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
-    assert not allowed(policy, "iam:PassRole", role.replace("kie-server-role", "admin"), {"iam:PassedToService": "ec2.amazonaws.com"})
+    assert not allowed(
+        policy, "iam:PassRole", role.replace("kie-server-role", "admin"), {"iam:PassedToService": "ec2.amazonaws.com"}
+    )
     assert not allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
 
 
@@ -249,7 +287,9 @@ def test_reads_are_limited_to_the_region(deployed):
 
 
 def test_iam_policy_prints_the_policy_of_the_stage(run, config_path, world):
-    result = run(config_path, "iam-policy", "--instance-role", "kie-server-role", "--launch-template", world.launch_template_id)
+    result = run(
+        config_path, "iam-policy", "--instance-role", "kie-server-role", "--launch-template", world.launch_template_id
+    )
     assert result.code == 0, result.err
     printed = json.loads(result.out)
     cfg = load(config_path)

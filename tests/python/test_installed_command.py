@@ -15,8 +15,8 @@ import sys
 import time
 
 import pytest
-
 from helpers import routing_generations
+
 from kie_bluegreen.aws.session import clients
 from kie_bluegreen.sandbox import scenario
 from kie_bluegreen.sandbox.aws_environment import pointed_at

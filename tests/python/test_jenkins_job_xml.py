@@ -6,7 +6,15 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from kie_bluegreen.jenkins.job_xml import (
-    InlineScript, JobSpec, JobXmlError, Parameter, ScmScript, differences, parse, render, render_folder,
+    InlineScript,
+    JobSpec,
+    JobXmlError,
+    Parameter,
+    ScmScript,
+    differences,
+    parse,
+    render,
+    render_folder,
 )
 
 PARAMS = "properties/hudson.model.ParametersDefinitionProperty/parameterDefinitions"
@@ -34,7 +42,10 @@ def test_rendered_xml_has_the_parameter_definitions_concurrency_and_script():
     assert (confirm.findtext("name"), confirm.findtext("defaultValue")) == ("CONFIRM", "false")
     reason = root.find(f"{PARAMS}/hudson.model.StringParameterDefinition")
     assert (reason.findtext("name"), reason.findtext("trim")) == ("REASON", "true")
-    assert root.find("properties/org.jenkinsci.plugins.workflow.job.properties.DisableConcurrentBuildsJobProperty") is not None
+    assert (
+        root.find("properties/org.jenkinsci.plugins.workflow.job.properties.DisableConcurrentBuildsJobProperty")
+        is not None
+    )
     definition = root.find("definition")
     assert definition.get("class") == "org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition"
     assert definition.findtext("script") == "@Library('kie-bluegreen') _\nkiePromote(stage: 'production')\n"
@@ -52,8 +63,14 @@ def test_markup_in_values_is_escaped_and_comes_back_unchanged():
 
 
 def test_scm_definition_round_trips():
-    spec = make_spec(definition=ScmScript("https://git.example.com/ops/deploy.git", "*/main",
-                                          "jenkins/production-promote.groovy", credentials_id="git-ro"))
+    spec = make_spec(
+        definition=ScmScript(
+            "https://git.example.com/ops/deploy.git",
+            "*/main",
+            "jenkins/production-promote.groovy",
+            credentials_id="git-ro",
+        )
+    )
     root = ET.fromstring(render(spec))
 
     assert root.find("definition").get("class") == "org.jenkinsci.plugins.workflow.cps.CpsScmFlowDefinition"
@@ -69,7 +86,10 @@ def test_jenkins_reserialised_config_compares_equal():
     spec = make_spec()
     stored = render(spec).replace("<?xml version='1.0' encoding='UTF-8'?>", "<?xml version='1.1' encoding='UTF-8'?>")
     stored = stored.replace("<flow-definition>", '<flow-definition plugin="workflow-job@1400.v7fd111b_ec82f">')
-    stored = stored.replace("<properties>", "<properties>\n<jenkins.model.BuildDiscarderProperty><strategy/></jenkins.model.BuildDiscarderProperty>")
+    stored = stored.replace(
+        "<properties>",
+        "<properties>\n<jenkins.model.BuildDiscarderProperty><strategy/></jenkins.model.BuildDiscarderProperty>",
+    )
 
     assert parse(stored) == spec
     assert differences(parse(stored), spec) == []

@@ -15,16 +15,53 @@ import subprocess
 
 import pytest
 import yaml
-from test_library_end_to_end import GROOVY_TESTS, ROOT, _java_home
+from helpers import GROOVY_TESTS, ROOT, java_home
 
 from kie_bluegreen import config, errors, model, parameters
 from kie_bluegreen.errors import ConfigError
 
-VERSIONS = ["2.0.0", "2.0.0-SNAPSHOT", "7.74.1.Final", "2.0.0+build.1", "v2", "1", "2.0.0_rc1", "a" * 64,
-            "", " 2.0.0", "2.0.0 ", "2.0.0\n", "-1", ".2", "+2", "2.0.0/../x", "2.0.0;reboot", "$(id)", "2.0.0'",
-            "a" * 65, "2.0.0:1", "é2"]
-STAGES = ["production", "staging", "prod-2", "eu-west-1-prod", "a", "a" * 23,
-          "my_stage", "prod-", "-prod", "Production", "prod stage", "prod.1", "a" * 24, "", "prod;id", "ü"]
+VERSIONS = [
+    "2.0.0",
+    "2.0.0-SNAPSHOT",
+    "7.74.1.Final",
+    "2.0.0+build.1",
+    "v2",
+    "1",
+    "2.0.0_rc1",
+    "a" * 64,
+    "",
+    " 2.0.0",
+    "2.0.0 ",
+    "2.0.0\n",
+    "-1",
+    ".2",
+    "+2",
+    "2.0.0/../x",
+    "2.0.0;reboot",
+    "$(id)",
+    "2.0.0'",
+    "a" * 65,
+    "2.0.0:1",
+    "é2",
+]
+STAGES = [
+    "production",
+    "staging",
+    "prod-2",
+    "eu-west-1-prod",
+    "a",
+    "a" * 23,
+    "my_stage",
+    "prod-",
+    "-prod",
+    "Production",
+    "prod stage",
+    "prod.1",
+    "a" * 24,
+    "",
+    "prod;id",
+    "ü",
+]
 
 
 def random_values(alphabet: str, count: int, seed: int) -> list[str]:
@@ -32,8 +69,12 @@ def random_values(alphabet: str, count: int, seed: int) -> list[str]:
     return ["".join(generator.choice(alphabet) for _ in range(generator.randint(1, 8))) for _ in range(count)]
 
 
-CASES = ([{"kind": "version", "value": v} for v in VERSIONS + random_values(string.ascii_letters + string.digits + "._+-/ ;", 40, 1)]
-         + [{"kind": "stage", "value": s} for s in STAGES + random_values(string.ascii_lowercase + string.digits + "-_.", 40, 2)])
+CASES = [
+    {"kind": "version", "value": v}
+    for v in VERSIONS + random_values(string.ascii_letters + string.digits + "._+-/ ;", 40, 1)
+] + [
+    {"kind": "stage", "value": s} for s in STAGES + random_values(string.ascii_lowercase + string.digits + "-_.", 40, 2)
+]
 
 
 def runner_accepts_version(value: str) -> bool:
@@ -47,8 +88,16 @@ def runner_accepts_version(value: str) -> bool:
 def runner_accepts_stage(value: str, tmp_path) -> bool:
     """The runner's configuration check of a stage name (app 'a': only the stage's own length counts)."""
     path = tmp_path / "kie-deploy.yaml"
-    document = {"app": "a", "container": {"id": "app", "group-id": "com.myspace", "artifact-id": "app"},
-                "stages": {value: {"listener-arn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/alb-ks/0123456789abcdef/0123456789abcdef"}}}
+    document = {
+        "app": "a",
+        "container": {"id": "app", "group-id": "com.myspace", "artifact-id": "app"},
+        "stages": {
+            value: {
+                "listener-arn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/alb-ks/"
+                "0123456789abcdef/0123456789abcdef"
+            }
+        },
+    }
     path.write_text(yaml.safe_dump(document))
     try:
         config.load(str(path), value)
@@ -64,27 +113,45 @@ def step_verdicts(tmp_path_factory):
     values = tmp_path_factory.mktemp("values") / "values.json"
     values.write_text(json.dumps(CASES))
     done = subprocess.run(
-        ["groovy", "-cp", f"{GROOVY_TESTS}:{GROOVY_TESTS}/stubs:{ROOT}/src", f"-Dkie.root={ROOT}",
-         os.path.join(GROOVY_TESTS, "e2e", "StepVerdicts.groovy"), str(values)],
-        capture_output=True, text=True, timeout=600, env=dict(os.environ, JAVA_HOME=_java_home()))
+        [
+            "groovy",
+            "-cp",
+            f"{GROOVY_TESTS}:{GROOVY_TESTS}/stubs:{ROOT}/src",
+            f"-Dkie.root={ROOT}",
+            os.path.join(GROOVY_TESTS, "e2e", "StepVerdicts.groovy"),
+            str(values),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, JAVA_HOME=java_home()),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_steps_and_runner_agree_on_every_version(step_verdicts):
     versions = [v for v in step_verdicts if v["kind"] == "version"]
-    disagreements = [(v["value"], v["accepted"]) for v in versions if v["accepted"] != runner_accepts_version(v["value"])]
+    disagreements = [
+        (v["value"], v["accepted"]) for v in versions if v["accepted"] != runner_accepts_version(v["value"])
+    ]
     assert disagreements == []
-    assert {v["value"]: v["accepted"] for v in versions if v["value"] in ("2.0.0+build.1", "v2")} == \
-        {"2.0.0+build.1": True, "v2": True}
+    assert {v["value"]: v["accepted"] for v in versions if v["value"] in ("2.0.0+build.1", "v2")} == {
+        "2.0.0+build.1": True,
+        "v2": True,
+    }
 
 
 def test_steps_and_runner_agree_on_every_stage_name(step_verdicts, tmp_path):
     stages = [v for v in step_verdicts if v["kind"] == "stage"]
-    disagreements = [(v["value"], v["accepted"]) for v in stages if v["accepted"] != runner_accepts_stage(v["value"], tmp_path)]
+    disagreements = [
+        (v["value"], v["accepted"]) for v in stages if v["accepted"] != runner_accepts_stage(v["value"], tmp_path)
+    ]
     assert disagreements == []
-    assert {v["value"]: v["accepted"] for v in stages if v["value"] in ("my_stage", "prod-")} == \
-        {"my_stage": False, "prod-": False}
+    assert {v["value"]: v["accepted"] for v in stages if v["value"] in ("my_stage", "prod-")} == {
+        "my_stage": False,
+        "prod-": False,
+    }
 
 
 def test_what_the_steps_refuse_they_refuse_before_the_lock(step_verdicts):

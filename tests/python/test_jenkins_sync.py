@@ -5,18 +5,27 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-
-from fake_jenkins import (  # noqa: F401 - fake_jenkins is a fixture
-    FOLDER, FREESTYLE, ITEM_READ, OVERALL_READ, USER, WORKFLOW_JOB, fake_jenkins, jenkins_env,
+from fake_jenkins import (
+    FOLDER,
+    FREESTYLE,
+    ITEM_READ,
+    OVERALL_READ,
+    USER,
+    WORKFLOW_JOB,
     write_config,
 )
+
 from kie_bluegreen import cli
 from kie_bluegreen.jenkins.job_xml import parse, render
 from kie_bluegreen.jenkins.jobs import desired_jobs
 from kie_bluegreen.jenkins.settings import job_settings
 
-JOBS = ["kie/orders-production-promote", "kie/orders-production-rollback",
-        "kie/orders-staging-promote", "kie/orders-staging-rollback"]
+JOBS = [
+    "kie/orders-production-promote",
+    "kie/orders-production-rollback",
+    "kie/orders-staging-promote",
+    "kie/orders-staging-rollback",
+]
 
 
 @pytest.fixture
@@ -60,23 +69,31 @@ def test_second_sync_with_nothing_changed_makes_no_write_call(jenkins_env, fake_
 def test_a_changed_stage_reconfigures_only_its_jobs(jenkins_env, fake_jenkins, tmp_path, config_path, capsys):
     sync(capsys, config_path)
     writes_before = len(fake_jenkins.writes())
-    changed = write_config(tmp_path / "kie-deploy.yaml", jenkins={"folder": "kie", "library": "kie-bluegreen@v1"},
-                           overrides={"staging": {"wait": {"timeout": "30m"}}})
+    changed = write_config(
+        tmp_path / "kie-deploy.yaml",
+        jenkins={"folder": "kie", "library": "kie-bluegreen@v1"},
+        overrides={"staging": {"wait": {"timeout": "30m"}}},
+    )
 
     code, result, _ = sync(capsys, changed)
 
     new_writes = fake_jenkins.writes()[writes_before:]
     assert code == 0
-    assert [path for _, path in new_writes] == ["/job/kie/job/orders-staging-promote/config.xml",
-                                                "/job/kie/job/orders-staging-rollback/config.xml"]
-    assert result["changes"] == ["update job kie/orders-staging-promote (pipeline script)",
-                                 "update job kie/orders-staging-rollback (pipeline script)"]
+    assert [path for _, path in new_writes] == [
+        "/job/kie/job/orders-staging-promote/config.xml",
+        "/job/kie/job/orders-staging-rollback/config.xml",
+    ]
+    assert result["changes"] == [
+        "update job kie/orders-staging-promote (pipeline script)",
+        "update job kie/orders-staging-rollback (pipeline script)",
+    ]
     assert "timeout: 30m" in _embedded_yaml(fake_jenkins.items["kie/orders-staging-promote"].config_xml)
 
 
 def _embedded_yaml(config_xml: str) -> str:
     import base64
     import re
+
     script = ET.fromstring(config_xml).findtext("definition/script")
     return base64.b64decode(re.search(r"text: '([A-Za-z0-9+/=]+)'", script)[1]).decode()
 
@@ -116,7 +133,9 @@ def test_a_job_edited_by_hand_is_put_back(jenkins_env, fake_jenkins, config_path
     assert "<defaultValue>false</defaultValue>" in item.config_xml
 
 
-def test_a_freestyle_job_of_the_same_name_is_refused_and_nothing_is_written(jenkins_env, fake_jenkins, config_path, capsys):
+def test_a_freestyle_job_of_the_same_name_is_refused_and_nothing_is_written(
+    jenkins_env, fake_jenkins, config_path, capsys
+):
     fake_jenkins.add_folder("kie")
     fake_jenkins.add_item("kie/orders-staging-rollback", "<project><builders/></project>")
 
@@ -131,8 +150,9 @@ def test_a_freestyle_job_of_the_same_name_is_refused_and_nothing_is_written(jenk
 def test_a_pipeline_job_kie_bluegreen_did_not_make_needs_adopt(jenkins_env, fake_jenkins, config_path, capsys):
     fake_jenkins.add_folder("kie")
     spec = desired_jobs(config_path, job_settings(config_path))[0].spec
-    foreign = render(spec.__class__(description="Hand-made", parameters=(), concurrent_builds=True,
-                                    definition=spec.definition))
+    foreign = render(
+        spec.__class__(description="Hand-made", parameters=(), concurrent_builds=True, definition=spec.definition)
+    )
     fake_jenkins.add_item("kie/orders-production-promote", foreign)
 
     code, _, err = sync(capsys, config_path)
@@ -182,7 +202,10 @@ def test_missing_job_configure_permission_is_named_on_update(jenkins_env, fake_j
     code, _, err = sync(capsys, config_path)
 
     assert code == 4
-    assert "cannot reconfigure kie/orders-staging-promote: Jenkins user 'deployer' lacks the Job/Configure permission" in err
+    assert (
+        "cannot reconfigure kie/orders-staging-promote: Jenkins user 'deployer' lacks the Job/Configure permission"
+        in err
+    )
 
 
 def test_reading_a_job_configuration_needs_extended_read(jenkins_env, fake_jenkins, config_path, capsys):
@@ -231,7 +254,9 @@ def test_a_server_without_x_jenkins_header_is_not_taken_for_jenkins(jenkins_env,
     assert code == 4 and "without an X-Jenkins header; is it Jenkins?" in err
 
 
-def test_crumb_is_sent_on_every_write_and_refetched_when_jenkins_forgot_it(jenkins_env, fake_jenkins, config_path, capsys, monkeypatch):
+def test_crumb_is_sent_on_every_write_and_refetched_when_jenkins_forgot_it(
+    jenkins_env, fake_jenkins, config_path, capsys, monkeypatch
+):
     # Expire the crumbs right after the first write, as a Jenkins restart would.
     original = fake_jenkins._create
 
@@ -262,16 +287,24 @@ def test_missing_credentials_are_a_config_error_before_any_request(fake_jenkins,
     assert fake_jenkins.requests == []
 
 
-def test_the_permission_jenkins_names_wins_over_the_expected_one(jenkins_env, fake_jenkins, config_path, capsys, monkeypatch):
+def test_the_permission_jenkins_names_wins_over_the_expected_one(
+    jenkins_env, fake_jenkins, config_path, capsys, monkeypatch
+):
     # E.g. an authorization plugin that wants more than Job/Create to create an item.
-    monkeypatch.setattr(fake_jenkins, "_create", lambda request, user, folder: fake_jenkins._denied(user, "hudson.model.Hudson.Administer"))
+    monkeypatch.setattr(
+        fake_jenkins,
+        "_create",
+        lambda request, user, folder: fake_jenkins._denied(user, "hudson.model.Hudson.Administer"),
+    )
 
     code, _, err = sync(capsys, config_path)
 
     assert code == 4 and "cannot create kie: Jenkins user 'deployer' lacks the Overall/Administer permission" in err
 
 
-def test_a_configuration_jenkins_cannot_read_is_named_as_such_not_unreachable(jenkins_env, fake_jenkins, config_path, capsys):
+def test_a_configuration_jenkins_cannot_read_is_named_as_such_not_unreachable(
+    jenkins_env, fake_jenkins, config_path, capsys
+):
     fake_jenkins.plugins.discard("workflow-job")  # the Pipeline: Job plugin is not installed
 
     code, out, _ = sync(capsys, config_path)
@@ -280,4 +313,6 @@ def test_a_configuration_jenkins_cannot_read_is_named_as_such_not_unreachable(je
     assert "could not read the configuration it was sent (HTTP 500)" in out["error"]
     assert "a plugin it needs is missing: Pipeline (workflow-job, workflow-cps)" in out["error"]
     assert "unreachable" not in out["error"]
-    assert [path for method, path in fake_jenkins.requests if method == "POST" and "createItem" in path][-1:]  # it did try
+    assert [path for method, path in fake_jenkins.requests if method == "POST" and "createItem" in path][
+        -1:
+    ]  # it did try

@@ -4,10 +4,14 @@ the build, console streamed in order, exit code from the build's result; waits o
 import json
 
 import pytest
-
-from fake_jenkins import (  # noqa: F401 - fake_jenkins is a fixture
-    ITEM_READ, OVERALL_READ, USER, BuildPlan, fake_jenkins, jenkins_env, write_config,
+from fake_jenkins import (
+    ITEM_READ,
+    OVERALL_READ,
+    USER,
+    BuildPlan,
+    write_config,
 )
+
 from kie_bluegreen import cli
 
 PROMOTE = "kie/orders-production-promote"
@@ -29,11 +33,17 @@ def trigger(capsys, config_path, *args):
     return code, json.loads(captured.out), captured.err
 
 
-def test_promote_sends_the_parameters_follows_the_queue_and_streams_the_console(fake_jenkins, config_path, capsys, jenkins_env):
-    fake_jenkins.plan_build(PROMOTE, BuildPlan(console=["[Pipeline] Start\n", "kiePromote: production\n", "Finished: SUCCESS\n"],
-                                               queue_polls=2))
+def test_promote_sends_the_parameters_follows_the_queue_and_streams_the_console(
+    fake_jenkins, config_path, capsys, jenkins_env
+):
+    fake_jenkins.plan_build(
+        PROMOTE,
+        BuildPlan(console=["[Pipeline] Start\n", "kiePromote: production\n", "Finished: SUCCESS\n"], queue_polls=2),
+    )
 
-    code, result, err = trigger(capsys, config_path, "promote", "--stage", "production", "--reason", "  CHG-42 approved  ")
+    code, result, err = trigger(
+        capsys, config_path, "promote", "--stage", "production", "--reason", "  CHG-42 approved  "
+    )
 
     assert code == 0
     (build,) = fake_jenkins.builds(PROMOTE)
@@ -42,8 +52,11 @@ def test_promote_sends_the_parameters_follows_the_queue_and_streams_the_console(
     assert err.count("kiePromote: production") == 1
     assert "waiting: Waiting for next available executor" in err
     assert result["result"] == "ok" and result["build_result"] == "SUCCESS"
-    assert result["build"] == {"number": 1, "url": f"{fake_jenkins.url}job/kie/job/orders-production-promote/1/",
-                               "result": "SUCCESS"}
+    assert result["build"] == {
+        "number": 1,
+        "url": f"{fake_jenkins.url}job/kie/job/orders-production-promote/1/",
+        "result": "SUCCESS",
+    }
     assert result["command"] == "jenkins trigger" and result["job"] == PROMOTE
     assert jenkins_env.slept and all(seconds <= 2 for seconds in jenkins_env.slept)
 
@@ -76,7 +89,9 @@ def test_a_build_that_does_not_succeed_exits_1(fake_jenkins, config_path, capsys
 
 
 def test_rollback_to_a_generation(fake_jenkins, config_path, capsys):
-    code, _, _ = trigger(capsys, config_path, "rollback", "--stage", "production", "--reason", "bad", "--generation", "3")
+    code, _, _ = trigger(
+        capsys, config_path, "rollback", "--stage", "production", "--reason", "bad", "--generation", "3"
+    )
 
     assert code == 0
     assert fake_jenkins.builds(ROLLBACK)[0].parameters == {"CONFIRM": "true", "REASON": "bad", "GENERATION": "3"}
@@ -94,7 +109,9 @@ def test_a_build_cancelled_in_the_queue_exits_1(fake_jenkins, config_path, capsy
 def test_timeout_stops_following_and_says_the_build_goes_on(fake_jenkins, config_path, capsys, jenkins_env):
     fake_jenkins.plan_build(PROMOTE, BuildPlan(queue_polls=1000))
 
-    code, _, err = trigger(capsys, config_path, "promote", "--stage", "production", "--reason", "why", "--timeout", "90s")
+    code, _, err = trigger(
+        capsys, config_path, "promote", "--stage", "production", "--reason", "why", "--timeout", "90s"
+    )
 
     assert code == 4
     assert "did not start in time" in err and "(--timeout)" in err
@@ -143,10 +160,14 @@ def test_a_freestyle_job_of_that_name_is_not_started(fake_jenkins, tmp_path, jen
 def test_a_job_without_the_generation_parameter_asks_for_a_sync(fake_jenkins, config_path, capsys):
     item = fake_jenkins.items[ROLLBACK]
     start = item.config_xml.index("<hudson.model.StringParameterDefinition>\n          <name>GENERATION")
-    end = item.config_xml.index("</hudson.model.StringParameterDefinition>", start) + len("</hudson.model.StringParameterDefinition>")
+    end = item.config_xml.index("</hudson.model.StringParameterDefinition>", start) + len(
+        "</hudson.model.StringParameterDefinition>"
+    )
     item.config_xml = item.config_xml[:start] + item.config_xml[end:]
 
-    code, _, err = trigger(capsys, config_path, "rollback", "--stage", "production", "--reason", "x", "--generation", "2")
+    code, _, err = trigger(
+        capsys, config_path, "rollback", "--stage", "production", "--reason", "x", "--generation", "2"
+    )
 
     assert code == 3 and "has no parameter GENERATION" in err
 
@@ -164,17 +185,26 @@ def test_missing_build_permission_is_named(fake_jenkins, config_path, capsys):
 
     code, _, err = trigger(capsys, config_path, "promote", "--stage", "production", "--reason", "why")
 
-    assert code == 4 and "cannot start kie/orders-production-promote: Jenkins user 'deployer' lacks the Job/Build permission" in err
+    assert (
+        code == 4
+        and "cannot start kie/orders-production-promote: Jenkins user 'deployer' lacks the Job/Build permission" in err
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["promote", "--stage", "production", "--reason", "   "], "--reason: required"),
-    (["promote", "--stage", "production", "--reason", "two\nlines"], "--reason: must be one line"),
-    (["promote", "--stage", "production", "--reason", "x", "--generation", "2"], "--generation: only rollback"),
-    (["rollback", "--stage", "production", "--reason", "x", "--generation", "2; rm"], "--generation: expected a generation number"),
-    (["promote", "--stage", "production", "--reason", "x", "--timeout", "soon"], "--timeout: expected a duration"),
-    (["promote", "--reason", "x"], "--stage: required, the file has several stages"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["promote", "--stage", "production", "--reason", "   "], "--reason: required"),
+        (["promote", "--stage", "production", "--reason", "two\nlines"], "--reason: must be one line"),
+        (["promote", "--stage", "production", "--reason", "x", "--generation", "2"], "--generation: only rollback"),
+        (
+            ["rollback", "--stage", "production", "--reason", "x", "--generation", "2; rm"],
+            "--generation: expected a generation number",
+        ),
+        (["promote", "--stage", "production", "--reason", "x", "--timeout", "soon"], "--timeout: expected a duration"),
+        (["promote", "--reason", "x"], "--stage: required, the file has several stages"),
+    ],
+)
 def test_bad_arguments_are_usage_errors_before_any_build(fake_jenkins, config_path, capsys, args, message):
     writes = len(fake_jenkins.writes())
 
@@ -185,7 +215,9 @@ def test_bad_arguments_are_usage_errors_before_any_build(fake_jenkins, config_pa
 
 
 def test_the_global_stage_option_works_too(fake_jenkins, config_path, capsys):
-    code = cli.main(["--config", config_path, "--stage", "production", "jenkins", "trigger", "promote", "--reason", "why"])
+    code = cli.main(
+        ["--config", config_path, "--stage", "production", "jenkins", "trigger", "promote", "--reason", "why"]
+    )
     out = capsys.readouterr().out
 
     assert code == 0

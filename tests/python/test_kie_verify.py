@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from fake_kie import FakeKieServer, version_from_launch_tags
-
 from helpers import routing_generations
+
 from kie_bluegreen import flows
 from kie_bluegreen.errors import DeploymentFailed
 from kie_bluegreen.kie import KieClient
@@ -21,12 +20,18 @@ def kie_fleet(aws):
 
 @pytest.fixture
 def verify_ctx(make_config, make_ctx, kie_fleet):
-    return make_ctx(make_config(kie={"verify": True, "url": kie_fleet.url_template}, wait={"timeout": "20s", "poll-interval": "2s"}))
+    return make_ctx(
+        make_config(kie={"verify": True, "url": kie_fleet.url_template}, wait={"timeout": "20s", "poll-interval": "2s"})
+    )
 
 
 def new_instances(aws, name="orders-production-g2"):
-    return [i["InstanceId"] for i in aws.autoscaling.describe_auto_scaling_groups(
-        AutoScalingGroupNames=[name])["AutoScalingGroups"][0]["Instances"]]
+    return [
+        i["InstanceId"]
+        for i in aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0][
+            "Instances"
+        ]
+    ]
 
 
 def test_deploy_waits_for_every_container_started_at_the_new_version(verify_ctx, aws, world, kie_fleet):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 import yaml
-from helpers import routing_generations
+from helpers import GROOVY_TESTS, ROOT, java_home, routing_generations
 
 from kie_bluegreen.aws.session import clients
 from kie_bluegreen.sandbox import scenario
@@ -20,18 +20,7 @@ from kie_bluegreen.sandbox.aws_environment import pointed_at
 from kie_bluegreen.sandbox.aws_model import AwsModel
 from kie_bluegreen.sandbox.moto_server import MotoServer
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-GROOVY_TESTS = os.path.join(ROOT, "tests", "groovy")
 RUNNER = os.path.join(os.path.dirname(sys.executable), "kie-bluegreen")
-
-
-def _java_home() -> str:
-    """As tests/groovy/run.sh: JAVA_HOME if valid, else Debian's Java 17, else the java on PATH."""
-    for home in (os.environ.get("JAVA_HOME", ""), "/usr/lib/jvm/java-17-openjdk-amd64"):
-        if home and os.access(os.path.join(home, "bin", "java"), os.X_OK):
-            return home
-    java = shutil.which("java")
-    return os.path.dirname(os.path.dirname(os.path.realpath(java))) if java else ""
 
 
 @pytest.fixture
@@ -83,7 +72,7 @@ def test_the_steps_drive_the_real_runner(moto_endpoint, tmp_path):
     assert subprocess.run([RUNNER, "--config", str(tmp_path / "kie-deploy.yaml"), "init", "--version", "1.0.0"],
                           capture_output=True, timeout=120).returncode == 0
 
-    environment = dict(os.environ, JAVA_HOME=_java_home())
+    environment = dict(os.environ, JAVA_HOME=java_home())
     done = subprocess.run(
         ["groovy", "-cp", f"{GROOVY_TESTS}:{GROOVY_TESTS}/stubs:{ROOT}/src", f"-Dkie.root={ROOT}",
          os.path.join(GROOVY_TESTS, "e2e", "RealRunnerStory.groovy"), str(tmp_path), RUNNER, json.dumps(_alarm_command())],

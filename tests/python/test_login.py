@@ -7,7 +7,6 @@ rule it cannot give the secret to."""
 from __future__ import annotations
 
 import pytest
-
 from helpers import routing_generations, snapshot
 
 

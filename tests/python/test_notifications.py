@@ -9,10 +9,10 @@ import json
 
 import boto3
 import pytest
-
 from helpers import alarm, during_the_first_hold, routing_generations
-from kie_bluegreen.sandbox import scenario
 from webhook_receiver import WebhookReceiver, unreachable_url
+
+from kie_bluegreen.sandbox import scenario
 
 BUILD_URL = "https://jenkins.example.com/job/orders/42/"
 REST = "/kie-server/services/rest/server/containers/"
@@ -47,7 +47,9 @@ class Topic:
         self.sqs = boto3.client("sqs", region_name=scenario.REGION)
         self.arn = aws.sns.create_topic(Name="kie-releases")["TopicArn"]
         self.queue = self.sqs.create_queue(QueueName="kie-releases-subscriber")["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         aws.sns.subscribe(TopicArn=self.arn, Protocol="sqs", Endpoint=queue_arn)
 
     def received(self) -> list[dict]:
@@ -71,22 +73,26 @@ def topic(aws):
 def story_config(make_config, topic, receiver, filtered, monkeypatch):
     monkeypatch.setenv("RELEASES_HOOK_URL", receiver.url)
     monkeypatch.setenv("BUILD_URL", BUILD_URL)
-    return make_config(notify=[
-        {"sns": topic.arn},
-        {"webhook-env": "RELEASES_HOOK_URL"},
-        {"webhook": filtered.url, "events": ADDRESSING},
-    ])
+    return make_config(
+        notify=[
+            {"sns": topic.arn},
+            {"webhook-env": "RELEASES_HOOK_URL"},
+            {"webhook": filtered.url, "events": ADDRESSING},
+        ]
+    )
 
 
-def test_a_whole_story_notifies_every_event_in_order_with_its_payload(run, story_config, receiver, filtered, topic,
-                                                                   aws_like, aws, world):
+def test_a_whole_story_notifies_every_event_in_order_with_its_payload(
+    run, story_config, receiver, filtered, topic, aws_like, aws, world
+):
     seen = 0
     for argv, expected in STORY:
         result = run(story_config, "--output", "json", *argv)
         assert result.code == 0, result.err
         assert receiver.events[seen:] == expected, argv
         assert [(n["event"], n["delivered"]) for n in result.json["notifications"]] == [
-            (event, True) for event in expected for target in (0, 1, 2) if target < 2 or event in ADDRESSING]
+            (event, True) for event in expected for target in (0, 1, 2) if target < 2 or event in ADDRESSING
+        ]
         assert result.json["warnings"] == []
         seen = len(receiver.events)
 
@@ -94,7 +100,13 @@ def test_a_whole_story_notifies_every_event_in_order_with_its_payload(run, story
     failed = run(story_config, "--output", "json", "deploy", "--version", "4.0.0")
     assert failed.code == 1
     assert receiver.events[seen:] == ["deploy-started", "failed"]
-    assert [n["event"] for n in failed.json["notifications"]] == ["deploy-started", "deploy-started", "failed", "failed", "failed"]
+    assert [n["event"] for n in failed.json["notifications"]] == [
+        "deploy-started",
+        "deploy-started",
+        "failed",
+        "failed",
+        "failed",
+    ]
 
     assert receiver.events == [event for _, events in STORY for event in events] + ["deploy-started", "failed"]
     assert filtered.events == ["routed", "promoted", "routed", "rolled-back", "failed"]
@@ -124,7 +136,11 @@ def test_a_whole_story_notifies_every_event_in_order_with_its_payload(run, story
     assert _versions(promoted["routing"]) == {"default": "2.0.0", "blue": "2.0.0", "green": None}
     assert promoted["routing"]["green"]["target"] == "fixed-response:404"
     rolled_back = by_event["rolled-back"][0]
-    assert (rolled_back["version"], rolled_back["previous_version"], rolled_back["container_id"]) == ("3.0.0", "2.0.0", "app")
+    assert (rolled_back["version"], rolled_back["previous_version"], rolled_back["container_id"]) == (
+        "3.0.0",
+        "2.0.0",
+        "app",
+    )
     assert _versions(rolled_back["routing"]) == {"default": "2.0.0", "blue": "2.0.0", "green": None}
     failure = by_event["failed"][0]
     assert (failure["version"], failure["previous_version"]) == ("4.0.0", "2.0.0")
@@ -132,9 +148,13 @@ def test_a_whole_story_notifies_every_event_in_order_with_its_payload(run, story
     assert _versions(failure["routing"]) == {"default": "2.0.0", "blue": "2.0.0", "green": None}
 
     envelopes = topic.received()  # SNS: the same JSON object as the message, a short subject
-    assert sorted((json.loads(e["Message"]) for e in envelopes), key=json.dumps) == sorted(receiver.payloads, key=json.dumps)
-    assert {e["Subject"] for e in envelopes} >= {"kie-bluegreen orders/production: promoted 2.0.0",
-                                                  "kie-bluegreen orders/production: rolled-back 3.0.0"}
+    assert sorted((json.loads(e["Message"]) for e in envelopes), key=json.dumps) == sorted(
+        receiver.payloads, key=json.dumps
+    )
+    assert {e["Subject"] for e in envelopes} >= {
+        "kie-bluegreen orders/production: promoted 2.0.0",
+        "kie-bluegreen orders/production: rolled-back 3.0.0",
+    }
     assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
 
 
@@ -144,8 +164,9 @@ def _versions(routing: dict) -> dict:
 
 def test_a_weighted_deploy_notifies_each_step_then_the_promotion(run, make_config, receiver, monkeypatch):
     monkeypatch.setenv("HOOK", receiver.url)
-    path = make_config(routing={"strategy": "weighted", "steps": [10, 50, 100], "step-pause": "1m"},
-                       notify=[{"webhook-env": "HOOK"}])
+    path = make_config(
+        routing={"strategy": "weighted", "steps": [10, 50, 100], "step-pause": "1m"}, notify=[{"webhook-env": "HOOK"}]
+    )
     assert run(path, "init", "--version", "1.0.0").code == 0
     assert run(path, "deploy", "--version", "2.0.0").code == 0
     assert receiver.events == ["deploy-started", "candidate-ready", "routed", "routed", "routed", "promoted"]
@@ -158,14 +179,23 @@ def test_a_weighted_deploy_notifies_each_step_then_the_promotion(run, make_confi
     assert _versions(receiver.payloads[-1]["routing"])["default"] == "2.0.0"
 
 
-def test_an_automatic_rollback_notifies_rolled_back_then_failed(run, make_config, receiver, aws, fake_clock, monkeypatch):
+def test_an_automatic_rollback_notifies_rolled_back_then_failed(
+    run, make_config, receiver, aws, fake_clock, monkeypatch
+):
     alarm(aws, "orders-5xx")
     monkeypatch.setenv("HOOK", receiver.url)
-    path = make_config(routing={"strategy": "weighted", "steps": [10, 100], "step-pause": "2m"},
-                       analysis={"alarms": ["orders-5xx"]}, notify=[{"webhook-env": "HOOK"}])
+    path = make_config(
+        routing={"strategy": "weighted", "steps": [10, 100], "step-pause": "2m"},
+        analysis={"alarms": ["orders-5xx"]},
+        notify=[{"webhook-env": "HOOK"}],
+    )
     assert run(path, "init", "--version", "1.0.0").code == 0
-    during_the_first_hold(monkeypatch, lambda: aws.cloudwatch.set_alarm_state(
-        AlarmName="orders-5xx", StateValue="ALARM", StateReason="Threshold Crossed"))
+    during_the_first_hold(
+        monkeypatch,
+        lambda: aws.cloudwatch.set_alarm_state(
+            AlarmName="orders-5xx", StateValue="ALARM", StateReason="Threshold Crossed"
+        ),
+    )
     result = run(path, "deploy", "--version", "2.0.0")
     assert result.code == 1
     assert receiver.events == ["deploy-started", "candidate-ready", "routed", "routed", "rolled-back", "failed"]
@@ -186,8 +216,14 @@ def test_the_phases_of_a_jenkins_deploy_each_notify_their_own_event(run, make_co
     monkeypatch.setenv("HOOK", receiver.url)
     path = make_config(notify=[{"webhook-env": "HOOK"}])
     assert run(path, "init", "--version", "1.0.0").code == 0
-    expected = {"plan": [], "phase provision": ["deploy-started"], "phase wait": ["candidate-ready"], "phase route": ["routed"],
-                "status": [], "promote": ["promoted"]}
+    expected = {
+        "plan": [],
+        "phase provision": ["deploy-started"],
+        "phase wait": ["candidate-ready"],
+        "phase route": ["routed"],
+        "status": [],
+        "promote": ["promoted"],
+    }
     for command, events in expected.items():
         before = len(receiver.events)
         words = command.split() + (["--version", "2.0.0"] if command in ("plan", "phase provision") else [])
@@ -214,8 +250,9 @@ def test_an_unreachable_webhook_changes_no_exit_code(run, make_config, aws, worl
     assert result.code == 0
     assert routing_generations(aws, world.listener_arn) == {"default": 1, "blue": 1, "green": 2}
     assert [n["delivered"] for n in result.json["notifications"]] == [False, False, False]
-    assert result.json["warnings"][0].startswith("notification deploy-started to webhook http://127.0.0.1/**** not delivered:"
-                                                 " unreachable")
+    assert result.json["warnings"][0].startswith(
+        "notification deploy-started to webhook http://127.0.0.1/**** not delivered: unreachable"
+    )
     assert "after 3 attempts" in result.json["warnings"][0]
     assert "warning: notification routed" in result.err
 
@@ -245,7 +282,9 @@ def test_a_webhook_answering_errors_is_retried_then_reported(run, make_config, r
     assert receiver.received == [] and result.json["notifications"] == []
     result = run(path, "--output", "json", "deploy", "--version", "3.0.0")
     assert result.code == 0 and len(receiver.received) == 3
-    assert result.json["warnings"] == ["notification routed to webhook-env HOOK not delivered: HTTP 500 (after 3 attempts)"]
+    assert result.json["warnings"] == [
+        "notification routed to webhook-env HOOK not delivered: HTTP 500 (after 3 attempts)"
+    ]
 
     receiver.received.clear()
     receiver.answers = [404]
@@ -261,8 +300,10 @@ def test_a_missing_webhook_variable_is_a_warning(run, make_config, monkeypatch):
     assert run(path, "init", "--version", "1.0.0").code == 0
     result = run(path, "--output", "json", "deploy", "--version", "2.0.0")
     assert result.code == 0
-    assert result.json["warnings"][0] == ("notification deploy-started to webhook-env RELEASES_HOOK_URL not delivered:"
-                                          " RELEASES_HOOK_URL: not set (nor RELEASES_HOOK_URL_FILE): no webhook URL to send to")
+    assert result.json["warnings"][0] == (
+        "notification deploy-started to webhook-env RELEASES_HOOK_URL not delivered:"
+        " RELEASES_HOOK_URL: not set (nor RELEASES_HOOK_URL_FILE): no webhook URL to send to"
+    )
 
 
 def test_a_webhook_url_from_the_environment_must_be_https(run, make_config, monkeypatch):
@@ -283,10 +324,12 @@ def test_webhook_urls_never_reach_the_output(run, make_config, receiver, filtere
     secret_file.write_text(receiver.url + "\n")
     monkeypatch.setenv("HOOK_FILE", str(secret_file))  # a Jenkins `file` credentials binding
     path = make_config(notify=[{"webhook-env": "HOOK"}, {"webhook": filtered.url}])
-    outputs = [run(path, "--verbose", "init", "--version", "1.0.0"),
-               run(path, "--verbose", "--output", "json", "deploy", "--version", "2.0.0"),
-               run(path, "--output", "html", "status"),
-               run(path, "--verbose", "notify", "--test")]
+    outputs = [
+        run(path, "--verbose", "init", "--version", "1.0.0"),
+        run(path, "--verbose", "--output", "json", "deploy", "--version", "2.0.0"),
+        run(path, "--output", "html", "status"),
+        run(path, "--verbose", "notify", "--test"),
+    ]
     assert all(output.code == 0 for output in outputs), [o.err for o in outputs]
     assert receiver.events == ["deploy-started", "candidate-ready", "routed", "test"]  # the URL from the file
     for output in outputs:
@@ -300,13 +343,18 @@ def test_webhook_urls_never_reach_the_output(run, make_config, receiver, filtere
 
 def test_notify_test_reaches_every_target_whatever_its_events(run, make_config, topic, receiver, filtered, monkeypatch):
     monkeypatch.setenv("HOOK", receiver.url)
-    path = make_config(notify=[{"sns": topic.arn, "events": ["failed"]}, {"webhook-env": "HOOK", "events": ["promoted"]},
-                               {"webhook": filtered.url}])
+    path = make_config(
+        notify=[
+            {"sns": topic.arn, "events": ["failed"]},
+            {"webhook-env": "HOOK", "events": ["promoted"]},
+            {"webhook": filtered.url},
+        ]
+    )
     result = run(path, "--output", "json", "notify", "--test")
     assert result.code == 0, result.err
     assert [n["delivered"] for n in result.json["notifications"]] == [True, True, True]
     assert receiver.events == filtered.events == ["test"]
-    envelope, = topic.received()
+    (envelope,) = topic.received()
     assert json.loads(envelope["Message"])["event"] == "test"
     assert "nothing was deployed" in receiver.payloads[0]["text"]
 

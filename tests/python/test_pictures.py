@@ -21,10 +21,17 @@ def test_the_diagram_follows_the_result(run, config_path):
     init, deploy = story(run, config_path, ("init", "--version", "1.0.0"), ("deploy", "--version", "2.0.0"))
     drawn = diagram.build(deploy, "after deploy")
     assert [(rule.key, rule.priority, rule.label) for rule in drawn.rules] == [
-        ("rule-5", 5, "path-pattern /billing/*"), ("blue", 100, "x-client-mode: blue"),
-        ("green", 101, "x-client-mode: green"), ("default", None, "default (no rule matched)")]
-    assert {(a.route, a.target) for a in drawn.arrows} == {("other", "foreign-1"), ("blue", "g1"), ("green", "g2"),
-                                                            ("default", "g1")}
+        ("rule-5", 5, "path-pattern /billing/*"),
+        ("blue", 100, "x-client-mode: blue"),
+        ("green", 101, "x-client-mode: green"),
+        ("default", None, "default (no rule matched)"),
+    ]
+    assert {(a.route, a.target) for a in drawn.arrows} == {
+        ("other", "foreign-1"),
+        ("blue", "g1"),
+        ("green", "g2"),
+        ("default", "g1"),
+    }
     g2 = drawn.box("g2")
     assert (g2.role, g2.version, g2.title) == ("green", "2.0.0", "g2 · 2.0.0")
     assert g2.lines == ("green", "orders-production-g2", "2/2 servers healthy", "container app")
@@ -35,7 +42,13 @@ def test_the_diagram_follows_the_result(run, config_path):
 
 
 def test_the_mermaid_text_draws_the_same_routes(run, config_path):
-    story(run, config_path, ("init", "--version", "1.0.0"), ("deploy", "--version", "2.0.0"), ("phase", "shift", "--weight", "10"))
+    story(
+        run,
+        config_path,
+        ("init", "--version", "1.0.0"),
+        ("deploy", "--version", "2.0.0"),
+        ("phase", "shift", "--weight", "10"),
+    )
     result = run(config_path, "--output", "mermaid", "status")
     assert result.code == 0
     text = result.out
@@ -61,7 +74,7 @@ def test_report_turns_saved_results_into_one_page(run, config_path, tmp_path):
     assert "<h2>Before and after</h2>" in html and "created auto scaling group orders-production-g2" in html
     as_list = tmp_path / "list.json"
     as_list.write_text(json.dumps(results), encoding="utf-8")
-    assert run(None, "report", str(as_list)).out.count("<li class=\"result\"") == 3
+    assert run(None, "report", str(as_list)).out.count('<li class="result"') == 3
 
 
 def test_report_refuses_what_is_not_a_result(run, tmp_path):
@@ -124,11 +137,30 @@ def test_a_page_shows_secrets_masked(run, config_path, tmp_path, monkeypatch):
 
 
 def test_old_results_without_listener_details_still_draw():
-    result = {"command": "status", "app": "orders", "stage": "production", "result": "ok",
-              "blue": {"generation": 3, "version": "2.0.0", "role": "blue", "asg": "g3", "target_group_arn": "arn:tg3",
-                       "desired": 2, "healthy": 2, "release": "g:a:2.0.0"},
-              "green": None, "standby": [], "retired": [],
-              "routing": {"default": "arn:tg3", "blue": "arn:tg3", "green": "fixed-response:404"}}
+    result = {
+        "command": "status",
+        "app": "orders",
+        "stage": "production",
+        "result": "ok",
+        "blue": {
+            "generation": 3,
+            "version": "2.0.0",
+            "role": "blue",
+            "asg": "g3",
+            "target_group_arn": "arn:tg3",
+            "desired": 2,
+            "healthy": 2,
+            "release": "g:a:2.0.0",
+        },
+        "green": None,
+        "standby": [],
+        "retired": [],
+        "routing": {"default": "arn:tg3", "blue": "arn:tg3", "green": "fixed-response:404"},
+    }
     drawn = diagram.build(result, "status")
-    assert [rule.label for rule in drawn.rules] == ["x-client-mode: blue", "x-client-mode: green", "default (no rule matched)"]
+    assert [rule.label for rule in drawn.rules] == [
+        "x-client-mode: blue",
+        "x-client-mode: green",
+        "default (no rule matched)",
+    ]
     assert "g3 · 2.0.0" in page.render(page.Report((page.Entry(result=result),)))

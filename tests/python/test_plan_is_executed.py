@@ -4,9 +4,11 @@ command then does, step for step, for every flow and strategy."""
 from __future__ import annotations
 
 import pytest
-
 from helpers import fresh_world
-from kie_bluegreen import config as configuration, executor, flows, planner, state as fleet
+
+from kie_bluegreen import config as configuration
+from kie_bluegreen import executor, flows, planner
+from kie_bluegreen import state as fleet
 from kie_bluegreen.aws.api import AwsApi
 from kie_bluegreen.context import Context
 from kie_bluegreen.steps import WaitRefresh

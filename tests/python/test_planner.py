@@ -8,10 +8,19 @@ import pytest
 
 from kie_bluegreen import planner, routing
 from kie_bluegreen.aws.alb import HeaderRule, ListenerView
-from kie_bluegreen.config import RetireSettings, StageConfig, Container
+from kie_bluegreen.config import Container, RetireSettings, StageConfig
 from kie_bluegreen.errors import Refused
-from kie_bluegreen.model import (FIXED_404, TAG_LAST_GENERATION, TAG_TRANSITION, Capacity, Group, Release, Role,
-                                 RuleChange, Routing)
+from kie_bluegreen.model import (
+    FIXED_404,
+    TAG_LAST_GENERATION,
+    TAG_TRANSITION,
+    Capacity,
+    Group,
+    Release,
+    Role,
+    Routing,
+    RuleChange,
+)
 from kie_bluegreen.state import FleetState, effective_role
 from kie_bluegreen.steps import new_target_group
 

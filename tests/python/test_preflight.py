@@ -4,8 +4,8 @@ command changes anything; `kie-bluegreen preflight` shows every check."""
 from __future__ import annotations
 
 import pytest
-
 from helpers import routing_generations, snapshot
+
 from kie_bluegreen import preflight
 from kie_bluegreen.aws.lookups import Lookups
 from kie_bluegreen.errors import ConfigError

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-
 from helpers import alarm, deleted_once_drained, during_the_first_hold, group_names, routing_generations
+
 from kie_bluegreen import flows
 from kie_bluegreen.errors import ConfigError, DeploymentFailed
 

@@ -4,12 +4,10 @@ its diagram shows the groups and routes AWS shows, and it asks the network for n
 
 from __future__ import annotations
 
-import pathlib
-
 import pytest
-
 from browser import Elements, find_chromium, render
 from helpers import routing_generations
+
 from kie_bluegreen.pictures import svg
 
 STATES = (

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.retries import standard
-
 from helpers import group_names, group_tags, routing_generations, snapshot
+
 from kie_bluegreen import flows
-from kie_bluegreen.aws.alb import Alb
 from kie_bluegreen.errors import DeploymentFailed, Refused
 
 

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import routing_generations, snapshot
 
 CANARY_0 = {"default": 1, "blue": 1, "green": None}
@@ -29,12 +28,16 @@ def initialised(run, config_path):
 
 # -- 1. readiness at every switch --------------------------------------------------------------------
 
-@pytest.mark.parametrize("switch", [
-    ("phase", "route", "--strategy", "canary"),
-    ("phase", "route", "--strategy", "all-at-once"),
-    ("phase", "route", "--strategy", "weighted"),
-    ("phase", "shift", "--weight", "50"),
-])
+
+@pytest.mark.parametrize(
+    "switch",
+    [
+        ("phase", "route", "--strategy", "canary"),
+        ("phase", "route", "--strategy", "all-at-once"),
+        ("phase", "route", "--strategy", "weighted"),
+        ("phase", "shift", "--weight", "50"),
+    ],
+)
 def test_no_entry_point_routes_to_servers_that_are_not_ready(run, aws, world, initialised, fake_clock, switch):
     """On AWS a new group is health-checked once the listener references it, and its targets
     are `initial` until they passed HealthyThresholdCount checks (20 s in the scenario)."""
@@ -50,7 +53,9 @@ def test_no_entry_point_routes_to_servers_that_are_not_ready(run, aws, world, in
     assert run(initialised, *switch).code == 0
 
 
-def test_promote_waits_for_the_candidate_and_fails_without_switching(run, aws, world, initialised, aws_like, fake_clock):
+def test_promote_waits_for_the_candidate_and_fails_without_switching(
+    run, aws, world, initialised, aws_like, fake_clock
+):
     assert run(initialised, "deploy", "--version", "2.0.0").code == 0
     for instance in instances(aws, "orders-production-g2"):
         aws_like.fail(instance, "Target.Timeout")
@@ -72,14 +77,25 @@ def test_rollback_after_promote_never_routes_to_a_standby_that_is_not_ready(run,
 
 # -- 2. other rules are never written ----------------------------------------------------------------
 
+
 def test_other_rules_are_untouched_by_every_command(run, aws, world, make_config):
     initialised = make_config(retire={"keep": 2})
     assert run(initialised, "init", "--version", "1.0.0").code == 0
     before = aws.elbv2.describe_rules(RuleArns=[world.other_rule_arn])["Rules"]
-    story = [("deploy", "--version", "2.0.0"), ("phase", "shift", "--weight", "40"), ("promote",),
-             ("deploy", "--version", "3.0.0", "--strategy", "weighted"), ("rollback",), ("rollback", "--generation", "1"),
-             ("phase", "provision", "--version", "4.0.0"), ("phase", "wait"), ("phase", "route"), ("phase", "retire"),
-             ("cleanup",), ("status",)]
+    story = [
+        ("deploy", "--version", "2.0.0"),
+        ("phase", "shift", "--weight", "40"),
+        ("promote",),
+        ("deploy", "--version", "3.0.0", "--strategy", "weighted"),
+        ("rollback",),
+        ("rollback", "--generation", "1"),
+        ("phase", "provision", "--version", "4.0.0"),
+        ("phase", "wait"),
+        ("phase", "route"),
+        ("phase", "retire"),
+        ("cleanup",),
+        ("status",),
+    ]
     for argv in story:
         assert run(initialised, *argv).code == 0, argv
         assert aws.elbv2.describe_rules(RuleArns=[world.other_rule_arn])["Rules"] == before, argv
@@ -87,21 +103,28 @@ def test_other_rules_are_untouched_by_every_command(run, aws, world, make_config
 
 # -- 3. never retire what a rule names ---------------------------------------------------------------
 
+
 def test_a_group_another_rule_forwards_to_is_left_alone(run, aws, world, make_config):
     path = make_config(retire={"previous": "terminate"})
     for argv in (("init", "--version", "1.0.0"), ("deploy", "--version", "2.0.0")):
         assert run(path, *argv).code == 0
     # someone else's rule still forwards to generation 1
-    aws.elbv2.create_rule(ListenerArn=world.listener_arn, Priority=7,
-                          Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/legacy/*"]}}],
-                          Actions=[{"Type": "forward", "TargetGroupArn": world.target_group_arn}])
+    aws.elbv2.create_rule(
+        ListenerArn=world.listener_arn,
+        Priority=7,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/legacy/*"]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": world.target_group_arn}],
+    )
     result = run(path, "promote")
     assert result.code == 3 and "still names its target group" in result.err
-    assert world.asg_name in [g["AutoScalingGroupName"] for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]]
+    assert world.asg_name in [
+        g["AutoScalingGroupName"] for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+    ]
     assert len(instances(aws, world.asg_name)) == 2
 
 
 # -- 4. a candidate that never gets ready ------------------------------------------------------------
+
 
 @pytest.mark.parametrize("argv", [("deploy", "--version", "2.0.0"), ("phase", "wait")])
 def test_a_candidate_that_never_gets_ready_is_removed_and_routing_kept(run, aws, world, initialised, aws_like, argv):
@@ -119,20 +142,29 @@ def test_a_candidate_that_never_gets_ready_is_removed_and_routing_kept(run, aws,
     assert result.code == 1, result.err
     assert "--keep-failed" in result.err  # says how to keep the evidence
     assert routing_generations(aws, world.listener_arn) == CANARY_0
-    assert "orders-production-g2" not in [g["AutoScalingGroupName"] for g in
-                                          aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]]
+    assert "orders-production-g2" not in [
+        g["AutoScalingGroupName"] for g in aws.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+    ]
     if argv[0] == "deploy":
         assert snapshot(aws, world.listener_arn)["rules"] == before["rules"]
 
 
 # -- 5. the same refusals from every entry point -----------------------------------------------------
 
-@pytest.mark.parametrize("argv", [
-    ("deploy", "--version", "2.0.0"), ("plan", "--version", "2.0.0"), ("phase", "provision", "--version", "2.0.0"),
-])
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("deploy", "--version", "2.0.0"),
+        ("plan", "--version", "2.0.0"),
+        ("phase", "provision", "--version", "2.0.0"),
+    ],
+)
 def test_subnets_of_another_vpc_are_refused_by_every_entry_point(run, aws, world, make_config, argv):
     other_vpc = aws.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    stray = aws.ec2.create_subnet(VpcId=other_vpc, CidrBlock="10.9.1.0/24", AvailabilityZone="eu-west-1a")["Subnet"]["SubnetId"]
+    stray = aws.ec2.create_subnet(VpcId=other_vpc, CidrBlock="10.9.1.0/24", AvailabilityZone="eu-west-1a")["Subnet"][
+        "SubnetId"
+    ]
     path = make_config(subnets=[stray])
     assert run(path, "init", "--version", "1.0.0").code == 0
     before = snapshot(aws, world.listener_arn)
@@ -142,8 +174,10 @@ def test_subnets_of_another_vpc_are_refused_by_every_entry_point(run, aws, world
     assert snapshot(aws, world.listener_arn) == before
 
 
-@pytest.mark.parametrize("argv", [("deploy", "--version", "3.0.0"), ("plan", "--version", "3.0.0"),
-                                  ("phase", "provision", "--version", "3.0.0")])
+@pytest.mark.parametrize(
+    "argv",
+    [("deploy", "--version", "3.0.0"), ("plan", "--version", "3.0.0"), ("phase", "provision", "--version", "3.0.0")],
+)
 def test_another_candidate_in_progress_is_refused_by_every_entry_point(run, aws, world, initialised, argv):
     assert run(initialised, "deploy", "--version", "2.0.0").code == 0
     before = snapshot(aws, world.listener_arn)

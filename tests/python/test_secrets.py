@@ -7,11 +7,11 @@ import logging
 import urllib.parse
 
 import pytest
+from fake_kie import KIE_PATH, FakeKieServer, basic, version_from_launch_tags
 
 from kie_bluegreen import flows, secrets
 from kie_bluegreen.errors import ConfigError
 from kie_bluegreen.kie import KieClient
-from fake_kie import KIE_PATH, FakeKieServer, basic, version_from_launch_tags
 
 USER, PASSWORD = "kie-deployer", "s3cr3t!Pa55/w0rd"
 SECRET_FORMS = (PASSWORD, urllib.parse.quote(PASSWORD, safe=""),

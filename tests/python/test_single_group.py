@@ -7,8 +7,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-
 from helpers import alarm, during_the_first_hold, group_names, group_tags, routing_generations
+
 from kie_bluegreen import executor, flows
 from kie_bluegreen.errors import DeploymentFailed, Refused
 from kie_bluegreen.steps import WaitRefresh

@@ -4,8 +4,8 @@ new), and one group rolled in place."""
 from __future__ import annotations
 
 import pytest
-
 from helpers import group_names, group_tags, routing_generations
+
 from kie_bluegreen import flows
 from kie_bluegreen.errors import Refused
 

@@ -12,14 +12,14 @@ import urllib.request
 
 import pytest
 import yaml
-
 from fake_kie import FakeKieServer, container_from_launch_tags, version_from_launch_tags
 from helpers import routing_generations
+from webhook_receiver import WebhookReceiver
+
 from kie_bluegreen import cli, flows
 from kie_bluegreen.errors import DeploymentFailed
 from kie_bluegreen.model import Release
 from kie_bluegreen.sandbox import kie_server, scenario
-from webhook_receiver import WebhookReceiver
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 USER_DATA = os.path.join(REPOSITORY, "resources", "kie-bluegreen", "user-data.sh")
@@ -36,7 +36,7 @@ def versioned_config(world, directory, **stage) -> str:
 
 
 def group_tags(aws, name: str) -> dict:
-    group, = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
+    (group,) = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
     return {tag["Key"]: (tag["Value"], tag["PropagateAtLaunch"]) for tag in group["Tags"]}
 
 
@@ -49,8 +49,14 @@ def kie_fleet(aws):
 
 @pytest.fixture
 def verify_ctx(world, tmp_path, make_ctx, kie_fleet):
-    return make_ctx(versioned_config(world, str(tmp_path), kie={"verify": True, "url": kie_fleet.url_template},
-                                     wait={"timeout": "20s", "poll-interval": "2s"}))
+    return make_ctx(
+        versioned_config(
+            world,
+            str(tmp_path),
+            kie={"verify": True, "url": kie_fleet.url_template},
+            wait={"timeout": "20s", "poll-interval": "2s"},
+        )
+    )
 
 
 def test_the_container_id_of_each_release_reaches_its_servers(verify_ctx, aws, world, kie_fleet):
@@ -58,8 +64,9 @@ def test_the_container_id_of_each_release_reaches_its_servers(verify_ctx, aws, w
     assert group_tags(aws, world.asg_name)["kie-bluegreen:container"] == ("app-1.0.0", True)
     flows.deploy(verify_ctx, "2.0.0", "canary")
     assert group_tags(aws, "orders-production-g2")["kie-bluegreen:container"] == ("app-2.0.0", True)
-    instance = aws.autoscaling.describe_auto_scaling_groups(
-        AutoScalingGroupNames=["orders-production-g2"])["AutoScalingGroups"][0]["Instances"][0]["InstanceId"]
+    instance = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["orders-production-g2"])[
+        "AutoScalingGroups"
+    ][0]["Instances"][0]["InstanceId"]
     assert container_from_launch_tags(aws.ec2)(instance) == "app-2.0.0"
     asked = {path.split("/containers/")[1] for path, _ in kie_fleet.seen if "/containers/" in path}
     assert asked == {"app-2.0.0"}  # kie.verify asked for the versioned id, and it answered
@@ -78,13 +85,16 @@ def test_user_data_templates_get_the_versioned_id(world, tmp_path, make_ctx, aws
     import base64
 
     (tmp_path / "user-data.sh").write_text('KIE_SERVER_CONTAINER_DEPLOYMENT="{{container_id}}={{release}}"\n')
-    aws.autoscaling.update_auto_scaling_group(AutoScalingGroupName=world.asg_name, LaunchTemplate={
-        "LaunchTemplateId": world.launch_template_id, "Version": "1"})
+    aws.autoscaling.update_auto_scaling_group(
+        AutoScalingGroupName=world.asg_name,
+        LaunchTemplate={"LaunchTemplateId": world.launch_template_id, "Version": "1"},
+    )
     ctx = make_ctx(versioned_config(world, str(tmp_path), **{"launch-template": {"user-data": "user-data.sh"}}))
     flows.init(ctx, "1.0.0")
     flows.deploy(ctx, "2.0.0", "canary")
-    version, = aws.ec2.describe_launch_template_versions(LaunchTemplateId=world.launch_template_id,
-                                                         Versions=["2"])["LaunchTemplateVersions"]
+    (version,) = aws.ec2.describe_launch_template_versions(LaunchTemplateId=world.launch_template_id, Versions=["2"])[
+        "LaunchTemplateVersions"
+    ]
     user_data = base64.b64decode(version["LaunchTemplateData"]["UserData"]).decode()
     assert 'KIE_SERVER_CONTAINER_DEPLOYMENT="app-2.0.0=com.myspace:app:2.0.0"' in user_data
 
@@ -94,15 +104,26 @@ def test_routed_promoted_and_rolled_back_name_the_id_and_path_clients_switch_to(
     try:
         monkeypatch.setenv("HOOK", receiver.url)
         path = versioned_config(world, str(tmp_path), notify=[{"webhook-env": "HOOK"}])
-        for argv in (("init", "--version", "1.0.0"), ("deploy", "--version", "2.0.0"), ("promote",),
-                     ("deploy", "--version", "3.0.0"), ("rollback",)):
+        for argv in (
+            ("init", "--version", "1.0.0"),
+            ("deploy", "--version", "2.0.0"),
+            ("promote",),
+            ("deploy", "--version", "3.0.0"),
+            ("rollback",),
+        ):
             assert run(path, *argv).code == 0, argv
-        addressed = [(p["event"], p["container_id"], p.get("rest_base_path")) for p in receiver.payloads
-                     if p["event"] in ("routed", "promoted", "rolled-back")]
+        addressed = [
+            (p["event"], p["container_id"], p.get("rest_base_path"))
+            for p in receiver.payloads
+            if p["event"] in ("routed", "promoted", "rolled-back")
+        ]
         rest = "/kie-server/services/rest/server/containers/"
-        assert addressed == [("routed", "app-2.0.0", rest + "app-2.0.0"), ("promoted", "app-2.0.0", rest + "app-2.0.0"),
-                             ("routed", "app-3.0.0", rest + "app-3.0.0"),
-                             ("rolled-back", "app-2.0.0", rest + "app-2.0.0")]  # back to the id of 2.0.0
+        assert addressed == [
+            ("routed", "app-2.0.0", rest + "app-2.0.0"),
+            ("promoted", "app-2.0.0", rest + "app-2.0.0"),
+            ("routed", "app-3.0.0", rest + "app-3.0.0"),
+            ("rolled-back", "app-2.0.0", rest + "app-2.0.0"),
+        ]  # back to the id of 2.0.0
         status = run(path, "--output", "json", "status").json
         assert status["blue"]["container_id"] == "app-2.0.0"
     finally:
@@ -145,8 +166,9 @@ def run_user_data(tmp_path, tags: dict) -> tuple[int, str, list]:
 
 
 def test_the_shipped_user_data_deploys_under_the_container_tag(tmp_path):
-    code, output, args = run_user_data(tmp_path, {"kie-bluegreen:release": "com.myspace:app:2.0.0",
-                                                  "kie-bluegreen:container": "app-2.0.0"})
+    code, output, args = run_user_data(
+        tmp_path, {"kie-bluegreen:release": "com.myspace:app:2.0.0", "kie-bluegreen:container": "app-2.0.0"}
+    )
     assert code == 0, output
     assert "KIE_SERVER_CONTAINER_DEPLOYMENT=app-2.0.0=com.myspace:app:2.0.0" in args
 
@@ -158,8 +180,9 @@ def test_the_shipped_user_data_falls_back_to_the_fixed_id(tmp_path):
 
 
 def test_the_shipped_user_data_refuses_a_malformed_container_tag(tmp_path):
-    code, output, args = run_user_data(tmp_path, {"kie-bluegreen:release": "com.myspace:app:2.0.0",
-                                                  "kie-bluegreen:container": "app;reboot"})
+    code, output, args = run_user_data(
+        tmp_path, {"kie-bluegreen:release": "com.myspace:app:2.0.0", "kie-bluegreen:container": "app;reboot"}
+    )
     assert code == 1 and "kie-bluegreen:container tag malformed" in output and args == []
 
 
@@ -167,15 +190,27 @@ def test_the_shipped_user_data_refuses_a_malformed_container_tag(tmp_path):
 
 
 def test_the_sandbox_kie_server_answers_for_its_versioned_container_only():
-    server = kie_server.KieServer("i-0abc", Release("com.myspace", "app", "2.0.0"), launched_at=-100.0,
-                                  settings=kie_server.BootSettings(boot_delay=0.0), container_id="app-2.0.0")
+    server = kie_server.KieServer(
+        "i-0abc",
+        Release("com.myspace", "app", "2.0.0"),
+        launched_at=-100.0,
+        settings=kie_server.BootSettings(boot_delay=0.0),
+        container_id="app-2.0.0",
+    )
     status, body = kie_server.respond(server, "GET", "/containers/app-2.0.0", "", b"")
     assert status == 200 and body["result"]["kie-container"]["container-id"] == "app-2.0.0"
     assert kie_server.respond(server, "GET", "/containers/app", "", b"")[0] == 404
     status, body = kie_server.respond(server, "POST", "/containers/app-2.0.0/ksession", "", b"{}")
-    assert status == 200 and {"key": "release", "value": "com.myspace:app:2.0.0"} in body["result"]["execution-results"]["results"]
-    untagged = kie_server.KieServer("i-0def", Release("com.myspace", "app", "1.0.0"), launched_at=-100.0,
-                                    settings=kie_server.BootSettings(boot_delay=0.0))
+    assert (
+        status == 200
+        and {"key": "release", "value": "com.myspace:app:2.0.0"} in body["result"]["execution-results"]["results"]
+    )
+    untagged = kie_server.KieServer(
+        "i-0def",
+        Release("com.myspace", "app", "1.0.0"),
+        launched_at=-100.0,
+        settings=kie_server.BootSettings(boot_delay=0.0),
+    )
     assert kie_server.respond(untagged, "GET", "/containers/app", "", b"")[0] == 200  # launched without the tag
 
 
@@ -184,8 +219,9 @@ def test_a_versioned_release_through_the_sandbox(tmp_path):
     green testers reach through the ALB, while everyone else keeps the id of 1.0.0."""
     from kie_bluegreen.sandbox.runtime import Sandbox, SandboxSettings
 
-    settings = SandboxSettings(boot=kie_server.BootSettings(boot_delay=0.5), health_interval=0.1, propagation_delay=0.3,
-                               deregistration_delay=1)
+    settings = SandboxSettings(
+        boot=kie_server.BootSettings(boot_delay=0.5), health_interval=0.1, propagation_delay=0.3, deregistration_delay=1
+    )
     with Sandbox(settings, str(tmp_path)) as sandbox, sandbox.pointed():
         with open(sandbox.config_path, encoding="utf-8") as handle:
             document = yaml.safe_load(handle)
@@ -205,6 +241,7 @@ def test_a_versioned_release_through_the_sandbox(tmp_path):
                 return error.code, None
 
         import time
+
         deadline = time.monotonic() + 5
         while get("app-2.0.0", "green")[0] != 200 and time.monotonic() < deadline:  # the rule change propagates
             time.sleep(0.05)

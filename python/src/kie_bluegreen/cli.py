@@ -59,27 +59,38 @@ GLOBAL_OPTIONS_TITLE = "global options (before or after the command)"
 OUTPUTS = ("text", "json", "html", "mermaid")
 PICTURE_OUTPUTS = ("html", "mermaid")  # drawn from a fleet command's result (commands marked pictures=True)
 PROGRAM_VERSION_OPTIONS = ("-V", "--program-version")
-MISPLACED_VERSION = ("--version names the release and goes after the command, e.g. kie-bluegreen deploy --version 2.0.0;"
-                     " the program's own version is kie-bluegreen -V (or: kie-bluegreen version)")
+MISPLACED_VERSION = (
+    "--version names the release and goes after the command, e.g. kie-bluegreen deploy --version 2.0.0;"
+    " the program's own version is kie-bluegreen -V (or: kie-bluegreen version)"
+)
 
 
 def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     """--config, --stage, --output, --verbose on `parser`. The program's parser holds the
     defaults; on every command parser they default to SUPPRESS, so that an option given before
     the command is not overwritten by the command parser's default, and one given after it wins."""
+
     def default(value):
         return value if defaults else argparse.SUPPRESS
 
     group = parser.add_argument_group(GLOBAL_OPTIONS_TITLE)
     known = parser._option_string_actions  # options a command defines itself (e.g. jenkins --stage) stay its own
     if "--config" not in known:
-        group.add_argument("--config", default=default("kie-deploy.yaml"), help="stage configuration file (default: kie-deploy.yaml)")
+        group.add_argument(
+            "--config", default=default("kie-deploy.yaml"), help="stage configuration file (default: kie-deploy.yaml)"
+        )
     if "--stage" not in known:
-        group.add_argument("--stage", default=default(None), help="stage of the configuration; optional when the file has only one")
+        group.add_argument(
+            "--stage", default=default(None), help="stage of the configuration; optional when the file has only one"
+        )
     if "--output" not in known:
-        group.add_argument("--output", choices=OUTPUTS, default=default("text"),
-                           help="result format on stdout (default: text); html (a self-contained page with a picture of"
-                                " the routing) and mermaid (the picture as Mermaid text) for the fleet commands")
+        group.add_argument(
+            "--output",
+            choices=OUTPUTS,
+            default=default("text"),
+            help="result format on stdout (default: text); html (a self-contained page with a picture of"
+            " the routing) and mermaid (the picture as Mermaid text) for the fleet commands",
+        )
     if "--verbose" not in known:
         group.add_argument("--verbose", action="store_true", default=default(False), help="debug logs on stderr")
 
@@ -105,13 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="kie-bluegreen",
         description="Blue/green and canary releases of a KIE Server fleet behind an AWS Application Load Balancer.",
-        epilog="exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
+        epilog="exit codes: "
+        + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
         + ". AWS credentials, region overrides and endpoint come from the standard boto3 chain"
         " (AWS_PROFILE, AWS_ENDPOINT_URL, ...).",
     )
     _global_options(parser, defaults=True)
-    parser.add_argument(*PROGRAM_VERSION_OPTIONS, dest="program_version", action="store_true",
-                        help="print the program's version and exit (alone: it runs no command)")
+    parser.add_argument(
+        *PROGRAM_VERSION_OPTIONS,
+        dest="program_version",
+        action="store_true",
+        help="print the program's version and exit (alone: it runs no command)",
+    )
     parser.add_argument("--version", nargs="?", action=_MisplacedVersion, help=argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     # Not required here: `-V` runs alone; main() asks for a command otherwise.
@@ -124,14 +140,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _register_version(subparsers) -> None:
-    parser = subparsers.add_parser("version", help="print the program's version (also: -V)",
-                                   description="Print the version of the runner (and of Python).")
+    parser = subparsers.add_parser(
+        "version",
+        help="print the program's version (also: -V)",
+        description="Print the version of the runner (and of Python).",
+    )
     parser.set_defaults(handler=_version_command, command_name="version")
 
 
 def _version_command(args) -> CommandResult:
-    data = {"command": "version", "result": "ok", "exit_code": 0, "error": None,
-            "version": __version__, "python": platform.python_version()}
+    data = {
+        "command": "version",
+        "result": "ok",
+        "exit_code": 0,
+        "error": None,
+        "version": __version__,
+        "python": platform.python_version(),
+    }
     return CommandResult(data=data, text=f"kie-bluegreen {__version__}")
 
 
@@ -142,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command = _program_version_with_command(parser, argv)
         if command:  # checked before parsing: the command's own errors would hide this one
-            parser.error(f"{'/'.join(PROGRAM_VERSION_OPTIONS)} prints the program's version and runs no command;"
-                         f" run it alone, or the command alone, not both (got {command})")
+            parser.error(
+                f"{'/'.join(PROGRAM_VERSION_OPTIONS)} prints the program's version and runs no command;"
+                f" run it alone, or the command alone, not both (got {command})"
+            )
         args = parser.parse_args(argv)
         if args.program_version:
             print(f"kie-bluegreen {__version__}")
@@ -151,9 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.error("the following arguments are required: COMMAND")
         if args.output in PICTURE_OUTPUTS and not getattr(args, "pictures", False):
-            parser.error(f"--output {args.output}: only the fleet commands (status, init, plan, deploy, promote,"
-                         " rollback, cleanup, phase ...) draw the routing; `kie-bluegreen report RESULT.json` turns"
-                         " saved results into the page")
+            parser.error(
+                f"--output {args.output}: only the fleet commands (status, init, plan, deploy, promote,"
+                " rollback, cleanup, phase ...) draw the routing; `kie-bluegreen report RESULT.json` turns"
+                " saved results into the page"
+            )
     except _UsageError as exc:
         return _usage_error(exc, argv)
     log.setup(args.verbose)
@@ -168,8 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so in one line, the traceback only when asked for
         if args.verbose:
             print(redact(traceback.format_exc()), file=sys.stderr, end="")
-        print(redact(f"kie-bluegreen: internal error: {type(exc).__name__}: {exc}"
-                     + ("" if args.verbose else " (run with --verbose for details)")), file=sys.stderr)
+        print(
+            redact(
+                f"kie-bluegreen: internal error: {type(exc).__name__}: {exc}"
+                + ("" if args.verbose else " (run with --verbose for details)")
+            ),
+            file=sys.stderr,
+        )
         return 1
     _print(result, args.output, redact)
     return result.exit_code
@@ -195,7 +229,7 @@ def _usage_error(exc: _UsageError, argv: list[str]) -> int:
 
 
 def _wants_json(argv: list[str]) -> bool:
-    pairs = zip(argv, argv[1:])
+    pairs = zip(argv, argv[1:], strict=False)
     return "--output=json" in argv or any(option == "--output" and value == "json" for option, value in pairs)
 
 
@@ -205,6 +239,7 @@ def _print(result: CommandResult, output: str, redact: secrets.Redactor) -> None
             print(redact(f"kie-bluegreen: {line}"), file=sys.stderr)
     if output in PICTURE_OUTPUTS:
         from .pictures.command import rendered
+
         print(redact(rendered(redact.data(result.data), output)), end="")
     elif output == "json":
         print(json.dumps(redact.data(result.data), indent=2, sort_keys=False, default=lambda value: redact(str(value))))

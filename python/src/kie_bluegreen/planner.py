@@ -402,9 +402,7 @@ def _leave(
     generation is gone for good. It keeps the one named after `generation`, or `keep` (an adopted
     generation's target group has a name of its own). `leaving`: one it noted it was leaving (a
     stop after the detach)."""
-    old = [
-        arn for arn in target_groups if arn != keep and target_group_name(arn) != draft.cfg.group_name(generation)
-    ]
+    old = [arn for arn in target_groups if arn != keep and target_group_name(arn) != draft.cfg.group_name(generation)]
     for arn in old + ([leaving] if leaving and leaving not in old else []):
         draft.add(DetachTargetGroup(group, arn))
         draft.add(

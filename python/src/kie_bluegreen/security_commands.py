@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from . import config as configuration, iam_policy, log, planner, preflight
+from . import config as configuration
+from . import iam_policy, log, planner, preflight
 from .context import Context
 from .errors import KieBlueGreenError
 from .report import CommandResult

@@ -9,8 +9,8 @@ allow-lists (settings.py) and are checked again here, so a config value can neve
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from importlib import resources
-from typing import Mapping
 
 from ..errors import KieBlueGreenError
 

@@ -9,8 +9,8 @@ written to stderr as it comes; the build's result decides the exit code.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .. import log
 from ..clock import Clock

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -77,7 +76,7 @@ class Client:
         started = time.monotonic()
         try:
             status, body = self._exchange()
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             self.close()
             return Sample(started, time.monotonic() - started, None, "timeout", None)
         except (OSError, http.client.HTTPException):

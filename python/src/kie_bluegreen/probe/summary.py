@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 from .client import OK, Sample
 
@@ -44,9 +44,13 @@ def summarize(samples: list[Sample], since: float = float("-inf"), until: float 
         requests=len(chosen),
         ok=kinds.get(OK, 0),
         failed=sum(1 for sample in chosen if sample.failed),
-        failures={kind: count for kind, count in sorted(kinds.items()) if kind != OK and not kind.startswith("expected-")},
+        failures={
+            kind: count for kind, count in sorted(kinds.items()) if kind != OK and not kind.startswith("expected-")
+        },
         expected={kind: count for kind, count in sorted(kinds.items()) if kind.startswith("expected-")},
-        versions=dict(sorted(Counter(sample.version for sample in chosen if sample.kind == OK and sample.version).items())),
+        versions=dict(
+            sorted(Counter(sample.version for sample in chosen if sample.kind == OK and sample.version).items())
+        ),
         p50_ms=rounded(percentile(latencies, 0.50)),
         p99_ms=rounded(percentile(latencies, 0.99)),
         max_ms=rounded(latencies[-1] if latencies else None),
@@ -68,9 +72,15 @@ def second_of(sample: Sample, origin: float) -> int:
 def second_entry(second: int, samples: list[Sample]) -> dict:
     """The timeline entry of one second, from the samples sent during it."""
     summary = summarize(samples)
-    return {"second": second, "requests": summary.requests, "failed": summary.failed,
-            "failures": summary.failures, "expected": summary.expected,
-            "versions": summary.versions, "p50_ms": summary.p50_ms}
+    return {
+        "second": second,
+        "requests": summary.requests,
+        "failed": summary.failed,
+        "failures": summary.failures,
+        "expected": summary.expected,
+        "versions": summary.versions,
+        "p50_ms": summary.p50_ms,
+    }
 
 
 def outcome_words(summary_like: dict) -> str:
@@ -94,7 +104,11 @@ def render(summary: Summary, seconds: list[dict] | None = None) -> str:
     if seconds:
         lines.append(TIMELINE_HEADER)
         lines += [timeline_line(entry) for entry in seconds]
-    latency = "-" if summary.p50_ms is None else f"p50 {summary.p50_ms:.1f} ms, p99 {summary.p99_ms:.1f} ms, max {summary.max_ms:.1f} ms"
+    latency = (
+        "-"
+        if summary.p50_ms is None
+        else f"p50 {summary.p50_ms:.1f} ms, p99 {summary.p99_ms:.1f} ms, max {summary.max_ms:.1f} ms"
+    )
     lines.append(f"{summary.requests} requests, {summary.failed} failed; latency {latency}")
     lines.append(f"answers: {outcome_words(summary.to_dict())}")
     return "\n".join(lines)

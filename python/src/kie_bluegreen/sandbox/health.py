@@ -11,8 +11,8 @@ success codes, as the ALB's `ELB-HealthChecker/2.0` does. A failure forced with
 from __future__ import annotations
 
 import http.client
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from .. import log
 from . import moto_state
@@ -43,7 +43,7 @@ class HealthChecker:
         """Check every target the board checks, once."""
         checks = self.board.to_check()
         results = self._pool.map(lambda check: self._check(*check), checks)
-        for (arn, target_id, _), result in zip(checks, results):
+        for (arn, target_id, _), result in zip(checks, results, strict=True):
             self.board.record(arn, target_id, result)
 
     def _check(self, group_arn: str, target_id: str, path: str) -> CheckResult:

@@ -87,15 +87,22 @@ _put_alarm = CloudWatchBackend.put_metric_alarm
 
 def put_metric_alarm(self, name, *args, **kwargs):
     existing = self.alarms.get(name)
-    state = (existing.state_value, existing.state_reason) if existing else ("INSUFFICIENT_DATA", "Unchecked: Initial alarm creation")
+    state = (
+        (existing.state_value, existing.state_reason)
+        if existing
+        else ("INSUFFICIENT_DATA", "Unchecked: Initial alarm creation")
+    )
     alarm = _put_alarm(self, name, *args, **kwargs)
     alarm.state_value, alarm.state_reason = state
     return alarm
 
 
 def install() -> None:
-    for handler in (put_notification_configuration, describe_notification_configurations,
-                    delete_notification_configuration):
+    for handler in (
+        put_notification_configuration,
+        describe_notification_configurations,
+        delete_notification_configuration,
+    ):
         setattr(AutoScalingResponse, handler.__name__, handler)
     AutoScalingBackend.put_scheduled_update_group_action = put_scheduled_update_group_action
     AutoScalingBackend.delete_scheduled_action = delete_scheduled_action

@@ -75,9 +75,11 @@ def check(actions: list[dict], protocol: str, modifying: bool, previous_secret: 
     if len(actions) > 1:
         missing = [index + 1 for index, action in enumerate(actions) if action.get("Order") is None]
         if missing:
-            raise ActionError("InvalidLoadBalancerAction",
-                              f"Order is required for every action of a rule with several actions; "
-                              f"action {', '.join(map(str, missing))} has none")
+            raise ActionError(
+                "InvalidLoadBalancerAction",
+                f"Order is required for every action of a rule with several actions; "
+                f"action {', '.join(map(str, missing))} has none",
+            )
     orders = [int(action["Order"]) for action in actions if action.get("Order") is not None]
     if any(not 1 <= order <= MAX_ORDER for order in orders):
         raise ActionError("ValidationError", f"Order must be between 1 and {MAX_ORDER}, got {orders}")
@@ -87,9 +89,10 @@ def check(actions: list[dict], protocol: str, modifying: bool, previous_secret: 
     terminal = [action for action in sequence if action.get("Type") in TERMINAL_TYPES]
     if len(terminal) != 1 or sequence[-1] is not terminal[0]:
         kinds = ", ".join(str(action.get("Type")) for action in sequence)
-        raise ActionError("InvalidLoadBalancerAction",
-                          "A rule must have exactly one forward, fixed-response or redirect action, performed last; "
-                          f"got {kinds}")
+        raise ActionError(
+            "InvalidLoadBalancerAction",
+            f"A rule must have exactly one forward, fixed-response or redirect action, performed last; got {kinds}",
+        )
     for action in sequence:
         kind = action.get("Type")
         if kind == "forward":
@@ -97,8 +100,10 @@ def check(actions: list[dict], protocol: str, modifying: bool, previous_secret: 
         elif kind in AUTHENTICATE_TYPES:
             # "Authenticate users using an Application Load Balancer", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-authenticate-users.html
             if (protocol or "").upper() != "HTTPS":
-                raise ActionError("InvalidLoadBalancerAction",
-                                  f"{kind} actions are supported only on HTTPS listeners, this listener is {protocol}")
+                raise ActionError(
+                    "InvalidLoadBalancerAction",
+                    f"{kind} actions are supported only on HTTPS listeners, this listener is {protocol}",
+                )
             if kind == "authenticate-oidc":
                 _check_oidc(action.get("AuthenticateOidcConfig") or {}, modifying, previous_secret)
             else:
@@ -109,16 +114,20 @@ def _check_forward(action: dict) -> None:
     # "Quotas for your Application Load Balancers", https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
     groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
     if len(groups) > MAX_TARGET_GROUPS_PER_ACTION:
-        raise ActionError("ValidationError",
-                          f"A forward action can have at most {MAX_TARGET_GROUPS_PER_ACTION} target groups, got {len(groups)}")
+        raise ActionError(
+            "ValidationError",
+            f"A forward action can have at most {MAX_TARGET_GROUPS_PER_ACTION} target groups, got {len(groups)}",
+        )
     for group in groups:
         weight = int(group.get("Weight", 1))
         if not 0 <= weight <= MAX_WEIGHT:
             raise ActionError("ValidationError", f"Weight must be between 0 and {MAX_WEIGHT}, got {weight}")
     arn = action.get("TargetGroupArn")
     if arn and groups and [group["TargetGroupArn"] for group in groups] != [arn]:
-        raise ActionError("ValidationError",
-                          "With both TargetGroupArn and ForwardConfig, ForwardConfig must hold that one target group only")
+        raise ActionError(
+            "ValidationError",
+            "With both TargetGroupArn and ForwardConfig, ForwardConfig must hold that one target group only",
+        )
     if not arn and not groups:
         raise ActionError("ValidationError", "A forward action needs TargetGroupArn or ForwardConfig.TargetGroups")
 
@@ -139,13 +148,19 @@ def _check_oidc(config: dict, modifying: bool, previous_secret: str | None) -> N
     if given:
         return
     if not modifying:
-        raise ActionError("InvalidLoadBalancerAction", "authenticate-oidc: ClientSecret is required when creating a rule")
+        raise ActionError(
+            "InvalidLoadBalancerAction", "authenticate-oidc: ClientSecret is required when creating a rule"
+        )
     if not use_existing:
-        raise ActionError("InvalidLoadBalancerAction",
-                          "authenticate-oidc: give ClientSecret, or UseExistingClientSecret true to keep the existing one")
+        raise ActionError(
+            "InvalidLoadBalancerAction",
+            "authenticate-oidc: give ClientSecret, or UseExistingClientSecret true to keep the existing one",
+        )
     if previous_secret is None:
-        raise ActionError("InvalidLoadBalancerAction",
-                          "authenticate-oidc: UseExistingClientSecret is true but the rule has no client secret to keep")
+        raise ActionError(
+            "InvalidLoadBalancerAction",
+            "authenticate-oidc: UseExistingClientSecret is true but the rule has no client secret to keep",
+        )
 
 
 def kept_secret(action: dict, previous_secret: str | None) -> str | None:
@@ -159,7 +174,8 @@ def read_back(action: dict, position: int) -> dict:
     counted from 1, when none was given), a forward always as ForwardConfig (plus
     TargetGroupArn when it has a single target group), authenticate configs with their
     defaults and never a client secret."""
-    # "Action", https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Action.html; the shape as AWS answers it: docs/aws-behaviour.md
+    # "Action", https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Action.html;
+    # the shape as AWS answers it: docs/aws-behaviour.md
     shaped = {key: value for key, value in action.items() if value is not None}
     shaped["Order"] = int(action.get("Order") or position)
     kind = action.get("Type")
@@ -178,5 +194,8 @@ def read_back(action: dict, position: int) -> dict:
         config.pop("UseExistingClientSecret", None)
         shaped["AuthenticateOidcConfig"] = config
     elif kind == "authenticate-cognito":
-        shaped["AuthenticateCognitoConfig"] = {**AUTHENTICATE_DEFAULTS, **(action.get("AuthenticateCognitoConfig") or {})}
+        shaped["AuthenticateCognitoConfig"] = {
+            **AUTHENTICATE_DEFAULTS,
+            **(action.get("AuthenticateCognitoConfig") or {}),
+        }
     return shaped

@@ -46,7 +46,7 @@ from .patching import Patch, original
 IN_SERVICE, STANDBY, TERMINATING, PENDING_WAIT = "InService", "Standby", "Terminating", "Pending:Wait"
 ACTIVE = (IN_SERVICE, "Pending", PENDING_WAIT, "Pending:Proceed")  # counted against the desired capacity
 LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING"
-INSTANCES_LEFT = "You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group."
+INSTANCES_LEFT = "You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group."  # noqa: E501 - AWS's message verbatim
 ACTIVITIES_LEFT = "You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group."
 
 _set_desired_capacity = original(FakeAutoScalingGroup, "set_desired_capacity")
@@ -92,13 +92,22 @@ class ScalingActivities:
         due = self.model.now() + delay
         for state in states:
             state.lifecycle_state = TERMINATING
-            self._pending[state.instance.id] = _Pending(group.account_id, group.region, group.name, state.instance.id, due)
+            self._pending[state.instance.id] = _Pending(
+                group.account_id, group.region, group.name, state.instance.id, due
+            )
 
     def wait_for_hook(self, group: FakeAutoScalingGroup, state, hook) -> None:
         state.lifecycle_state = PENDING_WAIT
         self._pending[state.instance.id] = _Pending(
-            group.account_id, group.region, group.name, state.instance.id,
-            self.model.now() + float(hook.heartbeat_timeout), hook.name, hook.default_result, float(hook.heartbeat_timeout))
+            group.account_id,
+            group.region,
+            group.name,
+            state.instance.id,
+            self.model.now() + float(hook.heartbeat_timeout),
+            hook.name,
+            hook.default_result,
+            float(hook.heartbeat_timeout),
+        )
 
     def waiting(self, instance_id: str, hook_name: str) -> _Pending | None:
         pending = self._pending.get(instance_id)
@@ -127,12 +136,21 @@ class ScalingActivities:
 
     def next_due(self, account: str, region: str, after: float) -> float | None:
         """When the next step in this account and region is due, if later than `after`."""
-        return min((pending.due for pending in self._pending.values()
-                    if (pending.account, pending.region) == (account, region) and pending.due > after), default=None)
+        return min(
+            (
+                pending.due
+                for pending in self._pending.values()
+                if (pending.account, pending.region) == (account, region) and pending.due > after
+            ),
+            default=None,
+        )
 
     def run_due(self, account: str, region: str, now: float) -> None:
-        due = [pending for pending in self._pending.values()
-                if (pending.account, pending.region) == (account, region) and pending.due <= now]
+        due = [
+            pending
+            for pending in self._pending.values()
+            if (pending.account, pending.region) == (account, region) and pending.due <= now
+        ]
         for pending in sorted(due, key=lambda item: item.due):
             if self._pending.get(pending.instance_id) is not pending:  # settled by an earlier step
                 continue
@@ -171,12 +189,16 @@ def _terminate_instances(account: str, region: str, instance_ids: list[str]) -> 
 
 def _deregistration_delay(group: FakeAutoScalingGroup) -> float:
     elbv2 = get_backend("elbv2")[group.account_id][group.region]
-    delays = [float(elbv2.target_groups[arn].attributes.get("deregistration_delay.timeout_seconds", 300))
-              for arn in group.target_group_arns if arn in elbv2.target_groups]
+    delays = [
+        float(elbv2.target_groups[arn].attributes.get("deregistration_delay.timeout_seconds", 300))
+        for arn in group.target_group_arns
+        if arn in elbv2.target_groups
+    ]
     return max(delays, default=0.0)
 
 
 # -- patched moto methods ----------------------------------------------------------------------
+
 
 def active_instances(self) -> list:
     return [state for state in self.instance_states if state.lifecycle_state in ACTIVE]
@@ -192,8 +214,9 @@ def set_desired_capacity(self, new_capacity) -> None:
     if surplus <= 0:
         return _set_desired_capacity(self, new_capacity)
     self.desired_capacity = desired
-    leaving = [state for state in self.instance_states
-               if state.lifecycle_state in ACTIVE and not state.protected_from_scale_in]
+    leaving = [
+        state for state in self.instance_states if state.lifecycle_state in ACTIVE and not state.protected_from_scale_in
+    ]
     leaving.sort(key=lambda state: state.lifecycle_state == IN_SERVICE)  # not yet in service goes first
     retire(self, leaving[:surplus])
 
@@ -229,8 +252,14 @@ def replace_autoscaling_group_instances(self, count_needed: int, propagated_tags
         state.launch_spec = spec
     if model is None:
         return
-    hook = next((hook for hook in self.autoscaling_backend.lifecycle_hooks.values()
-                 if hook.auto_scaling_group_name == self.name and hook.lifecycle_transition == LAUNCHING), None)
+    hook = next(
+        (
+            hook
+            for hook in self.autoscaling_backend.lifecycle_hooks.values()
+            if hook.auto_scaling_group_name == self.name and hook.lifecycle_transition == LAUNCHING
+        ),
+        None,
+    )
     if hook is not None:
         for state in launched:
             model.scaling.wait_for_hook(self, state, hook)
@@ -245,12 +274,19 @@ def update_attached_target_groups(self, group_name: str) -> None:
     if not group.target_group_arns:
         return
     elbv2 = self.elbv2_backend
-    for target_group in elbv2.describe_target_groups(target_group_arns=group.target_group_arns,
-                                                      load_balancer_arn=None, names=None):
-        joining = [{"Id": state.instance.id, "Port": target_group.port} for state in group.instance_states
-                   if state.lifecycle_state == IN_SERVICE and state.instance.id not in target_group.targets]
-        leaving = [{"Id": state.instance.id} for state in group.instance_states
-                   if state.lifecycle_state != IN_SERVICE and state.instance.id in target_group.targets]
+    for target_group in elbv2.describe_target_groups(
+        target_group_arns=group.target_group_arns, load_balancer_arn=None, names=None
+    ):
+        joining = [
+            {"Id": state.instance.id, "Port": target_group.port}
+            for state in group.instance_states
+            if state.lifecycle_state == IN_SERVICE and state.instance.id not in target_group.targets
+        ]
+        leaving = [
+            {"Id": state.instance.id}
+            for state in group.instance_states
+            if state.lifecycle_state != IN_SERVICE and state.instance.id in target_group.targets
+        ]
         if joining:
             elbv2.register_targets(target_group.arn, joining)
         if leaving:
@@ -299,8 +335,9 @@ def update_auto_scaling_group_response(self):
     model = _model()
     if model is not None:
         group = self.autoscaling_backend.autoscaling_groups.get(self._get_param("AutoScalingGroupName"))
-        launch_source = any(self._get_param(key) for key in ("LaunchTemplate", "LaunchConfigurationName",
-                                                              "MixedInstancesPolicy"))
+        launch_source = any(
+            self._get_param(key) for key in ("LaunchTemplate", "LaunchConfigurationName", "MixedInstancesPolicy")
+        )
         if group is not None and launch_source:
             model.refreshes.check_launch_source_update(group)
     result = _update_group_response(self)
@@ -331,8 +368,10 @@ def _keep_settings(response, creating: bool) -> None:
 
 def _check_tag_count(group_name: str, keys: set[str]) -> None:
     if len(keys) > TAGS_PER_GROUP:
-        raise AutoscalingClientError("LimitExceeded", f"An Auto Scaling group can have at most {TAGS_PER_GROUP} tags;"
-                                                      f" {group_name} would have {len(keys)}")
+        raise AutoscalingClientError(
+            "LimitExceeded",
+            f"An Auto Scaling group can have at most {TAGS_PER_GROUP} tags; {group_name} would have {len(keys)}",
+        )
 
 
 def delete_auto_scaling_group_response(self):
@@ -358,7 +397,9 @@ def complete_lifecycle_action(self):
     pending = _lifecycle_action(self)
     result = self._get_param("LifecycleActionResult")
     if result not in ("CONTINUE", "ABANDON"):
-        raise AutoscalingClientError("ValidationError", f"LifecycleActionResult must be CONTINUE or ABANDON, got {result!r}")
+        raise AutoscalingClientError(
+            "ValidationError", f"LifecycleActionResult must be CONTINUE or ABANDON, got {result!r}"
+        )
     _model().scaling.complete(pending, result)
     return EmptyResult()
 
@@ -374,7 +415,9 @@ def _lifecycle_action(response):
     hook = response._get_param("LifecycleHookName")
     pending = model.scaling.waiting(instance_id, hook) if model is not None and instance_id else None
     if pending is None or pending.group != response._get_param("AutoScalingGroupName"):
-        raise AutoscalingClientError("ValidationError", f"No active Lifecycle Action found with instance ID {instance_id}")
+        raise AutoscalingClientError(
+            "ValidationError", f"No active Lifecycle Action found with instance ID {instance_id}"
+        )
     return pending
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # moto_state imports this package: no import-time cycle
     from ..moto_state import RegisteredTarget, TargetGroupView
