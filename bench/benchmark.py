@@ -48,10 +48,10 @@ from measure import (  # noqa: E402
     target_group_arn,
 )
 
-from kie_bluegreen import commands, demo  # noqa: E402
+from kie_bluegreen import commands  # noqa: E402
 from kie_bluegreen.config import parse_duration  # noqa: E402
 from kie_bluegreen.probe import summarize  # noqa: E402
-from kie_bluegreen.sandbox import stories  # noqa: E402
+from kie_bluegreen.sandbox import demo, stories  # noqa: E402
 from kie_bluegreen.sandbox.kie_server import BootSettings  # noqa: E402
 from kie_bluegreen.sandbox.runtime import Sandbox, SandboxSettings  # noqa: E402
 from kie_bluegreen.sandbox.story_traffic import StoryTraffic, outcome  # noqa: E402

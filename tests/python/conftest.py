@@ -60,18 +60,18 @@ def moto_world(aws):
 
 
 @pytest.fixture
-def fake_clock(monkeypatch):
-    """Every Context (also those the CLI creates) sleeps on this clock: no real waiting."""
-    fake = clock_module.FakeClock()
-    monkeypatch.setattr("kie_bluegreen.context.Clock", lambda: fake)
-    return fake
+def fake_clock():
+    """The test's clock: the contexts and commands it makes are given it, so nothing really waits."""
+    return clock_module.FakeClock()
 
 
 @pytest.fixture
 def make_config(world, tmp_path):
     """make_config(**stage_overrides) -> path of a kie-deploy.yaml for the scenario world."""
+
     def make(**stage_overrides) -> str:
         return scenario.write_config(world, str(tmp_path), **stage_overrides)
+
     return make
 
 
@@ -84,6 +84,7 @@ def config_path(make_config):
 def make_ctx(aws, fake_clock):
     def make(path: str) -> Context:
         return Context(configuration.load(path), AwsApi(aws), fake_clock)
+
     return make
 
 
@@ -95,6 +96,7 @@ def ctx(make_ctx, config_path):
 @pytest.fixture
 def run(capsys, fake_clock):
     """run(config_path, *argv) -> Result(code, out, err, json) through the real CLI."""
+
     class Result:
         def __init__(self, code, out, err):
             self.code, self.out, self.err = code, out, err
@@ -106,11 +108,12 @@ def run(capsys, fake_clock):
     def invoke(path: str | None, *argv: str) -> Result:
         args = (["--config", path] if path else []) + list(argv)
         try:
-            code = cli.main(args)
+            code = cli.main(args, clock=fake_clock)
         except SystemExit as exc:  # argparse usage errors
             code = exc.code
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
+
     return invoke
 
 
@@ -132,8 +135,9 @@ def https_world(aws, aws_like):
     are accepted on HTTPS listeners only."""
     import boto3
 
-    certificate = boto3.client("acm", region_name=scenario.REGION).request_certificate(
-        DomainName="alb-ks.example.com")["CertificateArn"]
+    certificate = boto3.client("acm", region_name=scenario.REGION).request_certificate(DomainName="alb-ks.example.com")[
+        "CertificateArn"
+    ]
     return scenario.build(aws, certificate_arn=certificate)
 
 
@@ -149,13 +153,8 @@ def fake_jenkins():
 @pytest.fixture
 def jenkins_env(monkeypatch, fake_jenkins):
     """The runner pointed at the fake Jenkins (environment variables) and on a FakeClock,
-    which it returns, so retries and polling never really sleep."""
-    from kie_bluegreen.clock import FakeClock
-    from kie_bluegreen.jenkins import cli as jenkins_cli
-
+    which it returns for the test to give to the CLI, so retries and polling never really sleep."""
     monkeypatch.setenv("JENKINS_URL", fake_jenkins.url)
     monkeypatch.setenv("JENKINS_USER", fake_jenkins_module.USER)
     monkeypatch.setenv("JENKINS_API_TOKEN", fake_jenkins_module.TOKEN)
-    clock = FakeClock()
-    monkeypatch.setattr(jenkins_cli, "make_clock", lambda: clock)
-    return clock
+    return clock_module.FakeClock()

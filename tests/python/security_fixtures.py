@@ -131,12 +131,12 @@ def _user(iam, name: str, policy: dict) -> dict:
     return iam.create_access_key(UserName=name)["AccessKey"]
 
 
-def run_cli(*argv: str) -> Outcome:
-    """The real CLI in this process, its stdout and stderr captured."""
+def run_cli(*argv: str, clock=None) -> Outcome:
+    """The real CLI in this process on `clock`, its stdout and stderr captured."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            code = cli.main(list(argv))
+            code = cli.main(list(argv), clock=clock)
         except SystemExit as exc:  # argparse usage errors
             code = exc.code
     return Outcome(code, out.getvalue(), err.getvalue())

@@ -19,15 +19,23 @@ def test_json_output_of_the_story(run, config_path, world):
     assert ROUTED <= set(data)
     assert (data["command"], data["app"], data["stage"], data["result"]) == ("init", "orders", "production", "ok")
     assert data["blue"]["version"] == "1.0.0" and data["blue"]["generation"] == 1 and data["green"] is None
-    assert data["routing"] == {"default": world.target_group_arn, "blue": world.target_group_arn,
-                               "green": "fixed-response:404"}
+    assert data["routing"] == {
+        "default": world.target_group_arn,
+        "blue": world.target_group_arn,
+        "green": "fixed-response:404",
+    }
     assert data["changes"][0].startswith("adopted orders-kie-1 as generation 1")
 
     data = run(config_path, "--output", "json", "deploy", "--version", "2.0.0").json
     assert data["result"] == "ok"
     assert {key: data["green"][key] for key in ("generation", "version", "release", "asg", "desired", "healthy")} == {
-        "generation": 2, "version": "2.0.0", "release": "com.myspace:app:2.0.0", "asg": "orders-production-g2",
-        "desired": 2, "healthy": 2}
+        "generation": 2,
+        "version": "2.0.0",
+        "release": "com.myspace:app:2.0.0",
+        "asg": "orders-production-g2",
+        "desired": 2,
+        "healthy": 2,
+    }
     assert data["routing"]["green"] == data["green"]["target_group_arn"]
 
     data = run(config_path, "--output", "json", "deploy", "--version", "2.0.0").json
@@ -51,12 +59,15 @@ def test_text_output_shows_the_routing_table(run, config_path):
     assert "waiting for orders-production-g2" in result.err  # progress on stderr
 
 
-@pytest.mark.parametrize("argv,code,message", [
-    (("promote",), 3, "nothing to promote"),
-    (("rollback",), 3, "nothing to roll back to"),
-    (("deploy", "--version", "1.0'; touch /tmp/x; echo '"), 2, "--version: version must look like 2.0.0"),
-    (("rollback", "--generation", "7"), 3, "--generation 7: not a standby or kept generation"),
-])
+@pytest.mark.parametrize(
+    "argv,code,message",
+    [
+        (("promote",), 3, "nothing to promote"),
+        (("rollback",), 3, "nothing to roll back to"),
+        (("deploy", "--version", "1.0'; touch /tmp/x; echo '"), 2, "--version: version must look like 2.0.0"),
+        (("rollback", "--generation", "7"), 3, "--generation 7: not a standby or kept generation"),
+    ],
+)
 def test_refusals_and_usage_errors(run, config_path, argv, code, message):
     run(config_path, "init", "--version", "1.0.0")
     result = run(config_path, "--output", "json", *argv)
@@ -125,7 +136,9 @@ def test_usage_errors_answer_in_json_when_asked(run, config_path):
 
 def test_module_entry_point_and_help():
     for argv in (["--help"], ["deploy", "--help"], ["phase", "wait", "--help"]):
-        done = subprocess.run([sys.executable, "-m", "kie_bluegreen", *argv], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "kie_bluegreen", *argv], capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0, done.stderr
         assert "usage: kie-bluegreen" in done.stdout
     done = subprocess.run([sys.executable, "-m", "kie_bluegreen", "--help"], capture_output=True, text=True, timeout=60)
@@ -151,10 +164,17 @@ GLOBAL_OPTIONS = ("--config", "--stage", "--output", "--verbose")
 
 def test_every_command_accepts_the_global_options():
     from kie_bluegreen import cli
+
     parser = cli.build_parser()
     commands = list(cli._command_parsers(parser))
-    assert {p.prog for p in commands} >= {"kie-bluegreen status", "kie-bluegreen phase wait", "kie-bluegreen probe",
-                                         "kie-bluegreen jenkins trigger", "kie-bluegreen sandbox up", "kie-bluegreen version"}
+    assert {p.prog for p in commands} >= {
+        "kie-bluegreen status",
+        "kie-bluegreen phase wait",
+        "kie-bluegreen probe",
+        "kie-bluegreen jenkins trigger",
+        "kie-bluegreen sandbox up",
+        "kie-bluegreen version",
+    }
     for command in commands:
         assert set(GLOBAL_OPTIONS) <= set(command._option_string_actions), command.prog
 
@@ -163,7 +183,11 @@ def test_global_options_after_the_command(run, config_path):
     assert run(None, "init", "--version", "1.0.0", "--config", config_path).code == 0
     status = run(None, "status", "--stage", "production", "--output", "json", "--config", config_path)
     assert status.code == 0, status.err
-    assert (status.json["command"], status.json["stage"], status.json["blue"]["version"]) == ("status", "production", "1.0.0")
+    assert (status.json["command"], status.json["stage"], status.json["blue"]["version"]) == (
+        "status",
+        "production",
+        "1.0.0",
+    )
     deployed = run(None, "deploy", "--config", config_path, "--version", "2.0.0", "--output", "json", "--verbose")
     assert deployed.code == 0 and deployed.json["green"]["version"] == "2.0.0"
     assert logging.getLogger("kie_bluegreen").level == logging.DEBUG  # --verbose after the command took effect
@@ -181,19 +205,26 @@ def test_an_option_after_the_command_wins_over_the_same_option_before_it(run, co
     assert result.code == 0 and result.json["stage"] == "production"
 
 
-@pytest.mark.parametrize("argv", [
-    ("--version", "2.0.0", "deploy"),
-    ("--version", "2.0.0", "deploy", "--version", "2.0.0"),
-    ("--version",),
-    ("--output", "json", "--version", "2.0.0", "status"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--version", "2.0.0", "deploy"),
+        ("--version", "2.0.0", "deploy", "--version", "2.0.0"),
+        ("--version",),
+        ("--output", "json", "--version", "2.0.0", "status"),
+    ],
+)
 def test_version_before_the_command_is_an_error_not_the_program_version(run, config_path, aws, world, argv):
     from helpers import snapshot
+
     run(config_path, "init", "--version", "1.0.0")
     before = snapshot(aws, world.listener_arn)
     result = run(config_path, *argv)
     assert result.code == 2
-    assert "--version names the release and goes after the command, e.g. kie-bluegreen deploy --version 2.0.0" in result.err
+    assert (
+        "--version names the release and goes after the command, e.g. kie-bluegreen deploy --version 2.0.0"
+        in result.err
+    )
     assert "kie-bluegreen -V" in result.err and "0.1.0" not in result.out.replace('"', "")
     assert snapshot(aws, world.listener_arn) == before
     if "json" in argv:
@@ -202,6 +233,7 @@ def test_version_before_the_command_is_an_error_not_the_program_version(run, con
 
 def test_program_version(run):
     from kie_bluegreen import __version__
+
     for option in ("-V", "--program-version"):
         result = run(None, option)
         assert (result.code, result.out) == (0, f"kie-bluegreen {__version__}\n")
@@ -210,10 +242,13 @@ def test_program_version(run):
     assert run(None, "version").out == f"kie-bluegreen {__version__}\n"
 
 
-@pytest.mark.parametrize("argv", [("-V", "deploy", "--version", "2.0.0"), ("deploy", "--version", "2.0.0", "-V"),
-                                  ("--program-version", "status")])
+@pytest.mark.parametrize(
+    "argv",
+    [("-V", "deploy", "--version", "2.0.0"), ("deploy", "--version", "2.0.0", "-V"), ("--program-version", "status")],
+)
 def test_program_version_runs_no_command(run, config_path, aws, world, argv):
     from helpers import snapshot
+
     run(config_path, "init", "--version", "1.0.0")
     before = snapshot(aws, world.listener_arn)
     result = run(config_path, *argv)
@@ -230,6 +265,7 @@ def test_every_configuration_problem_on_its_own_line(run, tmp_path, world):
     import yaml
 
     from kie_bluegreen.sandbox import scenario
+
     document = scenario.config_document(world)
     document["defaults"] = {"wait": {"tmeout": "5m"}, "retire": {"keep": -1}, "routing": {"header": "Host"}}
     path = tmp_path / "kie-deploy.yaml"
@@ -238,7 +274,10 @@ def test_every_configuration_problem_on_its_own_line(run, tmp_path, world):
     assert result.code == 2
     lines = result.err.strip().splitlines()
     assert [line.split(": ")[1] for line in lines] == [
-        "defaults.routing.header", "defaults.wait.tmeout", "defaults.retire.keep"]
+        "defaults.routing.header",
+        "defaults.wait.tmeout",
+        "defaults.retire.keep",
+    ]
     assert all(line.startswith("kie-bluegreen: defaults.") for line in lines)
     assert "did you mean 'timeout'?" in lines[1]
     assert result.json["error"].splitlines() == [line.removeprefix("kie-bluegreen: ") for line in lines]
@@ -249,11 +288,11 @@ def test_one_command_runs_from_its_arguments_without_the_command_line(config_pat
     nothing is printed, errors become their result with the documented exit code."""
     from kie_bluegreen import commands
 
-    result = commands.run(["--config", config_path, "init", "--version", "1.0.0"])
+    result = commands.run(["--config", config_path, "init", "--version", "1.0.0"], clock=fake_clock)
     assert (result.exit_code, result.data["command"], result.data["blue"]["generation"]) == (0, "init", 1)
-    refused = commands.run(["--config", config_path, "promote"])
+    refused = commands.run(["--config", config_path, "promote"], clock=fake_clock)
     assert refused.exit_code == 3 and "nothing to promote" in refused.error
     assert refused.data["routing"]["default"] == world.target_group_arn  # where AWS stands, also on failure
-    usage = commands.run(["--config", config_path, "deploy"])
+    usage = commands.run(["--config", config_path, "deploy"], clock=fake_clock)
     assert usage.exit_code == 2 and "--version" in usage.error
     assert capsys.readouterr().out == ""

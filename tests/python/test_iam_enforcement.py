@@ -133,7 +133,6 @@ class Story:
         self.topic = admin.sns.create_topic(Name="kie-releases")["TopicArn"]
         self.config = os.path.join(directory, "kie-deploy.yaml")
         self.write({})
-        monkeypatch.setattr("kie_bluegreen.context.Clock", lambda: self.clock)  # no real waiting
 
     def write(self, overrides: dict) -> None:
         if "notify" in overrides:
@@ -148,7 +147,7 @@ class Story:
             if overrides.pop("alarm fires", False):
                 self._alarm_fires_during_the_refresh(patch)
             self.write(overrides)
-            return run_cli("--config", self.config, *argv)
+            return run_cli("--config", self.config, *argv, clock=self.clock)
 
     def _alarm_fires_during_the_refresh(self, patch) -> None:
         """The alarm goes to ALARM after the runner's first look of the refresh (the one

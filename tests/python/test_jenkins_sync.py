@@ -33,14 +33,14 @@ def config_path(tmp_path):
     return write_config(tmp_path / "kie-deploy.yaml", jenkins={"folder": "kie", "library": "kie-bluegreen@v1"})
 
 
-def sync(capsys, config_path, *extra):
-    code = cli.main(["--config", config_path, "--output", "json", "jenkins", "sync-jobs", *extra])
+def sync(capsys, clock, config_path, *extra):
+    code = cli.main(["--config", config_path, "--output", "json", "jenkins", "sync-jobs", *extra], clock=clock)
     captured = capsys.readouterr()
     return code, json.loads(captured.out), captured.err
 
 
 def test_first_sync_creates_the_folder_and_four_pipeline_jobs(jenkins_env, fake_jenkins, config_path, capsys):
-    code, result, _ = sync(capsys, config_path)
+    code, result, _ = sync(capsys, jenkins_env, config_path)
 
     assert code == 0
     assert result["command"] == "jenkins sync-jobs" and result["result"] == "ok"
@@ -56,10 +56,10 @@ def test_first_sync_creates_the_folder_and_four_pipeline_jobs(jenkins_env, fake_
 
 
 def test_second_sync_with_nothing_changed_makes_no_write_call(jenkins_env, fake_jenkins, config_path, capsys):
-    sync(capsys, config_path)
+    sync(capsys, jenkins_env, config_path)
     writes_before = len(fake_jenkins.writes())
 
-    code, result, _ = sync(capsys, config_path)
+    code, result, _ = sync(capsys, jenkins_env, config_path)
 
     assert code == 0 and result["result"] == "unchanged" and result["changes"] == []
     assert len(fake_jenkins.writes()) == writes_before
@@ -67,7 +67,7 @@ def test_second_sync_with_nothing_changed_makes_no_write_call(jenkins_env, fake_
 
 
 def test_a_changed_stage_reconfigures_only_its_jobs(jenkins_env, fake_jenkins, tmp_path, config_path, capsys):
-    sync(capsys, config_path)
+    sync(capsys, jenkins_env, config_path)
     writes_before = len(fake_jenkins.writes())
     changed = write_config(
         tmp_path / "kie-deploy.yaml",
@@ -75,7 +75,7 @@ def test_a_changed_stage_reconfigures_only_its_jobs(jenkins_env, fake_jenkins, t
         overrides={"staging": {"wait": {"timeout": "30m"}}},
     )
 
-    code, result, _ = sync(capsys, changed)
+    code, result, _ = sync(capsys, jenkins_env, changed)
 
     new_writes = fake_jenkins.writes()[writes_before:]
     assert code == 0
@@ -99,7 +99,7 @@ def _embedded_yaml(config_xml: str) -> str:
 
 
 def test_dry_run_shows_the_changes_and_writes_nothing(jenkins_env, fake_jenkins, config_path, capsys):
-    code, result, _ = sync(capsys, config_path, "--dry-run")
+    code, result, _ = sync(capsys, jenkins_env, config_path, "--dry-run")
 
     assert code == 0 and result["dry_run"] is True
     assert len(result["changes"]) == 5
@@ -107,7 +107,7 @@ def test_dry_run_shows_the_changes_and_writes_nothing(jenkins_env, fake_jenkins,
 
 
 def test_dry_run_text_lists_each_job(jenkins_env, fake_jenkins, config_path, capsys):
-    code = cli.main(["--config", config_path, "jenkins", "sync-jobs", "--dry-run"])
+    code = cli.main(["--config", config_path, "jenkins", "sync-jobs", "--dry-run"], clock=jenkins_env)
     out = capsys.readouterr().out
 
     assert code == 0
@@ -116,18 +116,18 @@ def test_dry_run_text_lists_each_job(jenkins_env, fake_jenkins, config_path, cap
 
 
 def test_stage_option_syncs_one_stage(jenkins_env, fake_jenkins, config_path, capsys):
-    code, result, _ = sync(capsys, config_path, "--stage", "production")
+    code, result, _ = sync(capsys, jenkins_env, config_path, "--stage", "production")
 
     assert code == 0
     assert sorted(n for n in fake_jenkins.items if n != "kie") == JOBS[:2]
 
 
 def test_a_job_edited_by_hand_is_put_back(jenkins_env, fake_jenkins, config_path, capsys):
-    sync(capsys, config_path)
+    sync(capsys, jenkins_env, config_path)
     item = fake_jenkins.items["kie/orders-production-promote"]
     item.config_xml = item.config_xml.replace("<defaultValue>false</defaultValue>", "<defaultValue>true</defaultValue>")
 
-    code, result, _ = sync(capsys, config_path)
+    code, result, _ = sync(capsys, jenkins_env, config_path)
 
     assert result["changes"] == ["update job kie/orders-production-promote (parameters)"]
     assert "<defaultValue>false</defaultValue>" in item.config_xml
@@ -139,7 +139,7 @@ def test_a_freestyle_job_of_the_same_name_is_refused_and_nothing_is_written(
     fake_jenkins.add_folder("kie")
     fake_jenkins.add_item("kie/orders-staging-rollback", "<project><builders/></project>")
 
-    code, result, err = sync(capsys, config_path)
+    code, result, err = sync(capsys, jenkins_env, config_path)
 
     assert code == 3 and result["result"] == "refused"
     assert f"kie/orders-staging-rollback exists but is not a pipeline job ({FREESTYLE})" in err
@@ -155,11 +155,11 @@ def test_a_pipeline_job_kie_bluegreen_did_not_make_needs_adopt(jenkins_env, fake
     )
     fake_jenkins.add_item("kie/orders-production-promote", foreign)
 
-    code, _, err = sync(capsys, config_path)
+    code, _, err = sync(capsys, jenkins_env, config_path)
     assert code == 3 and "did not create; rename it, or take it over with --adopt" in err
     assert fake_jenkins.writes() == []
 
-    code, result, _ = sync(capsys, config_path, "--adopt")
+    code, result, _ = sync(capsys, jenkins_env, config_path, "--adopt")
     assert code == 0
     assert "update job kie/orders-production-promote (description, parameters, concurrent builds)" in result["changes"]
 
@@ -167,14 +167,14 @@ def test_a_pipeline_job_kie_bluegreen_did_not_make_needs_adopt(jenkins_env, fake
 def test_a_folder_path_that_is_a_job_is_refused(jenkins_env, fake_jenkins, config_path, capsys):
     fake_jenkins.add_item("kie", "<project/>")
 
-    code, _, err = sync(capsys, config_path)
+    code, _, err = sync(capsys, jenkins_env, config_path)
 
     assert code == 3 and "kie exists in Jenkins but is not a folder" in err
     assert fake_jenkins.writes() == []
 
 
 def test_jobs_at_top_level_without_folder(jenkins_env, fake_jenkins, tmp_path, capsys):
-    code, _, _ = sync(capsys, write_config(tmp_path / "k.yaml", stages=("production",)))
+    code, _, _ = sync(capsys, jenkins_env, write_config(tmp_path / "k.yaml", stages=("production",)))
 
     assert code == 0
     assert sorted(fake_jenkins.items) == ["orders-production-promote", "orders-production-rollback"]
@@ -187,19 +187,19 @@ def test_jobs_at_top_level_without_folder(jenkins_env, fake_jenkins, tmp_path, c
 def test_missing_job_create_permission_is_named(jenkins_env, fake_jenkins, config_path, capsys):
     fake_jenkins.permissions[USER] = {OVERALL_READ, ITEM_READ}
 
-    code, result, err = sync(capsys, config_path)
+    code, result, err = sync(capsys, jenkins_env, config_path)
 
     assert code == 4 and result["result"] == "error"
     assert "cannot create kie: Jenkins user 'deployer' lacks the Job/Create permission (HTTP 403)" in err
 
 
 def test_missing_job_configure_permission_is_named_on_update(jenkins_env, fake_jenkins, config_path, capsys):
-    sync(capsys, config_path)
+    sync(capsys, jenkins_env, config_path)
     item = fake_jenkins.items["kie/orders-staging-promote"]
     item.config_xml = item.config_xml.replace("<sandbox>true</sandbox>", "<sandbox>false</sandbox>")
     fake_jenkins.permissions[USER] = {OVERALL_READ, ITEM_READ, "hudson.model.Item.ExtendedRead"}
 
-    code, _, err = sync(capsys, config_path)
+    code, _, err = sync(capsys, jenkins_env, config_path)
 
     assert code == 4
     assert (
@@ -209,10 +209,10 @@ def test_missing_job_configure_permission_is_named_on_update(jenkins_env, fake_j
 
 
 def test_reading_a_job_configuration_needs_extended_read(jenkins_env, fake_jenkins, config_path, capsys):
-    sync(capsys, config_path)
+    sync(capsys, jenkins_env, config_path)
     fake_jenkins.permissions[USER] = {OVERALL_READ, ITEM_READ}
 
-    code, _, err = sync(capsys, config_path)
+    code, _, err = sync(capsys, jenkins_env, config_path)
 
     assert code == 4 and "lacks the Job/ExtendedRead permission" in err
 
@@ -220,7 +220,7 @@ def test_reading_a_job_configuration_needs_extended_read(jenkins_env, fake_jenki
 def test_missing_overall_read_is_named(jenkins_env, fake_jenkins, config_path, capsys):
     fake_jenkins.permissions[USER] = set()
 
-    code, _, err = sync(capsys, config_path)
+    code, _, err = sync(capsys, jenkins_env, config_path)
 
     assert code == 4 and "lacks the Overall/Read permission" in err
 
@@ -228,7 +228,7 @@ def test_missing_overall_read_is_named(jenkins_env, fake_jenkins, config_path, c
 def test_a_wrong_token_says_so_without_printing_it(jenkins_env, fake_jenkins, config_path, capsys, monkeypatch):
     monkeypatch.setenv("JENKINS_API_TOKEN", "wrong-token-value")
 
-    code, _, err = sync(capsys, config_path)
+    code, _, err = sync(capsys, jenkins_env, config_path)
 
     assert code == 4
     assert "rejected the credentials of 'deployer' (HTTP 401); check JENKINS_USER and JENKINS_API_TOKEN" in err
@@ -238,7 +238,7 @@ def test_a_wrong_token_says_so_without_printing_it(jenkins_env, fake_jenkins, co
 def test_unreachable_jenkins_after_retries(jenkins_env, config_path, capsys, monkeypatch):
     monkeypatch.setenv("JENKINS_URL", "http://127.0.0.1:9/")  # discard port: nothing listens
 
-    code, _, err = sync(capsys, config_path)
+    code, _, err = sync(capsys, jenkins_env, config_path)
 
     assert code == 4
     assert "is unreachable" in err and "http://127.0.0.1:9/" in err
@@ -249,7 +249,7 @@ def test_unreachable_jenkins_after_retries(jenkins_env, config_path, capsys, mon
 def test_a_server_without_x_jenkins_header_is_not_taken_for_jenkins(jenkins_env, fake_jenkins, config_path, capsys):
     fake_jenkins.version = None
 
-    code, _, err = sync(capsys, config_path)
+    code, _, err = sync(capsys, jenkins_env, config_path)
 
     assert code == 4 and "without an X-Jenkins header; is it Jenkins?" in err
 
@@ -267,7 +267,7 @@ def test_crumb_is_sent_on_every_write_and_refetched_when_jenkins_forgot_it(
 
     monkeypatch.setattr(fake_jenkins, "_create", create_then_forget)
 
-    code, _, err = sync(capsys, config_path)
+    code, _, err = sync(capsys, jenkins_env, config_path)
 
     assert code == 0
     assert len(fake_jenkins.items) == 5
@@ -276,12 +276,14 @@ def test_crumb_is_sent_on_every_write_and_refetched_when_jenkins_forgot_it(
     assert len(crumb_reads) == 5  # the first, and one after each expiry (4 more creates)
 
 
-def test_missing_credentials_are_a_config_error_before_any_request(fake_jenkins, config_path, capsys, monkeypatch):
+def test_missing_credentials_are_a_config_error_before_any_request(
+    fake_jenkins, config_path, capsys, monkeypatch, jenkins_env
+):
     monkeypatch.delenv("JENKINS_URL", raising=False)
     monkeypatch.delenv("JENKINS_USER", raising=False)
     monkeypatch.delenv("JENKINS_API_TOKEN", raising=False)
 
-    code, _, err = sync(capsys, config_path, "--jenkins-url", fake_jenkins.url)
+    code, _, err = sync(capsys, jenkins_env, config_path, "--jenkins-url", fake_jenkins.url)
 
     assert code == 2 and "--jenkins-user / JENKINS_USER: missing" in err
     assert fake_jenkins.requests == []
@@ -297,7 +299,7 @@ def test_the_permission_jenkins_names_wins_over_the_expected_one(
         lambda request, user, folder: fake_jenkins._denied(user, "hudson.model.Hudson.Administer"),
     )
 
-    code, _, err = sync(capsys, config_path)
+    code, _, err = sync(capsys, jenkins_env, config_path)
 
     assert code == 4 and "cannot create kie: Jenkins user 'deployer' lacks the Overall/Administer permission" in err
 
@@ -307,7 +309,7 @@ def test_a_configuration_jenkins_cannot_read_is_named_as_such_not_unreachable(
 ):
     fake_jenkins.plugins.discard("workflow-job")  # the Pipeline: Job plugin is not installed
 
-    code, out, _ = sync(capsys, config_path)
+    code, out, _ = sync(capsys, jenkins_env, config_path)
 
     assert code == 4
     assert "could not read the configuration it was sent (HTTP 500)" in out["error"]

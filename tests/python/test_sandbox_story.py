@@ -4,8 +4,8 @@ can run, and a bad release rolled back by itself when its 5xx share fires."""
 
 import json
 
-from kie_bluegreen import cli, demo
-from kie_bluegreen.sandbox import stories
+from kie_bluegreen import cli
+from kie_bluegreen.sandbox import demo, stories
 from kie_bluegreen.sandbox.kie_server import BootSettings
 from kie_bluegreen.sandbox.runtime import SandboxSettings
 

@@ -22,6 +22,7 @@ import sys
 import traceback
 
 from . import __version__, log, secrets
+from .clock import Clock
 from .commands import result_of
 from .errors import EXIT_CODES, ConfigError
 from .report import CommandResult
@@ -29,14 +30,15 @@ from .report import CommandResult
 
 def _command_modules():
     # Imported here so `--help` of one command does not pay for importing every other one.
-    from . import commands, demo, security_commands
-    from .jenkins import cli as jenkins_cli
+    # One way: the runner's own commands in commands.py, each package's in its command.py.
+    from . import commands
+    from .jenkins import command as jenkins
     from .notify import command as notify
     from .pictures import command as report
     from .probe import command as probe
     from .sandbox import command as sandbox
 
-    return [commands, demo, jenkins_cli, notify, probe, report, sandbox, security_commands]
+    return [commands, jenkins, notify, probe, report, sandbox]
 
 
 class _UsageError(Exception):
@@ -160,8 +162,9 @@ def _version_command(args) -> CommandResult:
     return CommandResult(data=data, text=f"kie-bluegreen {__version__}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one command line: parse it, run the command, print its result; the exit code."""
+def main(argv: list[str] | None = None, clock: Clock | None = None) -> int:
+    """Run one command line: parse it, run the command, print its result; the exit code. Every
+    wait and retry of the command sleeps on `clock` (tests pass a FakeClock)."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -185,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     except _UsageError as exc:
         return _usage_error(exc, argv)
+    args.clock = clock or Clock()
     log.setup(args.verbose)
     # Every line printed from here on is masked for secrets (KIE password, AWS secret key).
     redact = secrets.Redactor.from_environment()

@@ -41,7 +41,7 @@ def _handle(args) -> CommandResult:
             f"notify: the stage {cfg.stage} has no notify entries to test; add e.g."
             " notify: [{webhook-env: RELEASES_HOOK_URL}] (docs/notifications.md)"
         )
-    ctx = Context.for_config(cfg)
+    ctx = Context.for_config(cfg, args.clock)
     outcomes = ctx.notifier.test()
     failed = [outcome for outcome in outcomes if not outcome.delivered]
     lines = [

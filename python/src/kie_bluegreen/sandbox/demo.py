@@ -23,26 +23,24 @@ before and after it) is written to a folder, with an index.html of the whole sto
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from . import commands, secrets
-from . import config as configuration
-from . import state as fleet
-from .context import Context
-from .errors import ConfigError
-from .model import FIXED_404, TAG_GENERATION
-from .pictures import page as report_page
-from .report import CommandResult
-from .sandbox import scenario, stories
-from .sandbox.stories import CLIENTS, Step, Story
+from .. import commands, secrets
+from .. import config as configuration
+from .. import state as fleet
+from ..context import Context
+from ..errors import ConfigError
+from ..model import FIXED_404, TAG_GENERATION
+from ..pictures import page as report_page
+from ..report import CommandResult
+from . import scenario, stories
+from .stories import CLIENTS, Step, Story
 
 DEMO_RATE = 20  # requests per second from each of the three clients
 SETTLE_MARGIN = 0.5  # seconds beyond the ALB's propagation delay before a step's routing must show
@@ -66,14 +64,21 @@ def routing_by_generation(ctx: Context) -> dict:
             tags = {tag["Key"]: tag["Value"] for tag in description.get("Tags", [])}
             generation = tags.get(TAG_GENERATION)
             generations[description["ResourceArn"]] = int(generation) if generation and generation.isdigit() else None
-    return {route: None if target == FIXED_404 else generations.get(target) or target
-            for route, target in zip(ROUTES, targets, strict=True)}
+    return {
+        route: None if target == FIXED_404 else generations.get(target) or target
+        for route, target in zip(ROUTES, targets, strict=True)
+    }
 
 
-def run_story(story: Story, config_path: str, world: scenario.World, print_=print,
-              on_step: Callable[[Step, CommandResult, bool], None] | None = None,
-              around_step: Callable[[int, Step], AbstractContextManager] | None = None,
-              pages: str | None = None) -> bool:
+def run_story(
+    story: Story,
+    config_path: str,
+    world: scenario.World,
+    print_=print,
+    on_step: Callable[[Step, CommandResult, bool], None] | None = None,
+    around_step: Callable[[int, Step], AbstractContextManager] | None = None,
+    pages: str | None = None,
+) -> bool:
     """Run every step; True when each ended as the story says. `around_step(index, step)` (e.g.
     the traffic's step marker) wraps each command; `pages`: a folder for the report page of each
     step."""
@@ -98,8 +103,11 @@ def run_story(story: Story, config_path: str, world: scenario.World, print_=prin
         seen = routing_by_generation(ctx)
         problems = judge(step, result, seen)
         expected_exit = "" if step.exit_code == 0 else " (as expected)"
-        print_(f"    UNEXPECTED: {'; '.join(problems)}" if problems
-               else f"    OK: exit {result.exit_code}{expected_exit}, routing {_describe(seen)}")
+        print_(
+            f"    UNEXPECTED: {'; '.join(problems)}"
+            if problems
+            else f"    OK: exit {result.exit_code}{expected_exit}, routing {_describe(seen)}"
+        )
         all_ok &= not problems
         if on_step:
             on_step(step, result, not problems)
@@ -142,8 +150,9 @@ def write_page(folder: str, number: int, step: Step, result: dict) -> str:
     with open(os.path.join(folder, name + ".json"), "w", encoding="utf-8") as handle:
         json.dump(redact.data(result), handle, indent=2)
     path = os.path.join(folder, name + ".html")
-    report = report_page.Report((report_page.Entry(result=result),),
-                                title=f"demo step {number}: kie-bluegreen {step.command} ({step.picture})")
+    report = report_page.Report(
+        (report_page.Entry(result=result),), title=f"demo step {number}: kie-bluegreen {step.command} ({step.picture})"
+    )
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(redact(report_page.render(report)))
     return path
@@ -152,12 +161,16 @@ def write_page(folder: str, number: int, step: Step, result: dict) -> str:
 def write_index(folder: str, story: Story, results: list[tuple[int, Step, dict]]) -> str:
     """One page for the whole story: the routing now, and each step before and after."""
     os.makedirs(folder, exist_ok=True)
-    entries = tuple(report_page.Entry(phase=f"step {number}: {step.picture}", result=result)
-                    for number, step, result in results)
+    entries = tuple(
+        report_page.Entry(phase=f"step {number}: {step.picture}", result=result) for number, step, result in results
+    )
     path = os.path.join(folder, "index.html")
     with open(path, "w", encoding="utf-8") as handle:
-        handle.write(secrets.Redactor.from_environment()(report_page.render(report_page.Report(
-            entries, title=f"kie-bluegreen demo: {story.title}"))))
+        handle.write(
+            secrets.Redactor.from_environment()(
+                report_page.render(report_page.Report(entries, title=f"kie-bluegreen demo: {story.title}"))
+            )
+        )
     return path
 
 
@@ -169,22 +182,28 @@ def _describe(routing: dict) -> str:
     return ", ".join(f"{route}->{'404' if target is None else f'g{target}'}" for route, target in routing.items())
 
 
-def run(settings=None, rate: float = DEMO_RATE, pages: str | None = None, story: Story | None = None,
-        observe: float = OBSERVE) -> tuple[bool, list, dict]:
+def run(
+    settings=None,
+    rate: float = DEMO_RATE,
+    pages: str | None = None,
+    story: Story | None = None,
+    observe: float = OBSERVE,
+) -> tuple[bool, list, dict]:
     """Start the sandbox (embedded AWS, KIE servers, ALB), send probe traffic on the default
     route and both headers for the whole story, run the story; return (ok, steps, traffic).
     `pages`: the folder the report page of each step is written to; `observe`: seconds each
     step's final routing is watched once it reached the ALB."""
     try:
-        from .sandbox.runtime import Sandbox, SandboxSettings
-        from .sandbox.story_traffic import StoryTraffic
+        from .runtime import Sandbox, SandboxSettings
+        from .story_traffic import StoryTraffic
     except ImportError as exc:  # moto is an optional dependency of the runner
         raise ConfigError(f"the demo needs moto: pip install 'kie-bluegreen[demo]' ({exc})") from None
     story = story or stories.canary()
     settings = settings or SandboxSettings()
     if story.failing:
-        settings = dataclasses.replace(settings, boot=dataclasses.replace(
-            settings.boot, failing={**settings.boot.failing, **story.failing}))
+        settings = dataclasses.replace(
+            settings, boot=dataclasses.replace(settings.boot, failing={**settings.boot.failing, **story.failing})
+        )
     steps: list = []
     versions = story.versions()
     settle = settings.propagation_delay + SETTLE_MARGIN
@@ -193,44 +212,70 @@ def run(settings=None, rate: float = DEMO_RATE, pages: str | None = None, story:
         config_path = sandbox.write_config(**story.stage)
         print(f"kie-bluegreen demo: {story.title}")
         print(f"embedded AWS (moto) at {sandbox.moto.endpoint_url}; listener {world.listener_arn}")
-        print(f"initial scenario: {world.asg_name} runs {versions[1]} on {settings.servers} servers behind alb-ks;"
-              f" config {config_path}")
+        print(
+            f"initial scenario: {world.asg_name} runs {versions[1]} on {settings.servers} servers behind alb-ks;"
+            f" config {config_path}"
+        )
         for version, share in story.failing.items():
-            print(f"release {version} is a bad one: its servers pass their health checks but answer {share:.0%} of"
-                  " their calls with a 500")
-        print(f"ALB data plane at {sandbox.alb_url}: {rate:g} requests/s each from a default, a blue and a green client;"
-              f" rule changes reach it after {settings.propagation_delay:g}s; its CloudWatch metrics are published"
-              f" every {settings.metrics_interval:g}s")
+            print(
+                f"release {version} is a bad one: its servers pass their health checks but answer {share:.0%} of"
+                " their calls with a 500"
+            )
+        print(
+            f"ALB data plane at {sandbox.alb_url}: {rate:g} requests/s each from a default, a blue and a green client;"
+            f" rule changes reach it after {settings.propagation_delay:g}s; its CloudWatch metrics are published"
+            f" every {settings.metrics_interval:g}s"
+        )
         traffic = StoryTraffic(sandbox.alb_url, rate, initial=story.outcomes(-1), settle=settle).start()
         routing_ok = run_story(
-            story, config_path, world,
+            story,
+            config_path,
+            world,
             on_step=lambda step, result, passed: steps.append(
-                {"command": step.command, "expected": step.picture, "exit_code": result.exit_code, "ok": passed}),
-            around_step=lambda index, step: traffic.step(step.command, story.outcomes(index), story.during(index),
-                                                          linger=settle + observe),
-            pages=pages)
+                {"command": step.command, "expected": step.picture, "exit_code": result.exit_code, "ok": passed}
+            ),
+            around_step=lambda index, step: traffic.step(
+                step.command, story.outcomes(index), story.during(index), linger=settle + observe
+            ),
+            pages=pages,
+        )
         traffic.stop(linger=0)
         published = _published(sandbox.metrics)
     requests, failed = traffic.total()
     expected_failures = traffic.expected_failures()
-    print("\nwhat each client saw during each step (in order of appearance; 404 = the green rule's fixed response),"
-          " and once the step's changes reached the ALB:")
+    print(
+        "\nwhat each client saw during each step (in order of appearance; 404 = the green rule's fixed response),"
+        " and once the step's changes reached the ALB:"
+    )
     print(traffic.render())
-    print("\nwhat the ALB published to CloudWatch (AWS/ApplicationELB, per target group: RequestCount,"
-          " HTTPCode_Target_5XX_Count):")
+    print(
+        "\nwhat the ALB published to CloudWatch (AWS/ApplicationELB, per target group: RequestCount,"
+        " HTTPCode_Target_5XX_Count):"
+    )
     for name, (count, errors) in published.items():
         print(f"  {name:<24} {count:>6} requests, {errors} 5xx")
     traffic_ok = traffic.passed() and traffic.settled_as_expected()
-    expected = f" ({expected_failures} of them the bad release's own 500s, expected before its rollback)" \
-        if expected_failures else ""
-    print(f"\ntraffic: {requests} requests, {failed} failed{expected}"
-          + ("; every client saw the expected versions" if traffic_ok else "; NOT as expected"))
+    expected = (
+        f" ({expected_failures} of them the bad release's own 500s, expected before its rollback)"
+        if expected_failures
+        else ""
+    )
+    print(
+        f"\ntraffic: {requests} requests, {failed} failed{expected}"
+        + ("; every client saw the expected versions" if traffic_ok else "; NOT as expected")
+    )
     ok = routing_ok and traffic_ok
     print("\ndemo " + ("passed: every step ended as expected, no request failed unexpectedly" if ok else "FAILED"))
-    report = {"story": story.name, "requests": requests, "failed": failed, "expected_failures": expected_failures,
-              "ok": traffic_ok, "steps": traffic.per_step(), "published": {
-                  name: {"requests": count, "errors": errors} for name, (count, errors) in published.items()},
-              "clients": {client: vars(verdict) for client, verdict in traffic.verdict().items()}}
+    report = {
+        "story": story.name,
+        "requests": requests,
+        "failed": failed,
+        "expected_failures": expected_failures,
+        "ok": traffic_ok,
+        "steps": traffic.per_step(),
+        "published": {name: {"requests": count, "errors": errors} for name, (count, errors) in published.items()},
+        "clients": {client: vars(verdict) for client, verdict in traffic.verdict().items()},
+    }
     return ok, steps, report
 
 
@@ -242,33 +287,3 @@ def _published(metrics) -> dict[str, tuple[int, int]]:
         count, errors = totals.get(name, (0, 0))
         totals[name] = (count + row.requests, errors + row.errors)
     return totals
-
-
-def register(subparsers) -> None:
-    parser = subparsers.add_parser("demo", help="a story of releases on an embedded AWS, no account needed",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--topology", choices=stories.TOPOLOGIES, default="per-release",
-                        help="per-release (default): a new Auto Scaling group per release; fixed-pair: two groups"
-                             " used in turn; single-group: one group rolled in place by instance refreshes (no canary)")
-    parser.add_argument("--scenario", choices=stories.SCENARIOS, default="canary",
-                        help="canary (default): the design note's story; bad-release: a weighted release whose new"
-                             " version fails a share of its requests and is rolled back by itself")
-    parser.add_argument("--pages", metavar="DIR",
-                        help="folder for the report page of each step (default: a new folder in the temporary directory)")
-    parser.set_defaults(handler=_handle, command_name="demo")
-
-
-def _handle(args) -> CommandResult:
-    try:
-        story = stories.story(args.topology, args.scenario)
-    except ValueError as exc:
-        raise ConfigError(f"--topology {args.topology} --scenario {args.scenario}: {exc}") from None
-    pages = args.pages or tempfile.mkdtemp(prefix="kie-bluegreen-demo-pages-")
-    # The story prints as it goes; with --output json that goes to stderr, the object to stdout.
-    target = sys.stderr if args.output == "json" else sys.stdout
-    with contextlib.redirect_stdout(target):
-        ok, steps, traffic = run(pages=pages, story=story)
-    return CommandResult(data={"command": "demo", "result": "ok" if ok else "failed", "exit_code": 0 if ok else 1,
-                               "error": None if ok else "a step did not end as expected or traffic failed",
-                               "steps": steps, "traffic": traffic, "pages": pages},
-                         exit_code=0 if ok else 1)
