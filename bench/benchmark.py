@@ -4,8 +4,8 @@ near zero downtime hold, and does a bad release go back by itself in time?
     .venv/bin/python bench/benchmark.py            # the full run (~6 min), writes docs/benchmark.md
     .venv/bin/python bench/benchmark.py --quick    # a smaller run to try the script
 
-1. The demo's story (init, canary deploy 2.0.0, promote, deploy 3.0.0, rollback) on each topology
-   the sandbox can run, under steady traffic from three clients (default route, blue header,
+1. The demo's story (init, canary deploy 2.0.0, promote, deploy 3.0.0, rollback; on a single group
+   all-at-once deploys by instance refresh) on each topology, under steady traffic from three clients (default route, blue header,
    green header): failed requests, time from the deploy's start to all traffic on 2.0.0, the
    runner's AWS calls.
 2. The first deploy of the per-release story, timed: server boot, ALB health checks, the runner
@@ -51,17 +51,12 @@ from measure import (  # noqa: E402
 from kie_bluegreen import commands  # noqa: E402
 from kie_bluegreen.config import parse_duration  # noqa: E402
 from kie_bluegreen.probe import summarize  # noqa: E402
+from kie_bluegreen.report import CommandResult  # noqa: E402
 from kie_bluegreen.sandbox import demo, stories  # noqa: E402
 from kie_bluegreen.sandbox.kie_server import BootSettings  # noqa: E402
 from kie_bluegreen.sandbox.runtime import Sandbox, SandboxSettings  # noqa: E402
 from kie_bluegreen.sandbox.story_traffic import StoryTraffic, outcome  # noqa: E402
 
-# Topologies whose story the benchmark does not run, and why (the demo runs them).
-NOT_MEASURED = {
-    "single-group": "not measured: on the AWS model the runner's single-group deploy does not finish its instance"
-                    " refresh (the previous target group stays attached, its servers `unused`, so the refresh waits for"
-                    " their health until the deploy's wait times out)",
-}
 CANDIDATE = "orders-production-g2"  # the target group of generation 2 (config.group_name), in every topology
 BAD = "orders-production-g3"
 
@@ -97,7 +92,7 @@ def run_story(args, story: stories.Story) -> StoryRun:
     its final routing; the measures are read from the sandbox before it stops."""
     settle = args.propagation_delay + demo.SETTLE_MARGIN
     windows: list[tuple[float, float]] = []
-    codes: list[int] = []
+    results: list[CommandResult] = []
     with tempfile.TemporaryDirectory() as directory, \
             Sandbox(settings(args, failing=story.failing), directory) as sandbox, sandbox.pointed():
         config_path = sandbox.write_config(**story.stage)
@@ -114,17 +109,24 @@ def run_story(args, story: stories.Story) -> StoryRun:
 
         with contextlib.redirect_stdout(sys.stderr):
             routing_ok = demo.run_story(story, config_path, sandbox.world, print_=log, around_step=around,
-                                        on_step=lambda step, result, passed: codes.append(result.exit_code))
+                                        on_step=lambda step, result, passed: results.append(result))
         traffic.stop(linger=0)
         waiter.join(timeout=5)
-        run = StoryRun(story, routing_ok, traffic, windows, codes,
+        run = StoryRun(story, routing_ok, traffic, windows, [result.exit_code for result in results],
                        count_by_action(runner_calls(sandbox, windows[0][0], windows[-1][1])), 0, None,
                        waiter_error=waiter.error)
-        new = target_group_arn(sandbox, CANDIDATE)
-        everyone = {"default": frozenset({new}), "blue": frozenset({new})}
         deploy_index = next(index for index, step in enumerate(story.steps) if step.argv[:3] == ("deploy", "--version", "2.0.0"))
         deploy_start, deploy_end = windows[deploy_index]
-        if story.steps[deploy_index].argv[-1] == "weighted":  # the deploy itself brings everyone to 2.0.0
+        strategy = story.steps[deploy_index].argv[-1]
+        # A single group retires 2.0.0's target group when 3.0.0 comes: its ARN is in the deploy's result.
+        new = results[deploy_index].data["routing"]["default"] if strategy == "all-at-once" else target_group_arn(
+            sandbox, CANDIDATE)
+        everyone = {"default": frozenset({new}), "blue": frozenset({new})}
+        if strategy == "all-at-once":  # a single group: the deploy's instance refresh brings everyone to 2.0.0
+            at = served(sandbox, deploy_start, everyone)
+            run.to_everyone = None if at is None else at - deploy_start
+            run.release_calls = len(runner_calls(sandbox, deploy_start, deploy_end))
+        elif strategy == "weighted":  # the deploy itself brings everyone to 2.0.0
             at = served(sandbox, deploy_start, everyone)
             run.to_everyone = None if at is None else at - deploy_start
             run.release_calls = len(runner_calls(sandbox, deploy_start, deploy_end))
@@ -177,7 +179,7 @@ def topology_rows(runs: dict[str, StoryRun]) -> list[str]:
     for topology in stories.TOPOLOGIES:
         run = runs.get(topology)
         if run is None:
-            lines.append(f"| {topology} | {NOT_MEASURED.get(topology, 'not run')} | | | | | |")
+            lines.append(f"| {topology} | not run | | | | | |")
             continue
         verdicts = run.traffic.verdict().values()
         requests, failed = run.traffic.total()
@@ -290,7 +292,9 @@ def markdown(args, command: str, runs: dict[str, StoryRun], weighted: list[Story
         "",
         "## 1. The story on each topology, under load",
         "",
-        "init, canary deploy 2.0.0, promote, deploy 3.0.0, rollback. A request fails on a 5xx, a connection error,"
+        "init, canary deploy 2.0.0, promote, deploy 3.0.0, rollback; on a single group (no canary): init, deploy"
+        " 2.0.0 and 3.0.0 all at once by instance refresh, a rollback AWS refuses once the refresh ended (exit 3,"
+        " expected), deploy 2.0.0 again. A request fails on a 5xx, a connection error,"
         " a timeout or a KIE answer that is not a STARTED container; the green rule's fixed 404 is an expected answer."
         " \"Every step as expected\": each command ended in the story's routing, the other team's rule is unchanged,"
         " and once each step's changes reached the ALB every client saw that step's release alone.",
@@ -299,7 +303,8 @@ def markdown(args, command: str, runs: dict[str, StoryRun], weighted: list[Story
         "",
         "\"Deploy start → all traffic on 2.0.0\" for a canary is the deploy's own time plus the time from the"
         " promote's start until the ALB serves 2.0.0 on the default and blue routes: the time the testers had"
-        " between the two (here the hold) is not counted.",
+        " between the two (here the hold) is not counted. On a single group it is the deploy's time until the"
+        " ALB serves 2.0.0 alone, and the runner's calls in brackets are the deploy's only.",
         "",
         f"Latency through the sandbox ALB (per-release run): p50 {latency.p50_ms:.1f} ms, p99 {latency.p99_ms:.1f} ms,"
         f" max {latency.max_ms:.1f} ms.",
@@ -390,9 +395,6 @@ def main(argv=None) -> int:
 
     runs = {}
     for topology in stories.TOPOLOGIES:
-        if topology in NOT_MEASURED:
-            log(f"== 1. {topology}: {NOT_MEASURED[topology]}")
-            continue
         log(f"== 1-2. the story on topology {topology} under load")
         runs[topology] = run_story(args, stories.canary(topology))
     fleets = {}
