@@ -2,7 +2,8 @@
 AWS (health checks only while referenced, `initial` first, drains on scale-in), reached through
 AWS_ENDPOINT_URL as a user's pipeline would: the story in each topology, a listener that logs users in, the
 Jenkins path refusing what deploy refuses, no entry point routing to unready servers, a kill
-right after each AWS write of a promote, and a weighted release (its steps, an alarm that rolls it
+right after each AWS write of five transitions (canary and all-at-once deploys, promote,
+rollback before and after promote), and a weighted release (its steps, an alarm that rolls it
 back, a kill between steps)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import time
 
 import pytest
-from helpers import routing_generations
+from helpers import fingerprint, routing_generations
 
 from kie_bluegreen.aws.session import clients
 from kie_bluegreen.sandbox import scenario
@@ -106,33 +107,45 @@ def test_no_entry_point_routes_to_servers_that_are_not_ready(world, tmp_path):
     assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
 
 
+# Each transition: the commands that build its starting point, then the command under test.
+TRANSITIONS = {
+    "canary deploy": ([], ("deploy", "--version", "2.0.0", "--strategy", "canary")),
+    "all-at-once deploy over a standby": ([("deploy", "--version", "2.0.0", "--strategy", "all-at-once")],
+                                          ("deploy", "--version", "3.0.0", "--strategy", "all-at-once")),
+    "promote": ([("deploy", "--version", "2.0.0", "--strategy", "canary")], ("promote",)),
+    "rollback before promote": ([("deploy", "--version", "2.0.0", "--strategy", "canary")], ("rollback",)),
+    "rollback after promote": ([("deploy", "--version", "2.0.0", "--strategy", "canary"), ("promote",)], ("rollback",)),
+}
+
+
 @pytest.mark.slow
-def test_a_promote_killed_after_any_write_is_finished_by_the_next_run(server, tmp_path):
-    """kill -9 of the process right after each AWS write of a promote (moto answered, the
-    process never sees the answer); the next run exits 0 with the promote done, a third run
-    writes nothing."""
+@pytest.mark.parametrize("transition", sorted(TRANSITIONS))
+def test_killed_after_any_write_the_next_run_finishes_the_job(server, tmp_path, transition):
+    """kill -9 of the process right after each of its AWS writes (moto answered, the process never
+    sees the answer), one run per write, enumerated from a run that was not killed; the next run
+    exits 0 and leaves AWS as the unkilled run did, a third run writes nothing."""
+    setup, command = TRANSITIONS[transition]
+
     def writes():
         return [c for c in server.calls.calls(agent="kie-bluegreen/") if not c.action.startswith(("Describe", "Get", "List"))]
 
     def fresh(index: int):
-        world = scenario.build(clients(scenario.REGION), deregistration_delay=1)
-        path = config(world, tmp_path / str(index), retire={"previous": "standby"})
-        assert installed(path, "init", "--version", "1.0.0")[0] == 0
-        assert installed(path, "deploy", "--version", "2.0.0", "--strategy", "canary")[0] == 0
-        return world, path
-
-    (tmp_path / "0").mkdir()
-    world, path = fresh(0)
-    start = len(writes())
-    assert installed(path, "promote")[0] == 0
-    count = len(writes()) - start
-    assert count >= 5
-    for kill_after in range(1, count + 1):
         _reset(server)
-        (tmp_path / str(kill_after)).mkdir()
-        world, path = fresh(kill_after)
-        start = len(writes())
-        process = installed(path, "promote", popen=True)
+        world = scenario.build(clients(scenario.REGION), deregistration_delay=1)
+        (tmp_path / str(index)).mkdir()
+        path = config(world, tmp_path / str(index), retire={"previous": "standby", "keep": 1})
+        for argv in [("init", "--version", "1.0.0"), *setup]:
+            assert installed(path, *argv)[0] == 0, argv
+        return world, path, len(writes())
+
+    world, path, start = fresh(0)
+    assert installed(path, *command)[0] == 0
+    count = len(writes()) - start
+    expected = fingerprint(clients(scenario.REGION), world.listener_arn)
+    assert count >= 2, f"{transition} wrote {count} times"
+    for kill_after in range(1, count + 1):
+        world, path, start = fresh(kill_after)
+        process = installed(path, *command, popen=True)
 
         def kill(call, process=process, start=start, kill_after=kill_after):
             if "kie-bluegreen/" in call.user_agent and not call.action.startswith(("Describe", "Get", "List")) \
@@ -142,12 +155,13 @@ def test_a_promote_killed_after_any_write_is_finished_by_the_next_run(server, tm
         server.calls.listeners.append(kill)
         process.communicate(timeout=300)
         server.calls.listeners.remove(kill)
-        assert process.returncode == -signal.SIGKILL, f"write {kill_after}: not killed"
-        code, result, err = installed(path, "promote")
-        assert code == 0, (kill_after, err[-1500:])
-        assert routing_generations(clients(scenario.REGION), world.listener_arn) == {"default": 2, "blue": 2, "green": None}
+        where = f"{transition}, killed after write {kill_after}"
+        assert process.returncode == -signal.SIGKILL, f"{where}: not killed"
+        code, _, err = installed(path, *command)
+        assert code == 0, (where, err[-1500:])
+        assert fingerprint(clients(scenario.REGION), world.listener_arn) == expected, where
         before = len(writes())
-        assert installed(path, "promote")[0] == 0 and len(writes()) == before, f"write {kill_after}: a third run wrote"
+        assert installed(path, *command)[0] == 0 and len(writes()) == before, f"{where}: a third run wrote"
 
 
 def _target_group_names(aws) -> list[str]:
