@@ -43,7 +43,7 @@ test-python: $(STAMP)
 test-groovy:
 	tests/groovy/run.sh
 
-# Not part of `make test`: about 6 minutes of real traffic through the sandbox (every topology the sandbox runs, a weighted release).
+# Not part of `make test`: about 8 minutes of real traffic through the sandbox (every topology the sandbox runs, a weighted release).
 bench: $(STAMP)
 	$(BIN)/python bench/benchmark.py
 

@@ -1,7 +1,7 @@
 """Benchmark of kie-bluegreen in the local sandbox (moto behaving like AWS): does the promise of
 near zero downtime hold, and does a bad release go back by itself in time?
 
-    .venv/bin/python bench/benchmark.py            # the full run (~6 min), writes docs/benchmark.md
+    .venv/bin/python bench/benchmark.py            # the full run (~8 min), writes docs/benchmark.md
     .venv/bin/python bench/benchmark.py --quick    # a smaller run to try the script
 
 1. The demo's story (init, canary deploy 2.0.0, promote, deploy 3.0.0, rollback; on a single group
