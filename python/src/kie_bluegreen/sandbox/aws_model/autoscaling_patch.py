@@ -130,6 +130,9 @@ class ScalingActivities:
             _terminate(group, [state])
             group.set_desired_capacity(group.desired_capacity)
 
+    def forget_all(self) -> None:
+        self._pending.clear()
+
     def forget(self, instance_ids: list[str]) -> None:
         for instance_id in instance_ids:
             self._pending.pop(instance_id, None)

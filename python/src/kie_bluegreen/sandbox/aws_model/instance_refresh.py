@@ -297,6 +297,9 @@ class InstanceRefreshes:
 
     # -- what the rest of the model asks -------------------------------------------------------
 
+    def forget_all(self) -> None:
+        self._refreshes.clear()
+
     def forget(self, group) -> None:
         """The group is deleted: its refreshes go with it (a new group of that name has none)."""
         now = self.model.now()

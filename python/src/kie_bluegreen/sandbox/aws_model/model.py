@@ -97,6 +97,14 @@ class AwsModel:
     def __exit__(self, *exc) -> None:
         self.uninstall()
 
+    def forget_world(self) -> None:
+        """Everything the model kept about AWS resources (moto was reset); `fail` settings stay."""
+        with self.lock:
+            self._boards.clear()
+            self._caught_up.clear()
+            self.scaling.forget_all()
+            self.refreshes.forget_all()
+
     # -- what tests use ---------------------------------------------------------------------------
 
     def fail(self, target: str = "*", reason: str = CODE_MISMATCH, description: str | None = None) -> None:
