@@ -20,7 +20,7 @@ import os
 import pytest
 import yaml
 from fake_kie import FakeKieServer, version_from_launch_tags
-from helpers import forget, routing_generations
+from helpers import alarm, forget, routing_generations
 from moto.core import enable_iam_authentication
 from security_fixtures import EnforcedWorld, run_cli
 
@@ -111,16 +111,7 @@ class Story:
         self.kie = FakeKieServer(version_from_launch_tags(admin.ec2))
         with open(os.path.join(directory, "user-data.sh"), "w", encoding="utf-8") as handle:
             handle.write("#!/bin/bash\necho {{release}}\n")
-        admin.cloudwatch.put_metric_alarm(
-            AlarmName="orders-5xx",
-            MetricName="HTTPCode_Target_5XX_Count",
-            Namespace="AWS/ApplicationELB",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=10,
-            ComparisonOperator="GreaterThanThreshold",
-        )
+        alarm(admin, "orders-5xx")
         self.document = scenario.config_document(
             world,
             **{
