@@ -120,11 +120,12 @@ def test_the_steps_drive_the_real_runner(moto_endpoint, tmp_path):
     assert list(stepped["artifacts"]) == [page] and stepped["artifacts"][page]["approval"] is True
     assert stepped["artifacts"][page]["diagrams"] >= 1 + 2 * 5  # now; before/after provision, route, three shifts
 
-    # the alarm fired during the bake: the runner rolled back by itself, the build says which alarm
+    # the alarm fired during the last hold (Jenkins' sleep): the Promote step's runner looked at the
+    # alarms before promoting and rolled back by itself, the build says which alarm
     assert alarmed["build"] == "FAILURE"
     assert alarmed["commands"][-1] == "phase shift --weight 100"
     assert ("kie-bluegreen phase shift failed with exit code 1 (the deployment failed and was undone): "
-            f"alarm {ALARM} is in ALARM during bake") in alarmed["failure"]
+            f"alarm {ALARM} is in ALARM during the hold at 50% before this step") in alarmed["failure"]
     assert "rolled back automatically: everyone is on orders-production-g4" in alarmed["failure"]
     assert alarmed["description"].startswith(f"production: 5.0.0 undone by the runner during Promote (production): alarm {ALARM}")
     assert list(alarmed["artifacts"]) == [page]  # the failed step is in the report, archived before the build failed

@@ -126,6 +126,43 @@ def test_phase_shift_runs_one_step_and_promote_jumps_to_100(run, make_config, aw
     assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
 
 
+def test_the_next_phase_shift_looks_at_the_hold_before_it(run, make_config, aws, world, fake_clock):
+    """Jenkins holds between two `phase shift` with its own sleep: the next shift first looks at
+    the alarms, and rolls back instead of going further when one is in ALARM."""
+    alarm(aws, "orders-5xx")
+    path = make_config(routing=WEIGHTED, analysis={"alarms": ["orders-5xx"]})
+    for argv in (("init", "--version", "1.0.0"), ("deploy", "--version", "2.0.0", "--strategy", "canary"),
+                 ("phase", "shift", "--weight", "10")):
+        assert run(path, *argv).code == 0, argv
+    fake_clock.sleep(120)  # the hold, in Jenkins
+    quiet = run(path, "--output", "json", "phase", "shift", "--weight", "50")
+    assert quiet.code == 0 and [step["kind"] for step in quiet.json["steps"]][:2] == ["watch", "shift"]
+    fake_clock.sleep(120)
+    aws.cloudwatch.set_alarm_state(AlarmName="orders-5xx", StateValue="ALARM", StateReason="Threshold Crossed: 42 > 10")
+    result = run(path, "--output", "json", "phase", "shift", "--weight", "100")
+    assert result.code == 1 and "alarm orders-5xx is in ALARM during the hold at 50% before this step" in result.json["error"]
+    assert routing_generations(aws, world.listener_arn) == AT_REST_1
+
+
+def test_the_next_phase_shift_counts_the_5xx_share_of_the_hold(run, make_config, aws, world, fake_clock):
+    path = make_config(routing=WEIGHTED, analysis={"max-5xx-percent": 1.0})
+    for argv in (("init", "--version", "1.0.0"), ("deploy", "--version", "2.0.0", "--strategy", "canary"),
+                 ("phase", "shift", "--weight", "10")):
+        assert run(path, *argv).code == 0, argv
+    balancer = world.load_balancer_arn.split(":loadbalancer/")[1]
+    new = aws.elbv2.describe_target_groups(Names=["orders-production-g2"])["TargetGroups"][0]["TargetGroupArn"]
+    dimensions = [{"Name": "LoadBalancer", "Value": balancer}, {"Name": "TargetGroup", "Value": new.split(":", 5)[5]}]
+    fake_clock.sleep(60)  # half-way through the 2-minute hold, in Jenkins
+    now = datetime.fromtimestamp(fake_clock.wall(), tz=timezone.utc)
+    aws.cloudwatch.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[
+        {"MetricName": "RequestCount", "Dimensions": dimensions, "Value": 200, "Timestamp": now},
+        {"MetricName": "HTTPCode_Target_5XX_Count", "Dimensions": dimensions, "Value": 9, "Timestamp": now}])
+    fake_clock.sleep(60)
+    result = run(path, "phase", "shift", "--weight", "50")
+    assert result.code == 1 and "answered 4.5% 5xx (9 of 200 requests)" in result.err
+    assert routing_generations(aws, world.listener_arn) == AT_REST_1
+
+
 def test_a_configuration_error_names_the_key():
     from kie_bluegreen import config
     from kie_bluegreen.sandbox import scenario

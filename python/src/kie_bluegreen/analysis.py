@@ -17,11 +17,11 @@ class AnalysisFailed(DeploymentFailed):
 class Watcher:
     """Looks at the alarms and metrics of one held step, and remembers what it saw."""
 
-    def __init__(self, ctx: Context, load_balancer_arn: str, target_group_arn: str, why: str):
+    def __init__(self, ctx: Context, load_balancer_arn: str, target_group_arn: str, why: str, looking_back: float = 0):
         self.ctx, self.why = ctx, why
         self.load_balancer_arn, self.target_group_arn = load_balancer_arn, target_group_arn
         self.settings = ctx.config.analysis
-        self.since = ctx.clock.wall()
+        self.since = ctx.clock.wall() - looking_back
         self.never_reported = set(self.settings.alarms)  # alarms with no data for the whole step so far
         self.errors, self.requests = 0.0, 0.0
 

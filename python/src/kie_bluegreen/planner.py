@@ -733,6 +733,20 @@ def _shift(request: Request, state: FleetState, cfg: StageConfig) -> Plan:
     _settle(draft, keep={candidate.arn})
     member = draft.members[candidate.asg_name]
     weight = request.weight if request.weight is not None else 100
+    share = draft.routing.share(member.arn) if draft.routing.split else 0
+    if 0 < share < weight:
+        # The previous step was held outside the runner (Jenkins' sleep between two shifts):
+        # before going further, the alarms now and the 5xx share over that hold. One that
+        # fired rolls back, as during a hold of `deploy`.
+        draft.add(
+            Watch(
+                member.name,
+                member.arn,
+                0,
+                f"the hold at {share}% before this step",
+                looking_back=cfg.routing.step_pause,
+            )
+        )
     # Like `phase route`, a single step does not wait: it refuses when the servers are not all
     # ready (`phase wait` waits).
     if weight >= 100:

@@ -374,7 +374,9 @@ class Shift(Step):
 
 @dataclass(frozen=True)
 class Watch(Step):
-    """Hold for `seconds` while watching the configured alarms (a weighted step, or the bake)."""
+    """Hold for `seconds` while watching the configured alarms (a weighted step, or the bake).
+    `looking_back`: the 5xx share counts from that many seconds before the watch starts (a hold
+    that happened outside the runner, such as a Jenkins `sleep` between two `phase shift`)."""
 
     kind: ClassVar[str] = "watch"
     phase: ClassVar[str] = ROUTE
@@ -382,12 +384,15 @@ class Watch(Step):
     target_group: str  # whose 5xx share is watched
     seconds: float
     why: str
+    looking_back: float = 0
 
     @property
     def target(self) -> str:
         return self.group
 
     def describe(self, names):
+        if self.looking_back:
+            return f"look at the alarms and {self.group}'s 5xx share of the last {self.looking_back:g}s ({self.why})"
         return f"watch {self.group} for {self.seconds:g}s ({self.why})"
 
 

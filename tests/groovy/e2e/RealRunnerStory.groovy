@@ -5,7 +5,8 @@
 //
 // usage: groovy -cp tests/groovy:tests/groovy/stubs:src -Dkie.root=ROOT RealRunnerStory.groovy WORKDIR RUNNER ALARM
 // ALARM: a JSON list, the command line that puts the CloudWatch alarm of kie-weighted.yaml in
-// ALARM (run by the person at the last approval of the weighted release that fails).
+// ALARM (run by the person at the last approval of the weighted release that fails: the
+// runner's Promote step looks at the alarms of the hold before it and rolls back).
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurperClassic
 
@@ -87,7 +88,7 @@ Closure alarmBeforePromote = { FakeJenkins jenkins, PipelineHarness build, Map r
     }
     jenkins.proceed(build, 'alice', [DECISION: 'Continue'])
 }
-play('weighted 5.0.0, an alarm fires during the bake', alarmBeforePromote, 'kieBlueGreenDeploy', weighted + [version: '5.0.0'])
+play('weighted 5.0.0, an alarm fires during the last hold', alarmBeforePromote, 'kieBlueGreenDeploy', weighted + [version: '5.0.0'])
 play('canary on a single-group stage', Person.nobody(), 'kieBlueGreenDeploy',
      [version: '6.0.0', config: 'kie-single.yaml'])
 

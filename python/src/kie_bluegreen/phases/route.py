@@ -166,8 +166,10 @@ def watch(run: Run, step: Watch) -> list[str]:
     """Hold the step for its time while watching the alarms and the 5xx share (analysis.*);
     AnalysisFailed (the release is rolled back) as soon as one of them fires."""
     ctx = run.ctx
-    _log.info("holding %s for %gs (%s)", step.group, step.seconds, step.why)
-    watcher = analysis.Watcher(ctx, run.listener.load_balancer_arn, run.resolve(step.target_group), step.why)
+    _log.info("%s", step.describe(run.names).capitalize())
+    watcher = analysis.Watcher(
+        ctx, run.listener.load_balancer_arn, run.resolve(step.target_group), step.why, step.looking_back
+    )
     started = ctx.clock.now()
     last_line = started
     while True:
