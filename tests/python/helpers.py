@@ -279,3 +279,38 @@ def java_home() -> str:
             return home
     java = shutil.which("java")
     return os.path.dirname(os.path.dirname(os.path.realpath(java))) if java else ""
+
+
+# A listener that logs users in (authenticate actions need an HTTPS listener).
+COGNITO = {"Type": "authenticate-cognito", "Order": 1, "AuthenticateCognitoConfig": {
+    "UserPoolArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_abcdef",
+    "UserPoolClientId": "client-1", "UserPoolDomain": "orders-login", "OnUnauthenticatedRequest": "deny"}}
+
+
+def log_in_first(aws, world, login: dict) -> None:
+    aws.elbv2.modify_listener(ListenerArn=world.listener_arn, DefaultActions=[
+        login, {"Type": "forward", "TargetGroupArn": world.target_group_arn, "Order": 2}])
+
+
+def our_rules(aws, world) -> list[dict]:
+    rules = [r for r in aws.elbv2.describe_rules(ListenerArn=world.listener_arn)["Rules"] if not r["IsDefault"]]
+    tags = {t["ResourceArn"]: {x["Key"]: x["Value"] for x in t["Tags"]}
+            for t in aws.elbv2.describe_tags(ResourceArns=[r["RuleArn"] for r in rules])["TagDescriptions"]}
+    return [r for r in rules if "kie-bluegreen:rule" in tags.get(r["RuleArn"], {})]
+
+
+def login_of(actions: list[dict]) -> list[tuple]:
+    ordered = sorted(actions, key=lambda a: a.get("Order", 0))
+    return [(a["Type"], {k: v for k, v in (a.get("AuthenticateCognitoConfig") or a.get("AuthenticateOidcConfig")).items()
+                         if k not in ("ClientSecret", "UseExistingClientSecret")})
+            for a in ordered if a["Type"].startswith("authenticate-")]
+
+
+def assert_every_rule_logs_in_first(aws, world):
+    default = aws.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0]["DefaultActions"]
+    rules = our_rules(aws, world)
+    assert len(rules) == 2
+    for rule in rules:
+        ordered = sorted(rule["Actions"], key=lambda a: a.get("Order", 0))
+        assert ordered[0]["Type"].startswith("authenticate-"), rule
+        assert login_of(rule["Actions"]) == login_of(default), rule

@@ -1,6 +1,7 @@
 """The installed `kie-bluegreen` command, in its own process, against moto's server behaving like
 AWS (health checks only while referenced, `initial` first, drains on scale-in), reached through
-AWS_ENDPOINT_URL as a user's pipeline would: the story in each topology, a listener that logs users in, the
+AWS_ENDPOINT_URL as a user's pipeline would: the story in each topology, a listener that logs users in
+(Cognito), the
 Jenkins path refusing what deploy refuses, no entry point routing to unready servers, a kill
 right after each AWS write of five transitions (canary and all-at-once deploys, promote,
 rollback before and after promote), and a weighted release (its steps, an alarm that rolls it
@@ -16,7 +17,7 @@ import sys
 import time
 
 import pytest
-from helpers import fingerprint, routing_generations
+from helpers import COGNITO, assert_every_rule_logs_in_first, fingerprint, log_in_first, routing_generations
 
 from kie_bluegreen.aws.session import clients
 from kie_bluegreen.sandbox import scenario
@@ -70,6 +71,26 @@ def test_the_story_on_aws_as_it_really_is(world, tmp_path):
         assert code == 0, (argv, err[-2000:])
         assert routing_generations(aws, world.listener_arn) == expected, argv
         assert result["result"] in ("ok", "unchanged") and result["steps"], argv
+
+
+@pytest.mark.slow
+def test_the_story_behind_a_cognito_login(server, tmp_path):
+    """The listener logs users in with Cognito: through the same story, every rule of ours logs
+    users in first, as the default action does, so the header is no way around the login."""
+    import boto3
+
+    aws = clients(scenario.REGION)
+    certificate = boto3.client("acm", region_name=scenario.REGION).request_certificate(
+        DomainName="alb-ks.example.com")["CertificateArn"]
+    world = scenario.build(aws, deregistration_delay=1, certificate_arn=certificate)
+    log_in_first(aws, world, COGNITO)
+    path = config(world, tmp_path, retire={"previous": "standby"})
+    for argv in [("init", "--version", "1.0.0"), ("deploy", "--version", "2.0.0", "--strategy", "canary"), ("promote",),
+                 ("deploy", "--version", "3.0.0", "--strategy", "all-at-once"), ("rollback",)]:
+        code, _, err = installed(path, *argv)
+        assert code == 0, (argv, err[-2000:])
+        assert_every_rule_logs_in_first(aws, world)
+    assert routing_generations(aws, world.listener_arn) == {"default": 2, "blue": 2, "green": None}
 
 
 @pytest.mark.slow

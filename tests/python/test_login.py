@@ -7,7 +7,7 @@ rule it cannot give the secret to."""
 from __future__ import annotations
 
 import pytest
-from helpers import routing_generations, snapshot
+from helpers import COGNITO, assert_every_rule_logs_in_first, log_in_first, login_of, routing_generations, snapshot
 
 
 @pytest.fixture
@@ -16,42 +16,10 @@ def world(https_world):
     return https_world
 
 
-COGNITO = {"Type": "authenticate-cognito", "Order": 1, "AuthenticateCognitoConfig": {
-    "UserPoolArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_abcdef",
-    "UserPoolClientId": "client-1", "UserPoolDomain": "orders-login", "OnUnauthenticatedRequest": "deny"}}
 OIDC = {"Type": "authenticate-oidc", "Order": 1, "AuthenticateOidcConfig": {
     "Issuer": "https://idp.example.com", "AuthorizationEndpoint": "https://idp.example.com/auth",
     "TokenEndpoint": "https://idp.example.com/token", "UserInfoEndpoint": "https://idp.example.com/userinfo",
     "ClientId": "orders", "ClientSecret": "s3cret-value"}}
-
-
-def log_in_first(aws, world, login: dict) -> None:
-    aws.elbv2.modify_listener(ListenerArn=world.listener_arn, DefaultActions=[
-        login, {"Type": "forward", "TargetGroupArn": world.target_group_arn, "Order": 2}])
-
-
-def our_rules(aws, world) -> list[dict]:
-    rules = [r for r in aws.elbv2.describe_rules(ListenerArn=world.listener_arn)["Rules"] if not r["IsDefault"]]
-    tags = {t["ResourceArn"]: {x["Key"]: x["Value"] for x in t["Tags"]}
-            for t in aws.elbv2.describe_tags(ResourceArns=[r["RuleArn"] for r in rules])["TagDescriptions"]}
-    return [r for r in rules if "kie-bluegreen:rule" in tags.get(r["RuleArn"], {})]
-
-
-def login_of(actions: list[dict]) -> list[tuple]:
-    ordered = sorted(actions, key=lambda a: a.get("Order", 0))
-    return [(a["Type"], {k: v for k, v in (a.get("AuthenticateCognitoConfig") or a.get("AuthenticateOidcConfig")).items()
-                         if k not in ("ClientSecret", "UseExistingClientSecret")})
-            for a in ordered if a["Type"].startswith("authenticate-")]
-
-
-def assert_every_rule_logs_in_first(aws, world):
-    default = aws.elbv2.describe_listeners(ListenerArns=[world.listener_arn])["Listeners"][0]["DefaultActions"]
-    rules = our_rules(aws, world)
-    assert len(rules) == 2
-    for rule in rules:
-        ordered = sorted(rule["Actions"], key=lambda a: a.get("Order", 0))
-        assert ordered[0]["Type"].startswith("authenticate-"), rule
-        assert login_of(rule["Actions"]) == login_of(default), rule
 
 
 def test_a_cognito_login_guards_every_header_rule_through_the_story(run, aws, world, make_config):
