@@ -1,11 +1,10 @@
 """The installed `kie-bluegreen` command, in its own process, against moto's server behaving like
 AWS (health checks only while referenced, `initial` first, drains on scale-in), reached through
-AWS_ENDPOINT_URL as a user's pipeline would: the story in each topology, a listener that logs users in
-(Cognito), the
-Jenkins path refusing what deploy refuses, no entry point routing to unready servers, a kill
-right after each AWS write of five transitions (canary and all-at-once deploys, promote,
-rollback before and after promote), and a weighted release (its steps, an alarm that rolls it
-back, a kill between steps)."""
+AWS_ENDPOINT_URL as a user's pipeline would: the story in each topology, a listener that logs
+users in (Cognito), the Jenkins path refusing what deploy refuses, no entry point routing to
+unready servers, a kill right after each AWS write of five transitions (canary and all-at-once
+deploys, promote, rollback before and after promote), and a weighted release (its steps, an
+alarm that rolls it back, a kill between steps)."""
 
 from __future__ import annotations
 
