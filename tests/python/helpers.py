@@ -314,3 +314,22 @@ def assert_every_rule_logs_in_first(aws, world):
         ordered = sorted(rule["Actions"], key=lambda a: a.get("Order", 0))
         assert ordered[0]["Type"].startswith("authenticate-"), rule
         assert login_of(rule["Actions"]) == login_of(default), rule
+
+
+def deploy_stopped_during_the_refresh(ctx) -> None:
+    """A single-group deploy whose agent died (KeyboardInterrupt, which nothing in the runner
+    catches as a failure) while AWS replaced the servers."""
+    from kie_bluegreen import executor, flows
+    from kie_bluegreen.steps import WaitRefresh
+
+    def stopped(run, step):
+        raise KeyboardInterrupt
+
+    original = executor.STEP_ACTIONS[WaitRefresh]
+    executor.STEP_ACTIONS[WaitRefresh] = stopped
+    try:
+        flows.deploy(ctx, "2.0.0")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        executor.STEP_ACTIONS[WaitRefresh] = original

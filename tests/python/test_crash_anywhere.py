@@ -10,13 +10,12 @@ The writes are enumerated from a run that is not killed, not sampled.
 from __future__ import annotations
 
 import pytest
-from helpers import fingerprint, fresh_world
+from helpers import deploy_stopped_during_the_refresh, fingerprint, fresh_world
 
 from kie_bluegreen import config as configuration
-from kie_bluegreen import executor, flows
+from kie_bluegreen import flows
 from kie_bluegreen.aws.api import AwsApi
 from kie_bluegreen.context import Context
-from kie_bluegreen.steps import WaitRefresh
 
 
 class Killed(BaseException):
@@ -45,21 +44,6 @@ class WriteCounter:
             return answer
 
         monkeypatch.setattr(AwsApi, "call", call)
-
-
-def deploy_stopped_during_the_refresh(ctx) -> None:
-    """A single-group deploy whose agent died while AWS replaced the servers."""
-    def stopped(run, step):
-        raise Killed("stopped while the instance refresh runs")
-
-    original = executor.STEP_ACTIONS[WaitRefresh]
-    executor.STEP_ACTIONS[WaitRefresh] = stopped
-    try:
-        flows.deploy(ctx, "2.0.0")
-    except Killed:
-        pass
-    finally:
-        executor.STEP_ACTIONS[WaitRefresh] = original
 
 
 # Each flow: the commands that build its starting point, then the command under test.

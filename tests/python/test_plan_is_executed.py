@@ -4,14 +4,13 @@ command then does, step for step, for every flow and strategy."""
 from __future__ import annotations
 
 import pytest
-from helpers import fresh_world
+from helpers import deploy_stopped_during_the_refresh, fresh_world
 
 from kie_bluegreen import config as configuration
-from kie_bluegreen import executor, flows, planner
+from kie_bluegreen import flows, planner
 from kie_bluegreen import state as fleet
 from kie_bluegreen.aws.api import AwsApi
 from kie_bluegreen.context import Context
-from kie_bluegreen.steps import WaitRefresh
 
 # (starting point, the command as a planner request, the same command as a flow)
 CASES = {
@@ -38,27 +37,12 @@ def kinds_and_targets(steps, names) -> list[tuple[str, str]]:
     return [(step.kind, step.target) for step in steps]
 
 
-def stopped_during_the_refresh(ctx) -> None:
-    """A single-group deploy that stopped while AWS replaced the servers."""
-    def stopped(run, step):
-        raise KeyboardInterrupt
-
-    original = executor.STEP_ACTIONS[WaitRefresh]
-    executor.STEP_ACTIONS[WaitRefresh] = stopped
-    try:
-        flows.deploy(ctx, "2.0.0")
-    except KeyboardInterrupt:
-        pass
-    finally:
-        executor.STEP_ACTIONS[WaitRefresh] = original
-
-
 # The same for a single group rolled in place.
 SINGLE_GROUP_CASES = {
     "single-group deploy": ([], planner.Request("deploy", "2.0.0"), lambda ctx: flows.deploy(ctx, "2.0.0")),
-    "single-group rollback while the refresh runs": ([stopped_during_the_refresh], planner.Request("rollback"),
+    "single-group rollback while the refresh runs": ([deploy_stopped_during_the_refresh], planner.Request("rollback"),
                                                      flows.rollback),
-    "single-group deploy finishing a stopped one": ([stopped_during_the_refresh], planner.Request("deploy", "2.0.0"),
+    "single-group deploy finishing a stopped one": ([deploy_stopped_during_the_refresh], planner.Request("deploy", "2.0.0"),
                                                     lambda ctx: flows.deploy(ctx, "2.0.0")),
 }
 
