@@ -38,6 +38,8 @@ from .http_server import LocalHttpServer
 
 LOG = log.get("sandbox.alb")
 
+TARGET_TIMEOUT = 10.0  # seconds the data plane waits for a target's answer before its 504
+
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "content-length"}
 
@@ -197,7 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class AlbDataPlane(LocalHttpServer):
     def __init__(self, propagation: RulePropagation, picker: TargetPicker, target_url: Callable[[str], str],
-                 port: int = 0, host: str = "127.0.0.1", target_timeout: float = 10.0,
+                 port: int = 0, host: str = "127.0.0.1", target_timeout: float = TARGET_TIMEOUT,
                  metrics: AlbMetrics | None = None):
         self.propagation, self.picker, self.target_url = propagation, picker, target_url
         self.target_timeout, self.metrics = target_timeout, metrics

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..probe import Sample, Traffic, target_url
+from . import alb
 
 FIXED_404 = "404"
 CLIENT_HEADERS = {"default": {}, "blue": {"x-client-mode": "blue"}, "green": {"x-client-mode": "green"}}
@@ -57,13 +58,18 @@ def outcome(sample: Sample) -> str:
     return sample.kind
 
 
+# The clients wait longer than the ALB waits for a target: a target that hangs is the ALB's 504
+# (a failed request), while a test machine that stalls for a few seconds is not a failure.
+CLIENT_TIMEOUT = alb.TARGET_TIMEOUT + 5
+
+
 class StoryTraffic:
     def __init__(self, alb_url: str, rate: float, initial: dict[str, str], settle: float,
                  container: str = "app", clients: dict[str, dict[str, str]] | None = None):
         self.settle = settle
         self.clients = clients or CLIENT_HEADERS
         url = target_url(alb_url, container)
-        self.traffic = {name: Traffic(url, rate, headers, expect_status=frozenset({404}))
+        self.traffic = {name: Traffic(url, rate, headers, timeout=CLIENT_TIMEOUT, expect_status=frozenset({404}))
                         for name, headers in self.clients.items()}
         self.steps: list[Step] = [Step("(start)", dict(initial), time.monotonic(), time.monotonic())]
         self.samples: dict[str, list[Sample]] = {}
